@@ -1,0 +1,407 @@
+//! Secrets and the small primitives every other module shares: randomness, SHA-256, base64url
+//! and constant-time comparison.
+//!
+//! The permanent URL a user pastes into their MCP client is `/s/<secret>/mcp`. The secret is
+//! 32 random bytes written as base64url without padding (RFC 4648 §5, 43 characters), so it
+//! carries 256 bits of entropy. It is never stored: storage keys use [`SecretHash`], a
+//! domain-separated SHA-256 of the secret, so a leaked KV listing cannot be turned back into a
+//! working URL.
+//!
+//! Secret types follow the oauth2-rs pattern: redacted `Debug`, no `PartialEq` (compare with the
+//! constant-time methods), explicit `expose()`, and key material held in [`Zeroizing`].
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+use core::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+/// The system random number generator failed (`getrandom::fill` returned an error).
+///
+/// The underlying error is dropped on purpose: it says nothing the operator can act on and it
+/// must never be mistaken for a reason to retry with weaker randomness.
+#[derive(Debug, thiserror::Error)]
+#[error("the system random number generator failed")]
+pub struct RandomError;
+
+/// `N` bytes from the operating system's CSPRNG (`crypto.getRandomValues` on Workers).
+///
+/// # Errors
+/// [`RandomError`] when the platform generator is unavailable.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out).map_err(|_| RandomError)?;
+    Ok(out)
+}
+
+/// SHA-256 (FIPS 180-4) of `data`.
+#[must_use]
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// Base64url without padding (RFC 4648 §5, padding omitted as allowed by §3.2).
+#[must_use]
+pub fn b64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes base64url without padding (RFC 4648 §5). Padding, the standard alphabet's `+` and
+/// `/`, whitespace and non-canonical trailing bits are all rejected.
+#[must_use]
+pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(s).ok()
+}
+
+/// Constant-time equality for byte strings of equal length. Strings of different lengths are
+/// unequal; the length itself is not treated as secret.
+#[must_use]
+pub fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Number of random bytes in a [`UrlSecret`].
+pub const URL_SECRET_BYTES: usize = 32;
+
+/// Length of a [`UrlSecret`] in base64url characters without padding: ceil(32 * 8 / 6).
+pub const URL_SECRET_LEN: usize = 43;
+
+/// Domain-separation prefix of [`UrlSecret::hash`], so the hash can never collide with a SHA-256
+/// computed elsewhere over the same string.
+const URL_SECRET_HASH_DOMAIN: &[u8] = b"bindify/url-secret/v1\0";
+
+/// The secret part of a permanent URL `/s/<secret>/mcp`: 32 random bytes in base64url without
+/// padding (RFC 4648 §5), 43 characters.
+///
+/// Anyone holding it can use the connection, so it is a bearer credential: redacted `Debug`, no
+/// `PartialEq`, zeroized on drop.
+pub struct UrlSecret(Zeroizing<String>);
+
+impl UrlSecret {
+    /// A fresh secret from the system CSPRNG.
+    ///
+    /// # Errors
+    /// [`RandomError`] when the platform generator is unavailable.
+    pub fn generate() -> Result<Self, RandomError> {
+        let bytes = Zeroizing::new(random_bytes::<URL_SECRET_BYTES>()?);
+        Ok(Self(Zeroizing::new(b64url(bytes.as_slice()))))
+    }
+
+    /// Parses the secret from a URL path segment. Accepts exactly 43 base64url characters that
+    /// decode to 32 bytes (canonical encoding: the two spare low bits of the last character are
+    /// zero). Anything else, including padding, is `None`. Length is checked before any other
+    /// work, so hostile input costs nothing.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.len() != URL_SECRET_LEN {
+            return None;
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return None;
+        }
+        let mut decoded = Zeroizing::new([0u8; URL_SECRET_BYTES]);
+        match URL_SAFE_NO_PAD.decode_slice(s, decoded.as_mut_slice()) {
+            Ok(URL_SECRET_BYTES) => Some(Self(Zeroizing::new(s.to_owned()))),
+            _ => None,
+        }
+    }
+
+    /// The secret text, for building the URL shown to its owner once.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The storage identity of this secret: SHA-256 over `b"bindify/url-secret/v1\0"` followed
+    /// by the secret text.
+    #[must_use]
+    pub fn hash(&self) -> SecretHash {
+        let digest = Sha256::new()
+            .chain_update(URL_SECRET_HASH_DOMAIN)
+            .chain_update(self.0.as_bytes())
+            .finalize();
+        SecretHash(digest.into())
+    }
+}
+
+impl fmt::Debug for UrlSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UrlSecret(<redacted>)")
+    }
+}
+
+/// Domain-separated SHA-256 of a [`UrlSecret`]; the key under which a connection is stored.
+///
+/// Not secret in itself, but compare with [`SecretHash::ct_eq`] (there is no `PartialEq`) so
+/// that no lookup path leaks timing. Serializes as 64 lowercase hex characters.
+#[derive(Clone, Copy)]
+pub struct SecretHash([u8; 32]);
+
+impl SecretHash {
+    /// Lowercase hex, 64 characters.
+    #[must_use]
+    pub fn to_hex(&self) -> String {
+        let mut out = String::with_capacity(64);
+        for byte in self.0 {
+            out.push(hex_digit(byte >> 4));
+            out.push(hex_digit(byte & 0x0f));
+        }
+        out
+    }
+
+    /// Parses 64 hex characters (either case). Anything else is `None`.
+    #[must_use]
+    pub fn from_hex(s: &str) -> Option<Self> {
+        if s.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (slot, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+            let [hi, lo] = pair else { return None };
+            *slot = (hex_value(*hi)? << 4) | hex_value(*lo)?;
+        }
+        Some(Self(out))
+    }
+
+    /// Constant-time equality.
+    #[must_use]
+    pub fn ct_eq(&self, other: &SecretHash) -> bool {
+        bool::from(self.0.ct_eq(&other.0))
+    }
+
+    /// The raw 32 digest bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// Lowercase hex digit for a nibble (`n` < 16).
+fn hex_digit(n: u8) -> char {
+    char::from(if n < 10 { b'0' + n } else { b'a' + (n - 10) })
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hex = self.to_hex();
+        let short = hex.get(..8).unwrap_or("");
+        write!(f, "SecretHash({short}…)")
+    }
+}
+
+impl Serialize for SecretHash {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretHash {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::from_hex(&text)
+            .ok_or_else(|| serde::de::Error::custom("expected 64 hex characters (a SecretHash)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_bytes_differ() {
+        let a = random_bytes::<32>().unwrap();
+        let b = random_bytes::<32>().unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn generate_gives_43_url_safe_chars_and_differs() {
+        let a = UrlSecret::generate().unwrap();
+        let b = UrlSecret::generate().unwrap();
+        assert_eq!(a.expose().len(), URL_SECRET_LEN);
+        assert!(
+            a.expose()
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+        assert_ne!(a.expose(), b.expose());
+        assert_eq!(b64url_decode(a.expose()).unwrap().len(), 32);
+        assert!(UrlSecret::parse(a.expose()).is_some());
+    }
+
+    #[test]
+    fn parse_accepts_canonical() {
+        let text = b64url(&[0xAB; 32]);
+        let parsed = UrlSecret::parse(&text).unwrap();
+        assert_eq!(parsed.expose(), text);
+    }
+
+    #[test]
+    fn parse_rejects_wrong_length() {
+        let text = b64url(&[7; 32]);
+        assert!(UrlSecret::parse("").is_none());
+        assert!(UrlSecret::parse(&text[..42]).is_none());
+        assert!(UrlSecret::parse(&format!("{text}A")).is_none());
+        assert!(UrlSecret::parse(&b64url(&[7; 31])).is_none());
+        assert!(UrlSecret::parse(&b64url(&[7; 33])).is_none());
+        assert!(UrlSecret::parse(&"A".repeat(100_000)).is_none());
+    }
+
+    #[test]
+    fn parse_rejects_bad_chars_and_padding() {
+        let text = b64url(&[7; 32]);
+        let mut plus = text.clone();
+        plus.replace_range(0..1, "+");
+        assert!(UrlSecret::parse(&plus).is_none());
+        let mut slash = text.clone();
+        slash.replace_range(5..6, "/");
+        assert!(UrlSecret::parse(&slash).is_none());
+        let mut padded = text.clone();
+        padded.replace_range(42..43, "=");
+        assert!(UrlSecret::parse(&padded).is_none());
+        assert!(UrlSecret::parse(&format!("{}=", &text[..42])).is_none());
+        let mut space = text.clone();
+        space.replace_range(10..11, " ");
+        assert!(UrlSecret::parse(&space).is_none());
+        // 43 bytes but with a multi-byte character.
+        let unicode = format!("{}é", &text[..41]);
+        assert_eq!(unicode.len(), 43);
+        assert!(UrlSecret::parse(&unicode).is_none());
+    }
+
+    #[test]
+    fn parse_rejects_non_canonical_trailing_bits() {
+        // 32 bytes leave 2 spare bits in the last character; "A" has them zero, "B" does not.
+        let text = b64url(&[0; 32]);
+        assert!(text.ends_with('A'));
+        assert!(UrlSecret::parse(&text).is_some());
+        let noncanonical = format!("{}B", &text[..42]);
+        assert!(UrlSecret::parse(&noncanonical).is_none());
+    }
+
+    #[test]
+    fn debug_never_contains_secret() {
+        let s = UrlSecret::generate().unwrap();
+        let dbg = format!("{s:?}");
+        assert_eq!(dbg, "UrlSecret(<redacted>)");
+        assert!(!dbg.contains(s.expose()));
+        let pretty = format!("{s:#?}");
+        assert!(!pretty.contains(s.expose()));
+    }
+
+    #[test]
+    fn hash_is_deterministic_and_domain_separated() {
+        let text = b64url(&[42; 32]);
+        let a = UrlSecret::parse(&text).unwrap().hash();
+        let b = UrlSecret::parse(&text).unwrap().hash();
+        assert!(a.ct_eq(&b));
+        assert_eq!(a.to_hex(), b.to_hex());
+        assert_ne!(a.as_bytes(), &sha256(text.as_bytes()));
+        let mut manual = URL_SECRET_HASH_DOMAIN.to_vec();
+        manual.extend_from_slice(text.as_bytes());
+        assert_eq!(a.as_bytes(), &sha256(&manual));
+    }
+
+    #[test]
+    fn hash_differs_between_secrets() {
+        let a = UrlSecret::generate().unwrap().hash();
+        let b = UrlSecret::generate().unwrap().hash();
+        assert!(!a.ct_eq(&b));
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        let h = UrlSecret::generate().unwrap().hash();
+        let hex = h.to_hex();
+        assert_eq!(hex.len(), 64);
+        assert!(
+            hex.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        );
+        let back = SecretHash::from_hex(&hex).unwrap();
+        assert!(back.ct_eq(&h));
+        let upper = SecretHash::from_hex(&hex.to_ascii_uppercase()).unwrap();
+        assert!(upper.ct_eq(&h));
+    }
+
+    #[test]
+    fn from_hex_rejects_bad_input() {
+        assert!(SecretHash::from_hex("").is_none());
+        assert!(SecretHash::from_hex(&"a".repeat(63)).is_none());
+        assert!(SecretHash::from_hex(&"a".repeat(65)).is_none());
+        assert!(SecretHash::from_hex(&"g".repeat(64)).is_none());
+        assert!(SecretHash::from_hex(&format!("{}é", "a".repeat(62))).is_none());
+    }
+
+    #[test]
+    fn secret_hash_debug_is_short() {
+        let h = SecretHash::from_hex(&"0123456789abcdef".repeat(4)).unwrap();
+        assert_eq!(format!("{h:?}"), "SecretHash(01234567…)");
+    }
+
+    #[test]
+    fn secret_hash_serde_is_hex() {
+        let h = UrlSecret::generate().unwrap().hash();
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(json, format!("\"{}\"", h.to_hex()));
+        let back: SecretHash = serde_json::from_str(&json).unwrap();
+        assert!(back.ct_eq(&h));
+        assert!(serde_json::from_str::<SecretHash>("\"nothex\"").is_err());
+        assert!(serde_json::from_str::<SecretHash>("42").is_err());
+    }
+
+    #[test]
+    fn ct_eq_bytes_behaves() {
+        assert!(ct_eq_bytes(b"abc", b"abc"));
+        assert!(ct_eq_bytes(b"", b""));
+        assert!(!ct_eq_bytes(b"abc", b"abd"));
+        assert!(!ct_eq_bytes(b"abc", b"abcd"));
+        assert!(!ct_eq_bytes(b"", b"a"));
+    }
+
+    #[test]
+    fn b64url_round_trip_and_strictness() {
+        let data = [0xfb, 0xff, 0x00, 0x10];
+        let text = b64url(&data);
+        assert_eq!(text, "-_8AEA");
+        assert_eq!(b64url_decode(&text).unwrap(), data);
+        assert!(b64url_decode("+/8AEA").is_none());
+        assert!(b64url_decode("-_8AEA==").is_none());
+        assert!(b64url_decode("-_8A EA").is_none());
+    }
+
+    #[test]
+    fn sha256_known_answer() {
+        // FIPS 180-4 test vector "abc".
+        let hex = SecretHash(sha256(b"abc")).to_hex();
+        assert_eq!(
+            hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
