@@ -1,7 +1,22 @@
 //! Bindify's core. Nothing here imports the `worker` crate: the Worker and the CLI are thin
 //! adapters around these modules, and `cargo test` exercises them natively.
+pub mod cookies;
+pub mod discovery;
 pub mod envelope;
+pub mod flow;
+pub mod http;
+pub mod keys;
+pub mod pages;
+pub mod presets;
+pub mod record;
+pub mod registration;
 pub mod secret;
+pub mod store;
+#[cfg(test)]
+pub(crate) mod testing;
+pub mod time;
+pub mod tokens;
 pub mod upstream;
+pub mod vault;
 pub mod wellknown;
 pub mod www_authenticate;

@@ -1,0 +1,256 @@
+use super::*;
+use crate::testing::{ScriptedPeer, block_on};
+
+const MCP: &str = "https://mcp.example.com/mcp";
+const PRM_PATH: &str = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+const PRM_ROOT: &str = "https://mcp.example.com/.well-known/oauth-protected-resource";
+const AS_META: &str = "https://auth.example.com/.well-known/oauth-authorization-server";
+
+fn as_metadata(issuer: &str) -> String {
+    serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "registration_endpoint": format!("{issuer}/register"),
+        "code_challenge_methods_supported": ["S256"],
+    })
+    .to_string()
+}
+
+fn prm(resource: &str, issuer: &str) -> String {
+    serde_json::json!({
+        "resource": resource,
+        "authorization_servers": [issuer],
+        "scopes_supported": ["read", "write"],
+    })
+    .to_string()
+}
+
+const STRICT: UpstreamPolicy = UpstreamPolicy {
+    allow_loopback_http: false,
+};
+
+fn run(peer: &ScriptedPeer, server: &str) -> Result<Discovered, DiscoveryError> {
+    let url = Url::parse(server).expect("test URL");
+    block_on(discover(&peer.client(), &url, STRICT))
+}
+
+fn challenge(peer: &ScriptedPeer, header: &str) {
+    peer.on_with_headers("POST", MCP, 401, &[("www-authenticate", header)], "");
+}
+
+#[test]
+fn follows_the_resource_metadata_challenge() {
+    let peer = ScriptedPeer::new();
+    let custom = "https://mcp.example.com/meta/custom";
+    challenge(&peer, &format!(r#"Bearer resource_metadata="{custom}""#));
+    peer.on("GET", custom, 200, &prm(MCP, "https://auth.example.com"));
+    peer.on(
+        "GET",
+        AS_META,
+        200,
+        &as_metadata("https://auth.example.com"),
+    );
+    let found = run(&peer, MCP).expect("discovered");
+    assert_eq!(found.issuer.as_str(), "https://auth.example.com/");
+    assert_eq!(found.resource, MCP);
+    assert_eq!(
+        found.metadata.token_endpoint,
+        "https://auth.example.com/token"
+    );
+    assert_eq!(found.scopes, ["read", "write"]);
+    let urls: Vec<String> = peer.requests().into_iter().map(|r| r.url).collect();
+    assert_eq!(urls, [MCP, custom, AS_META]);
+    // The probe is an MCP initialize without any credential.
+    let probe = &peer.requests()[0];
+    assert!(probe.body.contains("\"initialize\""));
+    assert!(!probe.headers.iter().any(|(k, _)| k == "authorization"));
+}
+
+#[test]
+fn challenge_scope_wins_over_scopes_supported() {
+    let peer = ScriptedPeer::new();
+    challenge(
+        &peer,
+        &format!(r#"Bearer resource_metadata="{PRM_PATH}", scope="mcp:tools""#),
+    );
+    peer.on("GET", PRM_PATH, 200, &prm(MCP, "https://auth.example.com"));
+    peer.on(
+        "GET",
+        AS_META,
+        200,
+        &as_metadata("https://auth.example.com"),
+    );
+    assert_eq!(run(&peer, MCP).expect("discovered").scopes, ["mcp:tools"]);
+}
+
+#[test]
+fn falls_back_to_path_then_root_well_known() {
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    peer.on("GET", PRM_ROOT, 200, &prm(MCP, "https://auth.example.com"));
+    peer.on(
+        "GET",
+        AS_META,
+        200,
+        &as_metadata("https://auth.example.com"),
+    );
+    let found = run(&peer, MCP).expect("discovered");
+    assert_eq!(found.resource, MCP);
+    let urls: Vec<String> = peer.requests().into_iter().map(|r| r.url).collect();
+    assert_eq!(urls, [MCP, PRM_PATH, PRM_ROOT, AS_META]);
+}
+
+#[test]
+fn issuer_with_path_tries_rfc8414_then_oidc_forms() {
+    let peer = ScriptedPeer::new();
+    let issuer = "https://auth.example.com/tenant1";
+    peer.on("POST", MCP, 401, "");
+    peer.on("GET", PRM_PATH, 200, &prm(MCP, issuer));
+    let oidc_path = "https://auth.example.com/tenant1/.well-known/openid-configuration";
+    peer.on("GET", oidc_path, 200, &as_metadata(issuer));
+    let found = run(&peer, MCP).expect("discovered");
+    assert_eq!(found.metadata.issuer, issuer);
+    let urls: Vec<String> = peer.requests().into_iter().map(|r| r.url).collect();
+    assert_eq!(
+        urls[2..],
+        [
+            "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+            "https://auth.example.com/.well-known/openid-configuration/tenant1",
+            oidc_path,
+        ]
+    );
+}
+
+#[test]
+fn without_resource_metadata_the_origin_is_the_issuer() {
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    let origin_meta = "https://mcp.example.com/.well-known/oauth-authorization-server";
+    peer.on(
+        "GET",
+        origin_meta,
+        200,
+        &as_metadata("https://mcp.example.com"),
+    );
+    let found = run(&peer, MCP).expect("discovered");
+    assert_eq!(found.metadata.issuer, "https://mcp.example.com");
+    assert_eq!(found.resource, MCP);
+}
+
+#[test]
+fn refuses_servers_without_pkce_s256() {
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    peer.on("GET", PRM_PATH, 200, &prm(MCP, "https://auth.example.com"));
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&as_metadata("https://auth.example.com")).expect("json");
+    meta["code_challenge_methods_supported"] = serde_json::json!(["plain"]);
+    peer.on("GET", AS_META, 200, &meta.to_string());
+    assert_eq!(run(&peer, MCP).err(), Some(DiscoveryError::NoPkceS256));
+
+    meta.as_object_mut()
+        .map(|m| m.remove("code_challenge_methods_supported"));
+    peer.on("GET", AS_META, 200, &meta.to_string());
+    assert_eq!(run(&peer, MCP).err(), Some(DiscoveryError::NoPkceS256));
+}
+
+#[test]
+fn refuses_metadata_for_another_issuer() {
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    peer.on("GET", PRM_PATH, 200, &prm(MCP, "https://auth.example.com"));
+    peer.on(
+        "GET",
+        AS_META,
+        200,
+        &as_metadata("https://evil.example.com"),
+    );
+    assert!(matches!(
+        run(&peer, MCP),
+        Err(DiscoveryError::InvalidMetadata(_))
+    ));
+}
+
+#[test]
+fn refuses_metadata_about_another_resource() {
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    peer.on(
+        "GET",
+        PRM_PATH,
+        200,
+        &prm("https://other.example.com/mcp", "https://auth.example.com"),
+    );
+    assert!(matches!(
+        run(&peer, MCP),
+        Err(DiscoveryError::InvalidMetadata(_))
+    ));
+}
+
+#[test]
+fn refuses_insecure_discovered_urls() {
+    let peer = ScriptedPeer::new();
+    challenge(
+        &peer,
+        r#"Bearer resource_metadata="http://mcp.example.com/meta""#,
+    );
+    assert!(matches!(
+        run(&peer, MCP),
+        Err(DiscoveryError::DisallowedUrl(_))
+    ));
+
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    peer.on("GET", PRM_PATH, 200, &prm(MCP, "https://auth.example.com"));
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&as_metadata("https://auth.example.com")).expect("json");
+    meta["token_endpoint"] = serde_json::json!("http://auth.example.com/token");
+    peer.on("GET", AS_META, 200, &meta.to_string());
+    assert!(matches!(
+        run(&peer, MCP),
+        Err(DiscoveryError::DisallowedUrl(_))
+    ));
+}
+
+#[test]
+fn a_server_that_needs_no_authorization_is_reported() {
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 200, "{}");
+    assert_eq!(
+        run(&peer, MCP).err(),
+        Some(DiscoveryError::NoAuthRequired(200))
+    );
+}
+
+#[test]
+fn unreachable_server_and_missing_metadata() {
+    let peer = ScriptedPeer::new();
+    peer.fail("POST", MCP);
+    assert!(matches!(
+        run(&peer, MCP),
+        Err(DiscoveryError::Unreachable(_))
+    ));
+
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    assert!(matches!(
+        run(&peer, MCP),
+        Err(DiscoveryError::NoAuthServerMetadata(_))
+    ));
+}
+
+#[test]
+fn garbage_metadata_is_skipped() {
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    peer.on("GET", PRM_PATH, 200, "<html>not json</html>");
+    peer.on("GET", PRM_ROOT, 200, &prm(MCP, "https://auth.example.com"));
+    peer.on(
+        "GET",
+        AS_META,
+        200,
+        &as_metadata("https://auth.example.com"),
+    );
+    assert!(run(&peer, MCP).is_ok());
+}

@@ -1,0 +1,326 @@
+//! The connect flow: [`begin`] discovers the server, gets a client, and sends the browser to
+//! the authorization server; [`complete`] checks the callback, exchanges the code and produces
+//! a new connection with its permanent URL secret.
+
+mod error;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use error::{ConnectError, Problem};
+pub use state::{StateClaims, StateProblem, binding_of, cookie_name};
+
+use std::collections::BTreeMap;
+
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::discovery::{self, Discovered};
+use crate::envelope::Keyring;
+use crate::http::HttpClient;
+use crate::keys;
+use crate::record::{ConnectionRecord, ConnectionState};
+use crate::registration::{self, ClientRegistration, ConfiguredClient};
+use crate::secret::{UrlSecret, b64url, random_bytes};
+use crate::store::{KvStore, PutOptions};
+use crate::time::UnixMillis;
+use crate::tokens::{self, TokenEndpoint};
+use crate::upstream::UpstreamPolicy;
+
+/// Settings of the connect flow, read from the Worker's configuration.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    pub policy: UpstreamPolicy,
+    /// How long a started flow may take before its state expires.
+    pub state_ttl_ms: i64,
+    /// `<origin>/oauth/callback` of this deployment.
+    pub redirect_uri: Url,
+    /// Pre-registered clients by issuer (`OAUTH_CLIENTS`).
+    pub configured_clients: BTreeMap<String, ConfiguredClient>,
+    /// Whether the Worker is served over https (sets `Secure` on the cookie).
+    pub secure_cookies: bool,
+}
+
+/// Client name sent in dynamic registration and shown on consent screens.
+pub const CLIENT_NAME: &str = "Bindify";
+
+/// What storage holds between [`begin`] and [`complete`]. Sealed; removed on first use.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PendingFlow {
+    pub server_url: String,
+    pub resource: String,
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: Option<String>,
+    pub client: ClientRegistration,
+    pub pkce_verifier: Zeroizing<String>,
+    pub created_at: UnixMillis,
+}
+
+/// Where to send the browser, and the cookie to set on the way.
+#[derive(Debug)]
+pub struct Begun {
+    pub authorize_url: Url,
+    pub set_cookie: String,
+}
+
+/// Starts connecting to `server`.
+pub async fn begin<C: HttpClient, S>(
+    http: &C,
+    store: &S,
+    keyring: &Keyring,
+    settings: &ConnectSettings,
+    server: &Url,
+    now: UnixMillis,
+) -> Result<Begun, ConnectError>
+where
+    S: KvStore,
+{
+    let found = discovery::discover(http, server, settings.policy).await?;
+    let client = obtain_client(http, store, keyring, settings, &found, now).await?;
+
+    let flow_id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
+    let cookie_value = b64url(&random_bytes::<32>().map_err(|_| ConnectError::Random)?);
+    let verifier = Zeroizing::new(b64url(
+        &random_bytes::<32>().map_err(|_| ConnectError::Random)?,
+    ));
+    let challenge =
+        PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.to_string()));
+
+    let ttl_ms = settings.state_ttl_ms.max(1000);
+    let state = StateClaims {
+        flow: flow_id.clone(),
+        exp: now.saturating_add(ttl_ms),
+        bind: binding_of(&cookie_value),
+    }
+    .seal(keyring)?;
+
+    let pending = PendingFlow {
+        server_url: found.server.to_string(),
+        resource: found.resource.clone(),
+        issuer: found.issuer.to_string(),
+        token_endpoint: found.metadata.token_endpoint.clone(),
+        revocation_endpoint: found.metadata.revocation_endpoint.clone(),
+        client: client.clone(),
+        pkce_verifier: verifier,
+        created_at: now,
+    };
+    let key = keys::flow(&flow_id);
+    let sealed = keyring.seal_json(key.as_bytes(), &pending)?;
+    // KV refuses TTLs under 60 s; the state's own expiry is what is enforced.
+    let ttl_seconds = u64::try_from(ttl_ms / 1000).unwrap_or(60).max(60);
+    store
+        .put(
+            &key,
+            &sealed,
+            PutOptions {
+                ttl_seconds: Some(ttl_seconds),
+                metadata: None,
+            },
+        )
+        .await?;
+
+    let auth_url = AuthUrl::new(found.metadata.authorization_endpoint.clone()).map_err(|e| {
+        ConnectError::Discovery(discovery::DiscoveryError::InvalidMetadata(e.to_string()))
+    })?;
+    let redirect = RedirectUrl::from_url(settings.redirect_uri.clone());
+    let oauth = BasicClient::new(ClientId::new(client.client_id.clone()))
+        .set_auth_uri(auth_url)
+        .set_redirect_uri(redirect);
+    let (authorize_url, _) = oauth
+        .authorize_url(move || CsrfToken::new(state))
+        .set_pkce_challenge(challenge)
+        .add_scopes(found.scopes.iter().cloned().map(Scope::new))
+        .add_extra_param("resource", found.resource.clone())
+        .url();
+
+    Ok(Begun {
+        authorize_url,
+        set_cookie: crate::cookies::set(
+            &cookie_name(&flow_id),
+            &cookie_value,
+            ttl_seconds,
+            settings.secure_cookies,
+        ),
+    })
+}
+
+/// A pre-registered client, else a cached dynamic registration, else a new one (cached).
+async fn obtain_client<C: HttpClient, S>(
+    http: &C,
+    store: &S,
+    keyring: &Keyring,
+    settings: &ConnectSettings,
+    found: &Discovered,
+    now: UnixMillis,
+) -> Result<ClientRegistration, ConnectError>
+where
+    S: KvStore,
+{
+    let issuer = found.issuer.as_str();
+    let configured = settings.configured_clients.get(issuer).or_else(|| {
+        settings
+            .configured_clients
+            .get(issuer.trim_end_matches('/'))
+    });
+    if let Some(configured) = configured {
+        return Ok(configured.clone().into_registration(now));
+    }
+    let key = keys::client(issuer, settings.redirect_uri.as_str());
+    if let Some(text) = store.get(&key).await? {
+        // A record that no longer opens (for example after a key change) is replaced.
+        if let Ok(cached) = keyring.open_json::<ClientRegistration>(key.as_bytes(), &text) {
+            return Ok(cached);
+        }
+    }
+    let registered = registration::register(
+        http,
+        &found.metadata,
+        &settings.redirect_uri,
+        &found.scopes,
+        CLIENT_NAME,
+        now,
+    )
+    .await?;
+    let sealed = keyring.seal_json(key.as_bytes(), &registered)?;
+    store.put(&key, &sealed, PutOptions::default()).await?;
+    Ok(registered)
+}
+
+/// The query of `GET /oauth/callback` (RFC 6749 §4.1.2 and §4.1.2.1, RFC 9207 `iss`).
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+    pub iss: Option<String>,
+}
+
+/// A connection just created, with the one copy of its URL secret.
+#[derive(Debug)]
+pub struct Completed {
+    pub record: ConnectionRecord,
+    pub secret: UrlSecret,
+    /// Removes the flow's browser-binding cookie.
+    pub clear_cookie: String,
+}
+
+/// Finishes a flow. Whatever happens, the pending flow is consumed before the code is used,
+/// so a state works at most once; on any error nothing else is stored.
+pub async fn complete<C: HttpClient, S>(
+    http: &C,
+    store: &S,
+    keyring: &Keyring,
+    settings: &ConnectSettings,
+    params: &CallbackParams,
+    cookie_header: Option<&str>,
+    now: UnixMillis,
+) -> Result<Completed, ConnectError>
+where
+    S: KvStore,
+{
+    let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) else {
+        return Err(authorization_error(params).unwrap_or(ConnectError::StateMissing));
+    };
+    let claims = StateClaims::verify(keyring, state, cookie_header, now).map_err(|p| match p {
+        StateProblem::Invalid => ConnectError::StateInvalid,
+        StateProblem::Expired => ConnectError::StateExpired,
+        StateProblem::Foreign => ConnectError::StateForeign,
+    })?;
+
+    let key = keys::flow(&claims.flow);
+    let Some(text) = store.get(&key).await? else {
+        // The state is authentic and unexpired, so its flow existed: it was used already.
+        return Err(ConnectError::StateUsed);
+    };
+    store.delete(&key).await?;
+    let pending: PendingFlow = keyring.open_json(key.as_bytes(), &text)?;
+    let clear_cookie = crate::cookies::clear(&cookie_name(&claims.flow), settings.secure_cookies);
+
+    if let Some(error) = authorization_error(params) {
+        if let ConnectError::AuthorizationError { error: code, .. } = &error
+            && (code == "invalid_client" || code == "unauthorized_client")
+        {
+            // The cached registration is no longer valid there: register afresh next time.
+            store
+                .delete(&keys::client(
+                    &pending.issuer,
+                    settings.redirect_uri.as_str(),
+                ))
+                .await?;
+        }
+        return Err(error);
+    }
+    // RFC 9207 §2.4: when the server names itself, it must be the one we sent the user to.
+    if let Some(iss) = &params.iss
+        && iss.trim_end_matches('/') != pending.issuer.trim_end_matches('/')
+    {
+        return Err(ConnectError::IssuerMismatch);
+    }
+    let code = params
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or(ConnectError::CodeMissing)?;
+
+    let endpoint = TokenEndpoint {
+        token_endpoint: &pending.token_endpoint,
+        client: &pending.client,
+        resource: &pending.resource,
+    };
+    let tokens = tokens::exchange_code(
+        http,
+        &endpoint,
+        code,
+        &pending.pkce_verifier,
+        settings.redirect_uri.as_str(),
+        now,
+    )
+    .await?;
+
+    let secret = UrlSecret::generate().map_err(|_| ConnectError::Random)?;
+    let id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
+    let record = ConnectionRecord {
+        id,
+        secret_hash: secret.hash(),
+        server_url: pending.server_url,
+        resource: pending.resource,
+        issuer: pending.issuer,
+        token_endpoint: pending.token_endpoint,
+        revocation_endpoint: pending.revocation_endpoint,
+        client: pending.client,
+        tokens,
+        state: ConnectionState::Active,
+        created_at: now,
+        last_refresh_at: None,
+        last_error: None,
+    };
+    Ok(Completed {
+        record,
+        secret,
+        clear_cookie,
+    })
+}
+
+/// An `error` in the callback (RFC 6749 §4.1.2.1), as a [`ConnectError`].
+fn authorization_error(params: &CallbackParams) -> Option<ConnectError> {
+    let error = params.error.as_deref()?;
+    let description = params
+        .error_description
+        .as_deref()
+        .map(|d| registration::truncate(d, 300));
+    Some(if error == "access_denied" {
+        ConnectError::AccessDenied { description }
+    } else {
+        ConnectError::AuthorizationError {
+            error: registration::truncate(error, 64),
+            description,
+        }
+    })
+}

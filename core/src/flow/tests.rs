@@ -1,0 +1,499 @@
+use super::*;
+use crate::store::MemoryStore;
+use crate::testing::{ScriptedPeer, block_on, keyring, keyring_with};
+
+const MCP: &str = "https://mcp.example.com/mcp";
+const ISSUER: &str = "https://auth.example.com";
+const NOW: UnixMillis = 1_795_690_200_000;
+
+fn settings() -> ConnectSettings {
+    ConnectSettings {
+        policy: UpstreamPolicy {
+            allow_loopback_http: false,
+        },
+        state_ttl_ms: 600_000,
+        redirect_uri: Url::parse("https://bindify.example.com/oauth/callback").expect("url"),
+        configured_clients: BTreeMap::new(),
+        secure_cookies: true,
+    }
+}
+
+/// A peer that discovers, registers and exchanges codes like a real authorization server.
+fn peer() -> ScriptedPeer {
+    let peer = ScriptedPeer::new();
+    peer.on_with_headers(
+        "POST",
+        MCP,
+        401,
+        &[(
+            "www-authenticate",
+            r#"Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp""#,
+        )],
+        "",
+    );
+    peer.on(
+        "GET",
+        "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+        200,
+        &serde_json::json!({ "resource": MCP, "authorization_servers": [ISSUER], "scopes_supported": ["mcp"] }).to_string(),
+    );
+    peer.on(
+        "GET",
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        200,
+        &serde_json::json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": "https://auth.example.com/authorize",
+            "token_endpoint": "https://auth.example.com/token",
+            "registration_endpoint": "https://auth.example.com/register",
+            "revocation_endpoint": "https://auth.example.com/revoke",
+            "code_challenge_methods_supported": ["S256"],
+        })
+        .to_string(),
+    );
+    peer.on(
+        "POST",
+        "https://auth.example.com/register",
+        201,
+        r#"{"client_id":"client-123","token_endpoint_auth_method":"none"}"#,
+    );
+    peer.on(
+        "POST",
+        "https://auth.example.com/token",
+        200,
+        r#"{"access_token":"AT-secret-1","token_type":"Bearer","expires_in":3600,"refresh_token":"RT-secret-1","scope":"mcp"}"#,
+    );
+    peer
+}
+
+struct Started {
+    begun: Begun,
+    state: String,
+    cookie_header: String,
+}
+
+fn start(peer: &ScriptedPeer, store: &MemoryStore) -> Started {
+    let server = Url::parse(MCP).expect("url");
+    let begun = block_on(begin(
+        &peer.client(),
+        store,
+        &keyring(),
+        &settings(),
+        &server,
+        NOW,
+    ))
+    .expect("begin");
+    let state = query(&begun.authorize_url, "state").expect("state");
+    // The browser sends back the cookie it was given.
+    let cookie_header = begun
+        .set_cookie
+        .split(';')
+        .next()
+        .expect("cookie pair")
+        .to_owned();
+    Started {
+        begun,
+        state,
+        cookie_header,
+    }
+}
+
+fn query(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn callback(code: &str, state: &str) -> CallbackParams {
+    CallbackParams {
+        code: Some(code.into()),
+        state: Some(state.into()),
+        ..CallbackParams::default()
+    }
+}
+
+fn finish(
+    peer: &ScriptedPeer,
+    store: &MemoryStore,
+    params: &CallbackParams,
+    cookie: Option<&str>,
+    now: UnixMillis,
+) -> Result<Completed, ConnectError> {
+    block_on(complete(
+        &peer.client(),
+        store,
+        &keyring(),
+        &settings(),
+        params,
+        cookie,
+        now,
+    ))
+}
+
+fn flow_keys(store: &MemoryStore) -> Vec<String> {
+    store
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("flow:"))
+        .collect()
+}
+
+#[test]
+fn begin_builds_a_pkce_s256_authorization_request_with_resource() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let started = start(&peer, &store);
+    let url = &started.begun.authorize_url;
+    assert!(
+        url.as_str()
+            .starts_with("https://auth.example.com/authorize?")
+    );
+    assert_eq!(query(url, "response_type").as_deref(), Some("code"));
+    assert_eq!(query(url, "client_id").as_deref(), Some("client-123"));
+    assert_eq!(query(url, "code_challenge_method").as_deref(), Some("S256"));
+    assert_eq!(query(url, "code_challenge").map(|c| c.len()), Some(43));
+    assert_eq!(query(url, "resource").as_deref(), Some(MCP));
+    assert_eq!(query(url, "scope").as_deref(), Some("mcp"));
+    assert_eq!(
+        query(url, "redirect_uri").as_deref(),
+        Some("https://bindify.example.com/oauth/callback")
+    );
+    let cookie = &started.begun.set_cookie;
+    assert!(cookie.starts_with("bindify_flow_"));
+    assert!(cookie.contains("HttpOnly") && cookie.contains("Secure"));
+
+    // The pending flow is sealed, expires by itself, and holds no readable verifier.
+    let keys = flow_keys(&store);
+    assert_eq!(keys.len(), 1);
+    let options = store.options(&keys[0]).expect("stored");
+    assert_eq!(options.ttl_seconds, Some(600));
+    assert!(!store.dump().contains("client-123"));
+}
+
+#[test]
+fn registration_is_cached_per_issuer_and_redirect() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    start(&peer, &store);
+    start(&peer, &store);
+    assert_eq!(
+        peer.requests_to("https://auth.example.com/register").len(),
+        1
+    );
+    let register = &peer.requests_to("https://auth.example.com/register")[0];
+    let body: serde_json::Value = serde_json::from_str(&register.body).expect("json");
+    assert_eq!(body["token_endpoint_auth_method"], "none");
+    assert_eq!(
+        body["redirect_uris"],
+        serde_json::json!(["https://bindify.example.com/oauth/callback"])
+    );
+    assert_eq!(
+        body["grant_types"],
+        serde_json::json!(["authorization_code", "refresh_token"])
+    );
+}
+
+#[test]
+fn a_configured_client_is_used_without_registration() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let mut settings = settings();
+    settings.configured_clients.insert(
+        ISSUER.into(),
+        serde_json::from_str(r#"{"client_id":"preregistered","client_secret":"cs"}"#)
+            .expect("json"),
+    );
+    let server = Url::parse(MCP).expect("url");
+    let begun = block_on(begin(
+        &peer.client(),
+        &store,
+        &keyring(),
+        &settings,
+        &server,
+        NOW,
+    ))
+    .expect("begin");
+    assert_eq!(
+        query(&begun.authorize_url, "client_id").as_deref(),
+        Some("preregistered")
+    );
+    assert!(
+        peer.requests_to("https://auth.example.com/register")
+            .is_empty()
+    );
+}
+
+#[test]
+fn refused_registration_stores_nothing() {
+    let peer = peer();
+    peer.on(
+        "POST",
+        "https://auth.example.com/register",
+        400,
+        r#"{"error":"invalid_client_metadata","error_description":"redirect_uris not allowed"}"#,
+    );
+    let store = MemoryStore::new();
+    let server = Url::parse(MCP).expect("url");
+    let err = block_on(begin(
+        &peer.client(),
+        &store,
+        &keyring(),
+        &settings(),
+        &server,
+        NOW,
+    ))
+    .expect_err("refused");
+    assert!(
+        matches!(err, ConnectError::Registration(RegistrationError::Refused(ref d)) if d.contains("redirect_uris not allowed"))
+    );
+    assert_eq!(err.problem().code, "registration_refused");
+    assert!(store.keys().is_empty());
+}
+
+#[test]
+fn complete_exchanges_the_code_with_verifier_and_resource() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    let done = finish(
+        &peer,
+        &store,
+        &callback("the-code", &s.state),
+        Some(&s.cookie_header),
+        NOW + 5_000,
+    )
+    .expect("complete");
+
+    let token = &peer.requests_to("https://auth.example.com/token")[0];
+    assert_eq!(
+        token.form("grant_type").as_deref(),
+        Some("authorization_code")
+    );
+    assert_eq!(token.form("code").as_deref(), Some("the-code"));
+    assert_eq!(token.form("resource").as_deref(), Some(MCP));
+    assert_eq!(token.form("client_id").as_deref(), Some("client-123"));
+    assert_eq!(
+        token.form("redirect_uri").as_deref(),
+        Some("https://bindify.example.com/oauth/callback")
+    );
+    // The verifier matches the challenge sent in the authorization request.
+    let verifier = token.form("code_verifier").expect("verifier");
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier));
+    assert_eq!(
+        query(&s.begun.authorize_url, "code_challenge").as_deref(),
+        Some(challenge.as_str())
+    );
+
+    let record = &done.record;
+    assert_eq!(record.tokens.access_token.secret(), "AT-secret-1");
+    assert_eq!(record.tokens.expires_at, Some(NOW + 5_000 + 3_600_000));
+    assert_eq!(record.resource, MCP);
+    assert!(record.secret_hash.ct_eq(&done.secret.hash()));
+    assert!(done.clear_cookie.contains("Max-Age=0"));
+    assert!(flow_keys(&store).is_empty(), "the flow is consumed");
+    assert!(!format!("{record:?}").contains("AT-secret-1"));
+}
+
+#[test]
+fn a_state_works_once() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    finish(
+        &peer,
+        &store,
+        &callback("c", &s.state),
+        Some(&s.cookie_header),
+        NOW,
+    )
+    .expect("first");
+    let again = finish(
+        &peer,
+        &store,
+        &callback("c", &s.state),
+        Some(&s.cookie_header),
+        NOW,
+    );
+    assert!(matches!(again, Err(ConnectError::StateUsed)));
+    assert_eq!(peer.requests_to("https://auth.example.com/token").len(), 1);
+}
+
+#[test]
+fn missing_forged_expired_and_foreign_states_are_refused() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    let cookie = Some(s.cookie_header.as_str());
+
+    let missing = CallbackParams {
+        code: Some("c".into()),
+        ..CallbackParams::default()
+    };
+    assert!(matches!(
+        finish(&peer, &store, &missing, cookie, NOW),
+        Err(ConnectError::StateMissing)
+    ));
+
+    let mut tampered = s.state.clone().into_bytes();
+    tampered[20] = if tampered[20] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("ascii");
+    assert!(matches!(
+        finish(&peer, &store, &callback("c", &tampered), cookie, NOW),
+        Err(ConnectError::StateInvalid)
+    ));
+    assert!(matches!(
+        finish(&peer, &store, &callback("c", "made-up"), cookie, NOW),
+        Err(ConnectError::StateInvalid)
+    ));
+
+    // A state sealed under another deployment's key is not ours.
+    let foreign_key = keyring_with(1, [9u8; 32]);
+    let claims = StateClaims {
+        flow: "x".into(),
+        exp: NOW + 1000,
+        bind: "y".into(),
+    };
+    let other = claims.seal(&foreign_key).expect("seal");
+    assert!(matches!(
+        finish(&peer, &store, &callback("c", &other), cookie, NOW),
+        Err(ConnectError::StateInvalid)
+    ));
+
+    assert!(matches!(
+        finish(
+            &peer,
+            &store,
+            &callback("c", &s.state),
+            cookie,
+            NOW + 600_000
+        ),
+        Err(ConnectError::StateExpired)
+    ));
+    assert!(matches!(
+        finish(&peer, &store, &callback("c", &s.state), None, NOW),
+        Err(ConnectError::StateForeign)
+    ));
+    let wrong_cookie = format!(
+        "{}=not-the-value",
+        s.cookie_header.split('=').next().expect("name")
+    );
+    assert!(matches!(
+        finish(
+            &peer,
+            &store,
+            &callback("c", &s.state),
+            Some(&wrong_cookie),
+            NOW
+        ),
+        Err(ConnectError::StateForeign)
+    ));
+
+    // None of these consumed the flow or reached the token endpoint.
+    assert_eq!(flow_keys(&store).len(), 1);
+    assert!(
+        peer.requests_to("https://auth.example.com/token")
+            .is_empty()
+    );
+}
+
+#[test]
+fn access_denied_consumes_the_flow_and_stores_nothing() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    let params = CallbackParams {
+        state: Some(s.state.clone()),
+        error: Some("access_denied".into()),
+        error_description: Some("The user said no".into()),
+        ..CallbackParams::default()
+    };
+    let err = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect_err("denied");
+    assert!(matches!(err, ConnectError::AccessDenied { .. }));
+    let problem = err.problem();
+    assert_eq!((problem.status, problem.code), (403, "access_denied"));
+    assert!(problem.detail.contains("The user said no"));
+    assert!(flow_keys(&store).is_empty());
+    assert!(
+        peer.requests_to("https://auth.example.com/token")
+            .is_empty()
+    );
+}
+
+#[test]
+fn invalid_client_at_the_callback_forgets_the_cached_registration() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    assert!(store.keys().iter().any(|k| k.starts_with("client:")));
+    let params = CallbackParams {
+        state: Some(s.state.clone()),
+        error: Some("invalid_client".into()),
+        ..CallbackParams::default()
+    };
+    let err = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect_err("error");
+    assert_eq!(err.problem().code, "authorization_error");
+    assert!(!store.keys().iter().any(|k| k.starts_with("client:")));
+}
+
+#[test]
+fn a_mixed_up_issuer_is_refused() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    let mut params = callback("c", &s.state);
+    params.iss = Some("https://evil.example.com".into());
+    assert!(matches!(
+        finish(&peer, &store, &params, Some(&s.cookie_header), NOW),
+        Err(ConnectError::IssuerMismatch)
+    ));
+    params.iss = Some(format!("{ISSUER}/"));
+    let s = start(&peer, &store);
+    params.state = Some(s.state.clone());
+    assert!(finish(&peer, &store, &params, Some(&s.cookie_header), NOW).is_ok());
+}
+
+#[test]
+fn a_refused_code_exchange_is_reported() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    peer.on(
+        "POST",
+        "https://auth.example.com/token",
+        400,
+        r#"{"error":"invalid_grant","error_description":"code expired"}"#,
+    );
+    let err = finish(
+        &peer,
+        &store,
+        &callback("c", &s.state),
+        Some(&s.cookie_header),
+        NOW,
+    )
+    .expect_err("refused");
+    assert!(
+        matches!(err, ConnectError::TokenExchange(TokenError::Rejected { ref error, .. }) if error == "invalid_grant")
+    );
+    assert_eq!(err.problem().status, 502);
+}
+
+#[test]
+fn broken_storage_fails_cleanly() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    store.set_broken(true);
+    let server = Url::parse(MCP).expect("url");
+    let err = block_on(begin(
+        &peer.client(),
+        &store,
+        &keyring(),
+        &settings(),
+        &server,
+        NOW,
+    ))
+    .expect_err("broken");
+    assert_eq!(err.problem().code, "storage_unavailable");
+}
+
+use crate::registration::RegistrationError;
+use crate::tokens::TokenError;

@@ -1,0 +1,57 @@
+//! Every storage key Bindify uses, built in one place. The schema, with example records and
+//! lifetimes, is documented in `docs/kv-schema.md`; change both together.
+
+use crate::secret::{SecretHash, b64url, sha256};
+
+/// `conn:<id>`: a sealed [`crate::record::ConnectionRecord`] mirrored from the connection's
+/// Durable Object, with plaintext [`crate::record::IndexMetadata`] for listing and the cron scan.
+pub fn connection(id: &str) -> String {
+    format!("conn:{id}")
+}
+
+/// Prefix shared by every [`connection`] key, for listing.
+pub const CONNECTION_PREFIX: &str = "conn:";
+
+/// `url:<sha256 hex of the URL secret>`: the connection id a permanent URL leads to.
+pub fn url_index(hash: &SecretHash) -> String {
+    format!("url:{}", hash.to_hex())
+}
+
+/// `flow:<flow id>`: a sealed [`crate::flow::PendingFlow`], removed when its callback arrives.
+pub fn flow(flow_id: &str) -> String {
+    format!("flow:{flow_id}")
+}
+
+/// `client:<hash>`: a sealed [`crate::registration::ClientRegistration`] for one
+/// (issuer, redirect URI) pair, so dynamic registration is not repeated on every connect.
+pub fn client(issuer: &str, redirect_uri: &str) -> String {
+    let mut input = Vec::with_capacity(issuer.len() + redirect_uri.len() + 1);
+    input.extend_from_slice(issuer.as_bytes());
+    input.push(0);
+    input.extend_from_slice(redirect_uri.as_bytes());
+    format!("client:{}", b64url(&sha256(&input)))
+}
+
+/// Durable Object storage key of the authoritative sealed record, inside the connection's
+/// own object. Its associated data is the KV key [`connection`], so the two copies are
+/// interchangeable bytes.
+pub const OBJECT_RECORD: &str = "record";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_key_separates_issuer_and_redirect() {
+        assert_ne!(client("https://a/b", "c"), client("https://a/", "bc"));
+        assert_eq!(client("x", "y"), client("x", "y"));
+        assert!(client("x", "y").starts_with("client:"));
+    }
+
+    #[test]
+    fn keys_have_their_prefixes() {
+        assert_eq!(connection("abc"), "conn:abc");
+        assert!(connection("abc").starts_with(CONNECTION_PREFIX));
+        assert_eq!(flow("f1"), "flow:f1");
+    }
+}

@@ -1,0 +1,47 @@
+//! `GET /`: pick a service or paste any MCP server URL.
+
+use super::layout::{escape, page};
+use crate::presets::Preset;
+
+pub fn landing_page(presets: &[Preset]) -> String {
+    let items: String = presets
+        .iter()
+        .map(|p| {
+            format!(
+                r#"<li><a href="/connect/{slug}" data-preset="{slug}"><strong>{name}</strong><small>{note}</small></a></li>"#,
+                slug = escape(&p.slug),
+                name = escape(&p.name),
+                note = escape(p.note),
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"<h1>Connect an MCP server once. Keep the URL forever.</h1>
+<p>Authorize a service here one time. Bindify keeps its tokens encrypted, refreshes them before
+they expire, and gives you a permanent URL to paste into Claude, Cursor or any MCP client.
+Your client never sees an expired token again.</p>
+<h2>Services</h2>
+<ul class="presets">{items}</ul>
+<h2>Any other MCP server</h2>
+<form class="connect" id="connect-form" action="/connect" method="get">
+<input type="url" name="server" required placeholder="https://mcp.example.com/mcp" aria-label="MCP server URL">
+<button type="submit">Connect</button>
+</form>
+<p class="muted">The server must support OAuth as the MCP authorization spec describes it.</p>"#
+    );
+    page("Connect", "landing", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presets;
+
+    #[test]
+    fn lists_presets_and_form() {
+        let html = landing_page(&presets::all(None));
+        assert!(html.contains(r#"href="/connect/notion""#));
+        assert!(html.contains(r#"id="connect-form""#));
+        assert!(html.contains(r#"name="server""#));
+    }
+}

@@ -1,0 +1,98 @@
+//! A connection: one authorized grant at one upstream MCP server, reachable through one
+//! permanent URL. The record is sealed whole; only [`IndexMetadata`] is stored in plaintext.
+
+use oauth2::{AccessToken, RefreshToken};
+use serde::{Deserialize, Serialize};
+
+use crate::registration::ClientRegistration;
+use crate::secret::SecretHash;
+use crate::time::{UnixMillis, rfc3339};
+
+/// The lifecycle state shown in status and used by the proxy and the cron.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Tokens are usable or refreshable.
+    Active,
+    /// The grant is gone upstream (`invalid_grant`): only a reconnect helps.
+    NeedsReauth,
+    /// The last refresh failed for a transient reason; it will be retried.
+    Error,
+}
+
+/// The tokens of a grant. `Debug` comes from oauth2's secret types and is redacted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenSet {
+    pub access_token: AccessToken,
+    pub refresh_token: Option<RefreshToken>,
+    /// Absolute expiry of the access token, computed from `expires_in` when it arrived.
+    pub expires_at: Option<UnixMillis>,
+    pub scope: Option<String>,
+}
+
+/// Everything Bindify knows about one connection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectionRecord {
+    pub id: String,
+    /// Hash of the permanent URL's secret; compared in constant time on every lookup.
+    pub secret_hash: SecretHash,
+    /// The MCP server URL the user connected.
+    pub server_url: String,
+    /// RFC 8707 resource indicator sent on authorization, code exchange and refresh.
+    pub resource: String,
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: Option<String>,
+    pub client: ClientRegistration,
+    pub tokens: TokenSet,
+    pub state: ConnectionState,
+    pub created_at: UnixMillis,
+    pub last_refresh_at: Option<UnixMillis>,
+    pub last_error: Option<String>,
+}
+
+/// The plaintext metadata stored beside the sealed KV copy: what a listing or the cron scan
+/// needs without opening every record. Holds no token and no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexMetadata {
+    pub state: ConnectionState,
+    /// Access-token expiry, Unix milliseconds.
+    pub expires_at: Option<UnixMillis>,
+    pub has_refresh_token: bool,
+}
+
+/// The public view served by `/s/<secret>/status`: never a token.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    pub id: String,
+    pub upstream: String,
+    pub state: ConnectionState,
+    pub access_token_expires_at: Option<String>,
+    pub last_refresh_at: Option<String>,
+    pub created_at: String,
+    pub refreshable: bool,
+    pub last_error: Option<String>,
+}
+
+impl ConnectionRecord {
+    pub fn index_metadata(&self) -> IndexMetadata {
+        IndexMetadata {
+            state: self.state,
+            expires_at: self.tokens.expires_at,
+            has_refresh_token: self.tokens.refresh_token.is_some(),
+        }
+    }
+
+    pub fn status_view(&self) -> StatusView {
+        StatusView {
+            id: self.id.clone(),
+            upstream: self.server_url.clone(),
+            state: self.state,
+            access_token_expires_at: self.tokens.expires_at.map(rfc3339),
+            last_refresh_at: self.last_refresh_at.map(rfc3339),
+            created_at: rfc3339(self.created_at),
+            refreshable: self.tokens.refresh_token.is_some(),
+            last_error: self.last_error.clone(),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Test doubles for the core's I/O: a scripted HTTP peer that records every request, and
+//! helpers to build keyrings. Compiled for tests only.
+
+use std::cell::RefCell;
+use std::future::{Ready, ready};
+use std::rc::Rc;
+
+use crate::envelope::{Keyring, MasterKey};
+use crate::http::{HttpError, HttpRequest, HttpResponse};
+
+/// One request the peer received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Recorded {
+    /// A form parameter of a urlencoded body.
+    pub fn form(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.body.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+enum Answer {
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    NetworkError,
+}
+
+struct Route {
+    method: &'static str,
+    url: String,
+    answer: Answer,
+}
+
+/// A scripted HTTP peer: routes match on method and exact URL; the latest route added for a
+/// pair wins, so a test can change an answer midway. Unmatched requests get 404.
+#[derive(Clone, Default)]
+pub struct ScriptedPeer {
+    routes: Rc<RefCell<Vec<Route>>>,
+    log: Rc<RefCell<Vec<Recorded>>>,
+}
+
+impl ScriptedPeer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn on(&self, method: &'static str, url: &str, status: u16, body: &str) -> &Self {
+        self.on_with_headers(method, url, status, &[], body)
+    }
+
+    pub fn on_with_headers(
+        &self,
+        method: &'static str,
+        url: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> &Self {
+        self.routes.borrow_mut().push(Route {
+            method,
+            url: url.to_owned(),
+            answer: Answer::Respond {
+                status,
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                body: body.to_owned(),
+            },
+        });
+        self
+    }
+
+    pub fn fail(&self, method: &'static str, url: &str) -> &Self {
+        self.routes.borrow_mut().push(Route {
+            method,
+            url: url.to_owned(),
+            answer: Answer::NetworkError,
+        });
+        self
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.borrow().clone()
+    }
+
+    pub fn requests_to(&self, url_prefix: &str) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.url.starts_with(url_prefix))
+            .collect()
+    }
+
+    /// The HTTP client to hand to the core.
+    pub fn client(&self) -> impl Fn(HttpRequest) -> Ready<Result<HttpResponse, HttpError>> + use<> {
+        let peer = self.clone();
+        move |request| ready(peer.answer(request))
+    }
+
+    fn answer(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let (parts, body) = request.into_parts();
+        let recorded = Recorded {
+            method: parts.method.to_string(),
+            url: parts.uri.to_string(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                .collect(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        };
+        self.log.borrow_mut().push(recorded.clone());
+        let routes = self.routes.borrow();
+        let route = routes
+            .iter()
+            .rev()
+            .find(|r| r.method == recorded.method && r.url == recorded.url);
+        match route.map(|r| &r.answer) {
+            Some(Answer::NetworkError) => Err(HttpError::Network("connection refused".into())),
+            Some(Answer::Respond {
+                status,
+                headers,
+                body,
+            }) => {
+                let mut builder = http::Response::builder().status(*status);
+                for (k, v) in headers {
+                    builder = builder.header(k, v);
+                }
+                builder
+                    .body(body.clone().into_bytes())
+                    .map_err(|e| HttpError::Network(e.to_string()))
+            }
+            None => http::Response::builder()
+                .status(404)
+                .body(b"not found".to_vec())
+                .map_err(|e| HttpError::Network(e.to_string())),
+        }
+    }
+}
+
+/// A keyring with a fixed test key.
+pub fn keyring() -> Keyring {
+    keyring_with(1, [7u8; 32])
+}
+
+pub fn keyring_with(version: u8, bytes: [u8; 32]) -> Keyring {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    match MasterKey::from_base64(version, &text) {
+        Ok(key) => Keyring::new(key),
+        Err(e) => panic!("test key: {e}"),
+    }
+}
+
+/// Runs a future to completion on the current thread.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    futures_executor::block_on(future)
+}
