@@ -1,0 +1,70 @@
+//! Building responses: pages, JSON, redirects and the one 404. Security headers are set here
+//! for every page.
+
+use bindify_core::flow::Problem;
+use bindify_core::pages;
+use worker::{Headers, Response, Result};
+
+/// Headers every HTML page carries.
+fn page_headers() -> Result<Headers> {
+    let headers = Headers::new();
+    headers.set("content-type", "text/html; charset=utf-8")?;
+    headers.set(
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+    )?;
+    headers.set("x-content-type-options", "nosniff")?;
+    headers.set("referrer-policy", "no-referrer")?;
+    headers.set("x-frame-options", "DENY")?;
+    headers.set("cache-control", "no-store")?;
+    Ok(headers)
+}
+
+pub fn html(status: u16, body: String) -> Result<Response> {
+    Ok(Response::from_html(body)?
+        .with_status(status)
+        .with_headers(page_headers()?))
+}
+
+pub fn problem_page(problem: &Problem) -> Result<Response> {
+    html(problem.status, pages::error_page(problem))
+}
+
+pub fn json<T: serde::Serialize>(status: u16, value: &T) -> Result<Response> {
+    let response = Response::from_json(value)?.with_status(status);
+    let headers = response.headers().clone();
+    headers.set("cache-control", "no-store")?;
+    headers.set("x-content-type-options", "nosniff")?;
+    Ok(response.with_headers(headers))
+}
+
+/// The same answer for every unknown path and every unknown or revoked secret, so a secret
+/// cannot be probed by comparing responses.
+pub fn not_found() -> Result<Response> {
+    json(
+        404,
+        &serde_json::json!({ "error": "not_found", "message": "Nothing is here." }),
+    )
+}
+
+/// A 302 to `location`, with an optional cookie.
+pub fn redirect(location: &str, set_cookie: Option<&str>) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("location", location)?;
+    headers.set("cache-control", "no-store")?;
+    headers.set("referrer-policy", "no-referrer")?;
+    if let Some(cookie) = set_cookie {
+        headers.append("set-cookie", cookie)?;
+    }
+    Ok(Response::empty()?.with_status(302).with_headers(headers))
+}
+
+pub fn method_not_allowed(allow: &str) -> Result<Response> {
+    let response = json(
+        405,
+        &serde_json::json!({ "error": "method_not_allowed", "message": format!("Use {allow}.") }),
+    )?;
+    let headers = response.headers().clone();
+    headers.set("allow", allow)?;
+    Ok(response.with_headers(headers))
+}

@@ -1,0 +1,62 @@
+//! `GET /connect/<preset>` and `GET /connect?server=<url>`: start the OAuth flow.
+
+use bindify_core::flow::{self, ConnectError};
+use bindify_core::presets;
+use bindify_core::upstream::validate_server_url;
+use worker::{Env, Request, Response, Result};
+
+use crate::storage::Kv;
+use crate::{config, fetch_http, respond};
+
+#[derive(serde::Deserialize)]
+struct Query {
+    server: Option<String>,
+}
+
+pub async fn start(req: &Request, env: &Env, preset: Option<&str>) -> Result<Response> {
+    match begin(req, env, preset).await {
+        Ok(begun) => respond::redirect(begun.authorize_url.as_str(), Some(&begun.set_cookie)),
+        Err(error) => {
+            worker::console_warn!("connect failed: {error}");
+            respond::problem_page(&error.problem())
+        }
+    }
+}
+
+async fn begin(
+    req: &Request,
+    env: &Env,
+    preset: Option<&str>,
+) -> std::result::Result<flow::Begun, ConnectError> {
+    let server = match preset {
+        Some(slug) => {
+            let all = presets::all(config::demo_server_url(env).as_deref());
+            presets::find(&all, slug)
+                .ok_or_else(|| ConnectError::UnknownPreset(slug.to_owned()))?
+                .server_url
+        }
+        None => req
+            .query::<Query>()
+            .ok()
+            .and_then(|q| q.server)
+            .filter(|s| !s.trim().is_empty())
+            .ok_or(ConnectError::ServerMissing)?,
+    };
+    let keyring = config::keyring(env)?;
+    let origin = req.url().map_err(|_| ConnectError::ServerMissing)?;
+    let settings = config::connect_settings(env, &origin)?;
+    let server = validate_server_url(&server, settings.policy)?;
+    let kv = Kv(env.kv(config::KV_BINDING).map_err(store_error)?);
+    flow::begin(&fetch_http::send, &kv, &keyring, &settings, &server, now()).await
+}
+
+pub(crate) fn store_error(e: worker::Error) -> ConnectError {
+    ConnectError::Store(bindify_core::store::StoreError {
+        op: "bind",
+        reason: e.to_string(),
+    })
+}
+
+pub(crate) fn now() -> i64 {
+    worker::Date::now().as_millis() as i64
+}

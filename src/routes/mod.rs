@@ -1,0 +1,28 @@
+//! The Worker's routing table. Each handler lives in its own file and delegates to the core.
+
+mod callback;
+mod connect;
+mod landing;
+mod status;
+
+use worker::{Env, Method, Request, Response, Result};
+
+use crate::respond;
+
+pub async fn handle(req: Request, env: Env) -> Result<Response> {
+    let url = req.url()?;
+    let path = url.path().to_owned();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let method = req.method();
+    match (method, segments.as_slice()) {
+        (Method::Get | Method::Head, [""]) => landing::page(&env),
+        (Method::Get, ["connect"]) => connect::start(&req, &env, None).await,
+        (Method::Get, ["connect", preset]) => connect::start(&req, &env, Some(preset)).await,
+        (Method::Get, ["oauth", "callback"]) => callback::finish(&req, &env).await,
+        (Method::Get, ["s", secret, "status"]) => status::show(&env, secret).await,
+        (_, [""] | ["connect"] | ["connect", _] | ["oauth", "callback"] | ["s", _, "status"]) => {
+            respond::method_not_allowed("GET")
+        }
+        _ => respond::not_found(),
+    }
+}
