@@ -1,5 +1,6 @@
 //! Bindify's core. Nothing here imports the `worker` crate: the Worker and the CLI are thin
 //! adapters around these modules, and `cargo test` exercises them natively.
+pub mod connection_service;
 pub mod cookies;
 pub mod discovery;
 pub mod envelope;
@@ -9,6 +10,7 @@ pub mod keys;
 pub mod pages;
 pub mod presets;
 pub mod record;
+pub mod refresh;
 pub mod registration;
 pub mod secret;
 pub mod store;

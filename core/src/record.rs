@@ -49,6 +49,12 @@ pub struct ConnectionRecord {
     pub created_at: UnixMillis,
     pub last_refresh_at: Option<UnixMillis>,
     pub last_error: Option<String>,
+    /// Transient refresh failures in a row; drives the backoff.
+    #[serde(default)]
+    pub failures: u32,
+    /// No refresh is attempted before this instant (backoff after transient failures).
+    #[serde(default)]
+    pub next_attempt_at: Option<UnixMillis>,
 }
 
 /// The plaintext metadata stored beside the sealed KV copy: what a listing or the cron scan
@@ -59,6 +65,9 @@ pub struct IndexMetadata {
     /// Access-token expiry, Unix milliseconds.
     pub expires_at: Option<UnixMillis>,
     pub has_refresh_token: bool,
+    /// Backoff: the cron leaves the connection alone until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<UnixMillis>,
 }
 
 /// The public view served by `/s/<secret>/status`: never a token.
@@ -72,6 +81,7 @@ pub struct StatusView {
     pub created_at: String,
     pub refreshable: bool,
     pub last_error: Option<String>,
+    pub next_attempt_at: Option<String>,
 }
 
 impl ConnectionRecord {
@@ -80,6 +90,7 @@ impl ConnectionRecord {
             state: self.state,
             expires_at: self.tokens.expires_at,
             has_refresh_token: self.tokens.refresh_token.is_some(),
+            next_attempt_at: self.next_attempt_at,
         }
     }
 
@@ -93,6 +104,7 @@ impl ConnectionRecord {
             created_at: rfc3339(self.created_at),
             refreshable: self.tokens.refresh_token.is_some(),
             last_error: self.last_error.clone(),
+            next_attempt_at: self.next_attempt_at.map(rfc3339),
         }
     }
 }

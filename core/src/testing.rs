@@ -166,3 +166,42 @@ pub fn keyring_with(version: u8, bytes: [u8; 32]) -> Keyring {
 pub fn block_on<F: Future>(future: F) -> F::Output {
     futures_executor::block_on(future)
 }
+
+/// A future that is pending once before it yields `value`, so concurrent callers interleave at
+/// the HTTP call the way they do against a real server.
+pub struct YieldOnce<T> {
+    value: Option<T>,
+    yielded: bool,
+}
+
+impl<T: Unpin> Future for YieldOnce<T> {
+    type Output = T;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        if !self.yielded {
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        match self.value.take() {
+            Some(value) => std::task::Poll::Ready(value),
+            None => panic!("YieldOnce polled after completion"),
+        }
+    }
+}
+
+impl ScriptedPeer {
+    /// Like [`ScriptedPeer::client`], but every answer arrives after one yield.
+    pub fn slow_client(
+        &self,
+    ) -> impl Fn(HttpRequest) -> YieldOnce<Result<HttpResponse, HttpError>> + use<> {
+        let peer = self.clone();
+        move |request| YieldOnce {
+            value: Some(peer.answer(request)),
+            yielded: false,
+        }
+    }
+}

@@ -131,6 +131,8 @@ mod tests {
             created_at: 0,
             last_refresh_at: None,
             last_error: None,
+            failures: 0,
+            next_attempt_at: None,
         }
     }
 

@@ -300,6 +300,8 @@ where
         created_at: now,
         last_refresh_at: None,
         last_error: None,
+        failures: 0,
+        next_attempt_at: None,
     };
     Ok(Completed {
         record,

@@ -1,0 +1,196 @@
+//! What a connection's Durable Object does, written against the core's storage and HTTP
+//! traits so it runs natively in tests. One instance of [`ObjectMemory`] lives in each object.
+//!
+//! Exactly one refresh at a time: every refresh runs under [`ObjectMemory::refresh_lock`], and
+//! after acquiring it the record is re-read and the decision taken again, so callers that
+//! queued behind a refresh use its result instead of refreshing again. The refreshed record is
+//! written to the object's storage before any caller receives the new access token.
+
+use std::cell::{Cell, RefCell};
+
+use futures_util::lock::Mutex;
+use oauth2::AccessToken;
+use serde::Serialize;
+
+use crate::http::HttpClient;
+use crate::record::ConnectionRecord;
+use crate::refresh::{self, Decision, Unavailable};
+use crate::secret::SecretHash;
+use crate::store::KvStore;
+use crate::time::UnixMillis;
+use crate::vault::{Vault, VaultError};
+
+/// In-memory state of one connection object: the decrypted record (the object is its only
+/// writer, so the copy cannot go stale), whether it still has to be written, and the lock.
+#[derive(Default)]
+pub struct ObjectMemory {
+    record: RefCell<Option<ConnectionRecord>>,
+    /// The cached record is newer than storage (a write failed); write it before anything else.
+    unsaved: Cell<bool>,
+    refresh_lock: Mutex<()>,
+}
+
+/// A usable access token. `Debug` is redacted by `AccessToken`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Grant {
+    pub access_token: AccessToken,
+    pub expires_at: Option<UnixMillis>,
+}
+
+/// The answer to "give me a token".
+#[derive(Debug, Clone)]
+pub enum TokenOutcome {
+    Token(Grant),
+    Unavailable(Unavailable),
+}
+
+/// What one cron visit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CronOutcome {
+    NotDue,
+    Refreshed,
+    NeedsReauth,
+    Transient,
+    Missing,
+}
+
+/// A connection object's operations.
+pub struct ConnectionService<'a, O: KvStore, K: KvStore> {
+    pub vault: Vault<'a, O, K>,
+    pub memory: &'a ObjectMemory,
+}
+
+impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
+    /// The current record: from memory, else from storage.
+    pub async fn record(&self, id: &str) -> Result<Option<ConnectionRecord>, VaultError> {
+        if let Some(record) = self.memory.record.borrow().as_ref() {
+            return Ok(Some(record.clone()));
+        }
+        let loaded = self.vault.load(id).await?;
+        self.memory.record.replace(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Writes `record` and makes it the current one. If the write fails, the record is still
+    /// kept in memory (it may hold a rotated refresh token that exists nowhere else) and the
+    /// write is retried by the next operation.
+    async fn commit(&self, record: ConnectionRecord) -> Result<(), VaultError> {
+        self.memory.record.replace(Some(record.clone()));
+        match self.vault.save(&record).await {
+            Ok(()) => {
+                self.memory.unsaved.set(false);
+                Ok(())
+            }
+            Err(e) => {
+                self.memory.unsaved.set(true);
+                Err(e)
+            }
+        }
+    }
+
+    /// Retries a write that failed earlier.
+    async fn flush(&self) -> Result<(), VaultError> {
+        if !self.memory.unsaved.get() {
+            return Ok(());
+        }
+        let record = self.memory.record.borrow().clone();
+        match record {
+            Some(record) => self.commit(record).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The record, only for the holder of its current URL secret.
+    pub async fn authorized(
+        &self,
+        id: &str,
+        presented: &SecretHash,
+    ) -> Result<Option<ConnectionRecord>, VaultError> {
+        Ok(self
+            .record(id)
+            .await?
+            .filter(|r| r.secret_hash.ct_eq(presented)))
+    }
+
+    /// A token for a request. `rejected` is the SHA-256 of a token the upstream just refused
+    /// with 401. `None` when the secret does not open this connection.
+    pub async fn token<C: HttpClient>(
+        &self,
+        http: &C,
+        id: &str,
+        presented: &SecretHash,
+        rejected: Option<[u8; 32]>,
+        now: UnixMillis,
+    ) -> Result<Option<TokenOutcome>, VaultError> {
+        self.flush().await?;
+        let Some(record) = self.authorized(id, presented).await? else {
+            return Ok(None);
+        };
+        match refresh::decide(&record, now, rejected.as_ref()) {
+            Ok(Decision::UseCurrent) => Ok(Some(TokenOutcome::Token(grant(&record)))),
+            Err(unavailable) => Ok(Some(TokenOutcome::Unavailable(unavailable))),
+            Ok(Decision::Refresh) => {
+                let _turn = self.memory.refresh_lock.lock().await;
+                // Re-read: a refresh may have finished while this caller waited its turn.
+                let Some(mut record) = self.record(id).await? else {
+                    return Ok(None);
+                };
+                match refresh::decide(&record, now, rejected.as_ref()) {
+                    Ok(Decision::UseCurrent) => Ok(Some(TokenOutcome::Token(grant(&record)))),
+                    Err(unavailable) => Ok(Some(TokenOutcome::Unavailable(unavailable))),
+                    Ok(Decision::Refresh) => {
+                        let result = refresh::refresh(http, &mut record, now).await;
+                        let answer = match result {
+                            Ok(()) => TokenOutcome::Token(grant(&record)),
+                            Err(unavailable) => TokenOutcome::Unavailable(unavailable),
+                        };
+                        self.commit(record).await?;
+                        Ok(Some(answer))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The cron's visit: refresh if the token expires within `window_ms`.
+    pub async fn refresh_if_due<C: HttpClient>(
+        &self,
+        http: &C,
+        id: &str,
+        now: UnixMillis,
+        window_ms: i64,
+    ) -> Result<CronOutcome, VaultError> {
+        self.flush().await?;
+        let _turn = self.memory.refresh_lock.lock().await;
+        let Some(mut record) = self.record(id).await? else {
+            return Ok(CronOutcome::Missing);
+        };
+        if !refresh::due_for_cron(&record, now, window_ms) {
+            return Ok(CronOutcome::NotDue);
+        }
+        let outcome = match refresh::refresh(http, &mut record, now).await {
+            Ok(()) => CronOutcome::Refreshed,
+            Err(Unavailable::NeedsReauth) => CronOutcome::NeedsReauth,
+            Err(Unavailable::Transient { .. }) => CronOutcome::Transient,
+        };
+        self.commit(record).await?;
+        Ok(outcome)
+    }
+
+    /// Replaces the record (a reconnect binding a new grant, or a rotated secret).
+    pub async fn replace(&self, record: ConnectionRecord) -> Result<(), VaultError> {
+        let _turn = self.memory.refresh_lock.lock().await;
+        self.commit(record).await
+    }
+}
+
+fn grant(record: &ConnectionRecord) -> Grant {
+    Grant {
+        access_token: record.tokens.access_token.clone(),
+        expires_at: record.tokens.expires_at,
+    }
+}
+
+#[cfg(test)]
+mod tests;

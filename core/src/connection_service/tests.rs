@@ -1,0 +1,232 @@
+use super::*;
+use crate::record::{ConnectionState, TokenSet};
+use crate::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
+use crate::secret::{UrlSecret, sha256};
+use crate::store::MemoryStore;
+use crate::testing::{ScriptedPeer, block_on, keyring};
+use oauth2::RefreshToken;
+
+const TOKEN: &str = "https://auth.example.com/token";
+const T0: UnixMillis = 1_795_690_200_000;
+const ROTATED: &str =
+    r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":3600,"refresh_token":"RT-2"}"#;
+
+fn record(secret: &UrlSecret, expires_at: UnixMillis) -> ConnectionRecord {
+    ConnectionRecord {
+        id: "c1".into(),
+        secret_hash: secret.hash(),
+        server_url: "https://mcp.example.com/mcp".into(),
+        resource: "https://mcp.example.com/mcp".into(),
+        issuer: "https://auth.example.com".into(),
+        token_endpoint: TOKEN.into(),
+        revocation_endpoint: None,
+        client: ClientRegistration {
+            client_id: "client".into(),
+            client_secret: None,
+            auth_method: TokenAuthMethod::None,
+            source: ClientSource::Dynamic,
+            registered_at: 0,
+        },
+        tokens: TokenSet {
+            access_token: AccessToken::new("AT-1".into()),
+            refresh_token: Some(RefreshToken::new("RT-1".into())),
+            expires_at: Some(expires_at),
+            scope: None,
+        },
+        state: ConnectionState::Active,
+        created_at: 0,
+        last_refresh_at: None,
+        last_error: None,
+        failures: 0,
+        next_attempt_at: None,
+    }
+}
+
+struct Fixture {
+    object: MemoryStore,
+    kv: MemoryStore,
+    keyring: crate::envelope::Keyring,
+    memory: ObjectMemory,
+    secret: UrlSecret,
+}
+
+impl Fixture {
+    fn new(expires_at: UnixMillis) -> Self {
+        let f = Fixture {
+            object: MemoryStore::new(),
+            kv: MemoryStore::new(),
+            keyring: keyring(),
+            memory: ObjectMemory::default(),
+            secret: UrlSecret::generate().expect("random"),
+        };
+        block_on(f.service().vault.create(&record(&f.secret, expires_at))).expect("created");
+        f
+    }
+
+    fn service(&self) -> ConnectionService<'_, MemoryStore, MemoryStore> {
+        ConnectionService {
+            vault: Vault {
+                object: &self.object,
+                kv: &self.kv,
+                keyring: &self.keyring,
+            },
+            memory: &self.memory,
+        }
+    }
+
+    /// What storage holds now, read the way a restarted object would.
+    fn stored(&self) -> ConnectionRecord {
+        block_on(self.service().vault.load("c1"))
+            .expect("load")
+            .expect("exists")
+    }
+}
+
+fn access(outcome: Option<TokenOutcome>) -> String {
+    match outcome {
+        Some(TokenOutcome::Token(grant)) => grant.access_token.secret().clone(),
+        other => panic!("expected a token, got {other:?}"),
+    }
+}
+
+#[test]
+fn fifty_callers_at_expiry_cause_exactly_one_refresh() {
+    let f = Fixture::new(T0);
+    let peer = ScriptedPeer::new();
+    peer.on("POST", TOKEN, 200, ROTATED);
+    let http = peer.slow_client();
+    let service = f.service();
+    let hash = f.secret.hash();
+    let calls = (0..50).map(|_| service.token(&http, "c1", &hash, None, T0));
+    let results = block_on(futures_util::future::join_all(calls));
+    assert_eq!(peer.requests_to(TOKEN).len(), 1, "one refresh request");
+    for result in results {
+        assert_eq!(access(result.expect("ok")), "AT-2");
+    }
+    // The rotated refresh token reached storage.
+    let stored = f.stored();
+    assert_eq!(
+        stored
+            .tokens
+            .refresh_token
+            .map(|t| t.secret().clone())
+            .as_deref(),
+        Some("RT-2")
+    );
+}
+
+#[test]
+fn a_cron_visit_and_client_calls_together_refresh_once() {
+    let f = Fixture::new(T0 + 60_000);
+    let peer = ScriptedPeer::new();
+    peer.on("POST", TOKEN, 200, ROTATED);
+    let http = peer.slow_client();
+    let service = f.service();
+    let hash = f.secret.hash();
+    let cron = service.refresh_if_due(&http, "c1", T0, 15 * 60_000);
+    let clients = futures_util::future::join_all(
+        (0..10).map(|_| service.token(&http, "c1", &hash, Some(sha256(b"AT-1")), T0)),
+    );
+    let (cron, clients) = block_on(futures_util::future::join(cron, clients));
+    assert_eq!(cron.expect("cron"), CronOutcome::Refreshed);
+    for result in clients {
+        assert_eq!(access(result.expect("ok")), "AT-2");
+    }
+    assert_eq!(peer.requests_to(TOKEN).len(), 1);
+}
+
+#[test]
+fn a_401_with_an_already_replaced_token_does_not_refresh_again() {
+    let f = Fixture::new(T0 + 3_600_000);
+    let peer = ScriptedPeer::new();
+    peer.on("POST", TOKEN, 200, ROTATED);
+    let http = peer.client();
+    let service = f.service();
+    let hash = f.secret.hash();
+    let first = block_on(service.token(&http, "c1", &hash, Some(sha256(b"AT-1")), T0));
+    assert_eq!(access(first.expect("ok")), "AT-2");
+    let second = block_on(service.token(&http, "c1", &hash, Some(sha256(b"AT-1")), T0));
+    assert_eq!(access(second.expect("ok")), "AT-2");
+    assert_eq!(peer.requests_to(TOKEN).len(), 1);
+}
+
+#[test]
+fn a_wrong_secret_gets_nothing_and_triggers_nothing() {
+    let f = Fixture::new(T0);
+    let peer = ScriptedPeer::new();
+    let other = UrlSecret::generate().expect("random");
+    let result = block_on(
+        f.service()
+            .token(&peer.client(), "c1", &other.hash(), None, T0),
+    );
+    assert!(result.expect("ok").is_none());
+    assert!(peer.requests().is_empty());
+}
+
+#[test]
+fn a_revoked_grant_needs_reauth_and_is_not_retried() {
+    let f = Fixture::new(T0);
+    let peer = ScriptedPeer::new();
+    peer.on("POST", TOKEN, 400, r#"{"error":"invalid_grant"}"#);
+    let service = f.service();
+    let hash = f.secret.hash();
+    for _ in 0..3 {
+        let outcome = block_on(service.token(&peer.client(), "c1", &hash, None, T0)).expect("ok");
+        assert!(matches!(
+            outcome,
+            Some(TokenOutcome::Unavailable(Unavailable::NeedsReauth))
+        ));
+    }
+    assert_eq!(peer.requests_to(TOKEN).len(), 1);
+    assert_eq!(f.stored().state, ConnectionState::NeedsReauth);
+    let cron = block_on(service.refresh_if_due(&peer.client(), "c1", T0, 900_000));
+    assert_eq!(cron.expect("cron"), CronOutcome::NotDue);
+}
+
+#[test]
+fn a_failed_write_keeps_the_rotated_token_and_retries_the_write() {
+    let f = Fixture::new(T0);
+    let peer = ScriptedPeer::new();
+    peer.on("POST", TOKEN, 200, ROTATED);
+    let service = f.service();
+    let hash = f.secret.hash();
+    f.object.set_broken(true);
+    assert!(block_on(service.token(&peer.client(), "c1", &hash, None, T0)).is_err());
+    f.object.set_broken(false);
+    // The next call writes the kept record first and uses its token without refreshing.
+    let next = block_on(service.token(&peer.client(), "c1", &hash, None, T0));
+    assert_eq!(access(next.expect("ok")), "AT-2");
+    assert_eq!(
+        peer.requests_to(TOKEN).len(),
+        1,
+        "the rotated refresh token was not spent again"
+    );
+    assert_eq!(f.stored().tokens.access_token.secret(), "AT-2");
+}
+
+#[test]
+fn the_authorization_server_down_keeps_everything_and_the_next_run_refreshes() {
+    let f = Fixture::new(T0 + 60_000);
+    let peer = ScriptedPeer::new();
+    peer.on("POST", TOKEN, 503, r#"{"error":"temporarily_unavailable"}"#);
+    let service = f.service();
+    let cron = block_on(service.refresh_if_due(&peer.client(), "c1", T0, 900_000));
+    assert_eq!(cron.expect("cron"), CronOutcome::Transient);
+    let stored = f.stored();
+    assert_eq!(stored.state, ConnectionState::Error);
+    assert_eq!(
+        stored
+            .tokens
+            .refresh_token
+            .map(|t| t.secret().clone())
+            .as_deref(),
+        Some("RT-1")
+    );
+    assert!(stored.last_error.is_some() && stored.next_attempt_at.is_some());
+
+    peer.on("POST", TOKEN, 200, ROTATED);
+    let later = T0 + crate::refresh::BACKOFF_BASE_MS;
+    let cron = block_on(service.refresh_if_due(&peer.client(), "c1", later, 900_000));
+    assert_eq!(cron.expect("cron"), CronOutcome::Refreshed);
+    assert_eq!(f.stored().state, ConnectionState::Active);
+}

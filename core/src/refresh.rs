@@ -1,0 +1,158 @@
+//! The refresh state machine of one connection. Its Durable Object is the only caller, so
+//! there is one refresh at a time per connection; this module decides when to refresh and
+//! applies the outcome to the record. The caller persists the record before it hands the new
+//! access token to anyone, so a rotated refresh token is never lost or spent twice.
+
+use crate::http::HttpClient;
+use crate::record::{ConnectionRecord, ConnectionState};
+use crate::registration::truncate;
+use crate::secret::{ct_eq_bytes, sha256};
+use crate::time::UnixMillis;
+use crate::tokens::{self, TokenEndpoint, TokenError};
+
+/// A token this close to its expiry is refreshed before use: time for the request to reach
+/// the upstream, and for clock skew between Bindify and the authorization server.
+pub const REFRESH_BUFFER_MS: i64 = 60_000;
+
+/// The cron refreshes tokens that expire within this window. Cron runs every 5 minutes, so a
+/// 15-minute window gives every token about three chances before the on-demand path is needed,
+/// and suits 1-hour tokens (Notion) as well as 8-hour ones (Atlassian, GitHub).
+pub const DEFAULT_CRON_WINDOW_MS: i64 = 15 * 60_000;
+
+/// First retry delay after a transient failure; doubles per failure in a row.
+pub const BACKOFF_BASE_MS: i64 = 30_000;
+/// Longest delay between retries.
+pub const BACKOFF_MAX_MS: i64 = 30 * 60_000;
+
+/// Why the proxy cannot get a usable token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    /// The grant is gone: only the user can fix it, by reconnecting.
+    #[error("the connection needs to be authorized again")]
+    NeedsReauth,
+    /// The authorization server is failing; tokens are kept and the refresh will be retried.
+    #[error("the authorization server is unavailable; retrying at {retry_at}")]
+    Transient { retry_at: UnixMillis },
+}
+
+/// What the caller should do for a request that needs a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The current access token is good.
+    UseCurrent,
+    /// Refresh first.
+    Refresh,
+}
+
+/// Delay before retry number `failures` (1-based).
+pub fn backoff(failures: u32) -> i64 {
+    let shift = failures.saturating_sub(1).min(16);
+    BACKOFF_BASE_MS
+        .saturating_mul(1_i64 << shift)
+        .min(BACKOFF_MAX_MS)
+}
+
+/// Whether the access token is usable for a request sent at `now`.
+pub fn access_token_fresh(record: &ConnectionRecord, now: UnixMillis) -> bool {
+    match record.tokens.expires_at {
+        Some(expires_at) => expires_at - REFRESH_BUFFER_MS > now,
+        // No expiry given: usable until the upstream says otherwise (a 401).
+        None => true,
+    }
+}
+
+/// Whether `presented` (an access token a request was rejected with) is the current one, in
+/// which case the upstream has rejected the current token and it must be refreshed.
+pub fn is_current_token(record: &ConnectionRecord, presented_hash: &[u8; 32]) -> bool {
+    ct_eq_bytes(
+        &sha256(record.tokens.access_token.secret().as_bytes()),
+        presented_hash,
+    )
+}
+
+/// Decides for a request that needs a token. `rejected` is the hash of a token the upstream
+/// just answered 401 to, if that is why the caller asks.
+pub fn decide(
+    record: &ConnectionRecord,
+    now: UnixMillis,
+    rejected: Option<&[u8; 32]>,
+) -> Result<Decision, Unavailable> {
+    if record.state == ConnectionState::NeedsReauth {
+        return Err(Unavailable::NeedsReauth);
+    }
+    // A rejected token that is no longer current was already replaced by another request's
+    // refresh: the current one is used without refreshing again.
+    let rejected_current = rejected.is_some_and(|hash| is_current_token(record, hash));
+    if access_token_fresh(record, now) && !rejected_current {
+        return Ok(Decision::UseCurrent);
+    }
+    if let Some(retry_at) = record.next_attempt_at.filter(|t| *t > now) {
+        // Backing off. A token that has not expired yet is still worth a try.
+        let unexpired = record.tokens.expires_at.is_none_or(|e| e > now);
+        return if unexpired && !rejected_current {
+            Ok(Decision::UseCurrent)
+        } else {
+            Err(Unavailable::Transient { retry_at })
+        };
+    }
+    Ok(Decision::Refresh)
+}
+
+/// Whether the cron should refresh this connection now.
+pub fn due_for_cron(record: &ConnectionRecord, now: UnixMillis, window_ms: i64) -> bool {
+    record.state != ConnectionState::NeedsReauth
+        && record.tokens.refresh_token.is_some()
+        && record.next_attempt_at.is_none_or(|t| t <= now)
+        && record
+            .tokens
+            .expires_at
+            .is_some_and(|e| e - window_ms <= now)
+}
+
+/// Refreshes and applies the outcome to `record`: new tokens and `active` on success;
+/// `needs_reauth` when the grant is rejected; `error` with a backoff when the failure is
+/// transient, keeping the tokens. Returns the failure, if any, for the caller to report.
+pub async fn refresh<C: HttpClient>(
+    http: &C,
+    record: &mut ConnectionRecord,
+    now: UnixMillis,
+) -> Result<(), Unavailable> {
+    let Some(refresh_token) = record.tokens.refresh_token.clone() else {
+        record.state = ConnectionState::NeedsReauth;
+        record.last_error = Some("the authorization server issued no refresh token".into());
+        return Err(Unavailable::NeedsReauth);
+    };
+    let endpoint = TokenEndpoint {
+        token_endpoint: &record.token_endpoint,
+        client: &record.client,
+        resource: &record.resource,
+    };
+    match tokens::refresh(http, &endpoint, &refresh_token, now).await {
+        Ok(tokens) => {
+            record.tokens = tokens;
+            record.state = ConnectionState::Active;
+            record.last_refresh_at = Some(now);
+            record.last_error = None;
+            record.failures = 0;
+            record.next_attempt_at = None;
+            Ok(())
+        }
+        Err(error @ TokenError::Rejected { .. }) => {
+            record.state = ConnectionState::NeedsReauth;
+            record.last_error = Some(truncate(&error.to_string(), 300));
+            record.next_attempt_at = None;
+            Err(Unavailable::NeedsReauth)
+        }
+        Err(error) => {
+            record.failures = record.failures.saturating_add(1);
+            let retry_at = now.saturating_add(backoff(record.failures));
+            record.state = ConnectionState::Error;
+            record.last_error = Some(truncate(&error.to_string(), 300));
+            record.next_attempt_at = Some(retry_at);
+            Err(Unavailable::Transient { retry_at })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

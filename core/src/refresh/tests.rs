@@ -1,0 +1,228 @@
+use super::*;
+use crate::record::TokenSet;
+use crate::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
+use crate::secret::UrlSecret;
+use crate::testing::{ScriptedPeer, block_on};
+use oauth2::{AccessToken, RefreshToken};
+
+const TOKEN: &str = "https://auth.example.com/token";
+const T0: UnixMillis = 1_795_690_200_000;
+const HOUR: i64 = 3_600_000;
+
+fn record(expires_at: Option<UnixMillis>) -> ConnectionRecord {
+    ConnectionRecord {
+        id: "c".into(),
+        secret_hash: UrlSecret::generate().expect("random").hash(),
+        server_url: "https://mcp.example.com/mcp".into(),
+        resource: "https://mcp.example.com/mcp".into(),
+        issuer: "https://auth.example.com".into(),
+        token_endpoint: TOKEN.into(),
+        revocation_endpoint: None,
+        client: ClientRegistration {
+            client_id: "client".into(),
+            client_secret: None,
+            auth_method: TokenAuthMethod::None,
+            source: ClientSource::Dynamic,
+            registered_at: 0,
+        },
+        tokens: TokenSet {
+            access_token: AccessToken::new("AT-1".into()),
+            refresh_token: Some(RefreshToken::new("RT-1".into())),
+            expires_at,
+            scope: None,
+        },
+        state: ConnectionState::Active,
+        created_at: 0,
+        last_refresh_at: None,
+        last_error: None,
+        failures: 0,
+        next_attempt_at: None,
+    }
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    sha256(token.as_bytes())
+}
+
+fn answer(peer: &ScriptedPeer, status: u16, body: &str) {
+    peer.on("POST", TOKEN, status, body);
+}
+
+#[test]
+fn a_fresh_token_is_used_and_an_expiring_one_refreshed() {
+    let r = record(Some(T0 + HOUR));
+    assert_eq!(decide(&r, T0, None), Ok(Decision::UseCurrent));
+    assert_eq!(
+        decide(&r, T0 + HOUR - REFRESH_BUFFER_MS, None),
+        Ok(Decision::Refresh)
+    );
+    assert_eq!(decide(&record(None), T0, None), Ok(Decision::UseCurrent));
+}
+
+#[test]
+fn a_401_on_the_current_token_refreshes_but_a_stale_401_does_not() {
+    let r = record(Some(T0 + HOUR));
+    assert_eq!(decide(&r, T0, Some(&hash("AT-1"))), Ok(Decision::Refresh));
+    // Another request already refreshed: the rejected token is not the current one.
+    assert_eq!(
+        decide(&r, T0, Some(&hash("AT-0"))),
+        Ok(Decision::UseCurrent)
+    );
+}
+
+#[test]
+fn needs_reauth_never_refreshes() {
+    let mut r = record(Some(T0 - 1));
+    r.state = ConnectionState::NeedsReauth;
+    assert_eq!(decide(&r, T0, None), Err(Unavailable::NeedsReauth));
+    assert!(!due_for_cron(&r, T0, DEFAULT_CRON_WINDOW_MS));
+}
+
+#[test]
+fn success_rotates_and_records_absolute_expiry() {
+    let peer = ScriptedPeer::new();
+    answer(
+        &peer,
+        200,
+        r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":3600,"refresh_token":"RT-2"}"#,
+    );
+    let mut r = record(Some(T0));
+    r.failures = 3;
+    r.state = ConnectionState::Error;
+    block_on(refresh(&peer.client(), &mut r, T0)).expect("refreshed");
+    assert_eq!(r.tokens.access_token.secret(), "AT-2");
+    assert_eq!(
+        r.tokens.refresh_token.as_ref().map(|t| t.secret().as_str()),
+        Some("RT-2")
+    );
+    assert_eq!(r.tokens.expires_at, Some(T0 + HOUR));
+    assert_eq!(
+        (r.state, r.failures, r.last_refresh_at),
+        (ConnectionState::Active, 0, Some(T0))
+    );
+    let sent = &peer.requests()[0];
+    assert_eq!(sent.form("refresh_token").as_deref(), Some("RT-1"));
+    assert_eq!(
+        sent.form("resource").as_deref(),
+        Some("https://mcp.example.com/mcp")
+    );
+}
+
+#[test]
+fn no_refresh_token_in_the_response_keeps_the_old_one() {
+    let peer = ScriptedPeer::new();
+    answer(
+        &peer,
+        200,
+        r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":60}"#,
+    );
+    let mut r = record(Some(T0));
+    block_on(refresh(&peer.client(), &mut r, T0)).expect("refreshed");
+    assert_eq!(
+        r.tokens.refresh_token.as_ref().map(|t| t.secret().as_str()),
+        Some("RT-1")
+    );
+}
+
+#[test]
+fn invalid_grant_needs_reauth_and_stops_refreshing() {
+    let peer = ScriptedPeer::new();
+    answer(
+        &peer,
+        400,
+        r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#,
+    );
+    let mut r = record(Some(T0));
+    assert_eq!(
+        block_on(refresh(&peer.client(), &mut r, T0)),
+        Err(Unavailable::NeedsReauth)
+    );
+    assert_eq!(r.state, ConnectionState::NeedsReauth);
+    assert!(
+        r.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("invalid_grant"))
+    );
+    assert_eq!(
+        r.tokens.refresh_token.as_ref().map(|t| t.secret().as_str()),
+        Some("RT-1")
+    );
+    assert_eq!(decide(&r, T0 + HOUR, None), Err(Unavailable::NeedsReauth));
+    assert!(!due_for_cron(&r, T0 + HOUR, DEFAULT_CRON_WINDOW_MS));
+}
+
+#[test]
+fn transient_failures_keep_tokens_and_back_off() {
+    let peer = ScriptedPeer::new();
+    answer(&peer, 503, r#"{"error":"temporarily_unavailable"}"#);
+    let mut r = record(Some(T0 + 5 * 60_000));
+    let err = block_on(refresh(&peer.client(), &mut r, T0)).expect_err("transient");
+    assert_eq!(
+        err,
+        Unavailable::Transient {
+            retry_at: T0 + BACKOFF_BASE_MS
+        }
+    );
+    assert_eq!((r.state, r.failures), (ConnectionState::Error, 1));
+    assert_eq!(r.tokens.access_token.secret(), "AT-1");
+    assert_eq!(
+        r.tokens.refresh_token.as_ref().map(|t| t.secret().as_str()),
+        Some("RT-1")
+    );
+    assert!(r.last_error.is_some());
+
+    // While backing off, an unexpired token is still used; the cron waits.
+    assert_eq!(decide(&r, T0 + 1, None), Ok(Decision::UseCurrent));
+    assert!(!due_for_cron(&r, T0 + 1, DEFAULT_CRON_WINDOW_MS));
+    assert!(due_for_cron(
+        &r,
+        T0 + BACKOFF_BASE_MS,
+        DEFAULT_CRON_WINDOW_MS
+    ));
+    // An expired token during backoff is reported as transient, not refreshed again.
+    let mut expired = r.clone();
+    expired.tokens.expires_at = Some(T0);
+    assert_eq!(
+        decide(&expired, T0 + 1, None),
+        Err(Unavailable::Transient {
+            retry_at: T0 + BACKOFF_BASE_MS
+        })
+    );
+
+    peer.fail("POST", TOKEN);
+    let _ = block_on(refresh(&peer.client(), &mut r, T0 + BACKOFF_BASE_MS));
+    assert_eq!(r.failures, 2);
+    assert_eq!(r.next_attempt_at, Some(T0 + 3 * BACKOFF_BASE_MS));
+    assert_ne!(r.state, ConnectionState::NeedsReauth);
+}
+
+#[test]
+fn backoff_doubles_and_caps() {
+    assert_eq!(backoff(1), BACKOFF_BASE_MS);
+    assert_eq!(backoff(2), 2 * BACKOFF_BASE_MS);
+    assert_eq!(backoff(3), 4 * BACKOFF_BASE_MS);
+    assert_eq!(backoff(50), BACKOFF_MAX_MS);
+}
+
+#[test]
+fn cron_due_window() {
+    let r = record(Some(T0 + DEFAULT_CRON_WINDOW_MS));
+    assert!(due_for_cron(&r, T0, DEFAULT_CRON_WINDOW_MS));
+    assert!(!due_for_cron(&r, T0 - 1, DEFAULT_CRON_WINDOW_MS));
+    let mut no_refresh = r.clone();
+    no_refresh.tokens.refresh_token = None;
+    assert!(!due_for_cron(&no_refresh, T0, DEFAULT_CRON_WINDOW_MS));
+    assert!(!due_for_cron(&record(None), T0, DEFAULT_CRON_WINDOW_MS));
+}
+
+#[test]
+fn without_a_refresh_token_an_expired_connection_needs_reauth() {
+    let peer = ScriptedPeer::new();
+    let mut r = record(Some(T0));
+    r.tokens.refresh_token = None;
+    assert_eq!(
+        block_on(refresh(&peer.client(), &mut r, T0)),
+        Err(Unavailable::NeedsReauth)
+    );
+    assert!(peer.requests().is_empty());
+}
