@@ -1,7 +1,7 @@
 //! What a connection's Durable Object does, written against the core's storage and HTTP
 //! traits so it runs natively in tests. One instance of [`ObjectMemory`] lives in each object.
 //!
-//! Exactly one refresh at a time: every refresh runs under [`ObjectMemory::refresh_lock`], and
+//! Exactly one refresh at a time: every refresh runs under the object's refresh lock, and
 //! after acquiring it the record is re-read and the decision taken again, so callers that
 //! queued behind a refresh use its result instead of refreshing again. The refreshed record is
 //! written to the object's storage before any caller receives the new access token.
@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 
 use futures_util::lock::Mutex;
 use oauth2::AccessToken;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::http::HttpClient;
 use crate::record::ConnectionRecord;
@@ -45,7 +45,7 @@ pub enum TokenOutcome {
 }
 
 /// What one cron visit did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CronOutcome {
     NotDue,

@@ -2,17 +2,23 @@
 //! adapters around these modules, and `cargo test` exercises them natively.
 pub mod connection_service;
 pub mod cookies;
+pub mod cron;
 pub mod discovery;
 pub mod envelope;
 pub mod flow;
 pub mod http;
+pub mod jsonrpc;
 pub mod keys;
+pub mod legacy_sse;
+pub mod origin;
 pub mod pages;
 pub mod presets;
+pub mod proxy_headers;
 pub mod record;
 pub mod refresh;
 pub mod registration;
 pub mod secret;
+pub mod sse;
 pub mod store;
 #[cfg(test)]
 pub(crate) mod testing;
