@@ -97,3 +97,27 @@ fn configured_clients(env: &Env) -> BTreeMap<String, ConfiguredClient> {
         }
     }
 }
+
+/// `REFRESH_WINDOW_SECONDS`: the cron refreshes tokens expiring within this window.
+pub fn refresh_window_ms(env: &Env) -> i64 {
+    text(env, "REFRESH_WINDOW_SECONDS")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|v| *v > 0)
+        .map(|v| v.saturating_mul(1000))
+        .unwrap_or(bindify_core::refresh::DEFAULT_CRON_WINDOW_MS)
+}
+
+/// `CRON_MAX_REFRESHES`: connections one cron run refreshes at most.
+pub fn cron_max_refreshes(env: &Env) -> usize {
+    text(env, "CRON_MAX_REFRESHES")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(bindify_core::cron::DEFAULT_MAX_REFRESHES_PER_RUN)
+}
+
+/// `ALLOWED_ORIGINS`: browser origins besides the Worker's own that may use permanent URLs.
+pub fn allowed_origins(env: &Env) -> Vec<String> {
+    text(env, "ALLOWED_ORIGINS")
+        .map(|v| bindify_core::origin::parse_allowed_origins(&v))
+        .unwrap_or_default()
+}

@@ -1,146 +1,125 @@
 //! The `Connection` Durable Object: one per connection, the single writer of its tokens. Its
-//! `fetch` only translates requests into calls on `bindify_core::vault`; the functions at the
-//! bottom are the Worker's side of that internal protocol.
+//! `fetch` translates internal requests (see `connection_client`) into calls on
+//! `bindify_core::connection_service` and decides nothing itself.
 
-use bindify_core::flow::{ConnectError, Problem};
+use bindify_core::connection_service::{ConnectionService, ObjectMemory, TokenOutcome};
 use bindify_core::record::ConnectionRecord;
+use bindify_core::refresh::Unavailable;
 use bindify_core::secret::SecretHash;
 use bindify_core::vault::{Vault, VaultError};
-use worker::{
-    DurableObject, Env, Headers, Method, Request, RequestInit, Response, Result, State,
-    durable_object,
+use worker::{DurableObject, Env, Method, Request, Response, Result, State, durable_object};
+
+use crate::connection_client::{
+    CONNECTION_ID_HEADER, CronRequest, REJECTED_TOKEN_HEADER, SECRET_HASH_HEADER,
 };
-
 use crate::storage::{Kv, ObjectStore};
-use crate::{config, respond};
-
-/// Internal paths; the host is never resolved.
-const CREATE_URL: &str = "https://connection.internal/create";
-const STATUS_URL: &str = "https://connection.internal/status";
-/// Carries the hash (never the secret) of the URL secret presented by the client.
-const SECRET_HASH_HEADER: &str = "x-bindify-secret-hash";
-/// The connection id, which is also the object's name.
-const CONNECTION_ID_HEADER: &str = "x-bindify-connection-id";
+use crate::{clock, config, fetch_http, respond};
 
 #[durable_object]
 pub struct Connection {
     state: State,
     env: Env,
+    memory: ObjectMemory,
 }
 
 impl DurableObject for Connection {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self {
+            state,
+            env,
+            memory: ObjectMemory::default(),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let keyring = match config::keyring(&self.env) {
             Ok(k) => k,
-            Err(e) => return key_problem(&e),
+            Err(e) => return respond::connect_error_json(&e),
         };
         let object = ObjectStore(self.state.storage());
         let kv = Kv(self.env.kv(config::KV_BINDING)?);
-        let vault = Vault {
-            object: &object,
-            kv: &kv,
-            keyring: &keyring,
+        let service = ConnectionService {
+            vault: Vault {
+                object: &object,
+                kv: &kv,
+                keyring: &keyring,
+            },
+            memory: &self.memory,
+        };
+        let Some(id) = header(&req, CONNECTION_ID_HEADER) else {
+            return respond::not_found();
         };
         let path = req.path();
-        match (req.method(), path.as_str()) {
+        let result = match (req.method(), path.as_str()) {
             (Method::Post, "/create") => {
                 let record: ConnectionRecord = req.json().await?;
-                match vault.create(&record).await {
-                    Ok(()) => Response::empty().map(|r| r.with_status(201)),
-                    Err(VaultError::AlreadyExists) => Response::error("exists", 409),
-                    Err(e) => vault_failure(&e),
+                if record.id != id {
+                    return respond::not_found();
+                }
+                match service.vault.create(&record).await {
+                    Ok(()) => return Response::empty().map(|r| r.with_status(201)),
+                    Err(VaultError::AlreadyExists) => return Response::error("exists", 409),
+                    Err(e) => Err(e),
                 }
             }
             (Method::Get, "/status") => {
                 let Some(hash) = presented_hash(&req) else {
                     return respond::not_found();
                 };
-                let Some(id) = req.headers().get(CONNECTION_ID_HEADER).ok().flatten() else {
+                service
+                    .authorized(&id, &hash)
+                    .await
+                    .map(|r| r.map(|r| respond::json(200, &r.status_view())))
+            }
+            (Method::Post, "/token") => {
+                let Some(hash) = presented_hash(&req) else {
                     return respond::not_found();
                 };
-                // A wrong id cannot open the record: its associated data names the real one.
-                match vault.status(&id, &hash).await {
-                    Ok(Some(view)) => respond::json(200, &view),
-                    Ok(None) => respond::not_found(),
-                    Err(e) => vault_failure(&e),
-                }
+                let rejected = header(&req, REJECTED_TOKEN_HEADER)
+                    .and_then(|h| bindify_core::secret::b64url_decode(&h))
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok());
+                service
+                    .token(&fetch_http::send, &id, &hash, rejected, clock::now())
+                    .await
+                    .map(|o| o.map(|o| token_response(&o)))
             }
-            _ => respond::not_found(),
+            (Method::Post, "/refresh-if-due") => {
+                let cron: CronRequest = req.json().await?;
+                service
+                    .refresh_if_due(&fetch_http::send, &id, clock::now(), cron.window_ms)
+                    .await
+                    .map(|outcome| Some(respond::json(200, &outcome)))
+            }
+            _ => return respond::not_found(),
+        };
+        match result {
+            Ok(Some(response)) => response,
+            Ok(None) => respond::not_found(),
+            Err(e) => {
+                worker::console_error!("connection {id}: {e}");
+                respond::json(503, &serde_json::json!({ "error": "storage_unavailable" }))
+            }
         }
     }
 }
 
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
 fn presented_hash(req: &Request) -> Option<SecretHash> {
-    let header = req.headers().get(SECRET_HASH_HEADER).ok().flatten()?;
-    SecretHash::from_hex(&header)
+    SecretHash::from_hex(&header(req, SECRET_HASH_HEADER)?)
 }
 
-fn key_problem(error: &ConnectError) -> Result<Response> {
-    let Problem {
-        status,
-        code,
-        detail,
-        ..
-    } = error.problem();
-    respond::json(
-        status,
-        &serde_json::json!({ "error": code, "message": detail }),
-    )
-}
-
-fn vault_failure(error: &VaultError) -> Result<Response> {
-    worker::console_error!("connection vault failed: {error}");
-    respond::json(503, &serde_json::json!({ "error": "storage_unavailable" }))
-}
-
-fn stub(env: &Env, id: &str) -> Result<worker::Stub> {
-    env.durable_object(config::CONNECTION_BINDING)?
-        .get_by_name(id)
-}
-
-/// Stores a new connection in its object. The record crosses into the object as JSON: a
-/// Durable Object call stays inside the runtime, and the object seals it before writing.
-pub async fn create(env: &Env, record: &ConnectionRecord) -> std::result::Result<(), ConnectError> {
-    let fail = |e: worker::Error| {
-        ConnectError::Store(bindify_core::store::StoreError {
-            op: "create",
-            reason: e.to_string(),
-        })
-    };
-    let body = serde_json::to_string(record).map_err(|e| {
-        ConnectError::Store(bindify_core::store::StoreError {
-            op: "create",
-            reason: e.to_string(),
-        })
-    })?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let request = Request::new_with_init(CREATE_URL, &init).map_err(fail)?;
-    let response = stub(env, &record.id)
-        .map_err(fail)?
-        .fetch_with_request(request)
-        .await
-        .map_err(fail)?;
-    match response.status_code() {
-        201 => Ok(()),
-        status => Err(ConnectError::Store(bindify_core::store::StoreError {
-            op: "create",
-            reason: format!("the connection object answered {status}"),
-        })),
+fn token_response(outcome: &TokenOutcome) -> Result<Response> {
+    match outcome {
+        TokenOutcome::Token(grant) => respond::json(200, grant),
+        TokenOutcome::Unavailable(Unavailable::NeedsReauth) => {
+            respond::json(409, &serde_json::json!({ "error": "needs_reauth" }))
+        }
+        TokenOutcome::Unavailable(Unavailable::Transient { retry_at }) => respond::json(
+            503,
+            &serde_json::json!({ "error": "transient", "retry_at": retry_at }),
+        ),
     }
-}
-
-/// The status of connection `id`, if `hash` is its current secret's hash.
-pub async fn status(env: &Env, id: &str, hash: &SecretHash) -> Result<Response> {
-    let headers = Headers::new();
-    headers.set(SECRET_HASH_HEADER, &hash.to_hex())?;
-    headers.set(CONNECTION_ID_HEADER, id)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    let request = Request::new_with_init(STATUS_URL, &init)?;
-    stub(env, id)?.fetch_with_request(request).await
 }

@@ -1,18 +1,28 @@
 //! Bindify's Worker: thin entry points that translate between the Workers runtime and
 //! `bindify-core`. Decisions live in the core; this crate does I/O.
 
+mod clock;
 mod config;
+mod connection_client;
 mod connection_object;
+mod cron;
 mod fetch_http;
+mod proxy;
+mod resolve;
 mod respond;
 mod routes;
 mod storage;
 
 pub use connection_object::Connection;
 
-use worker::{Context, Env, Request, Response, Result, event};
+use worker::{Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent, event};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     routes::handle(req, env).await
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    cron::run(&env).await;
 }

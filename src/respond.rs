@@ -1,7 +1,7 @@
 //! Building responses: pages, JSON, redirects and the one 404. Security headers are set here
 //! for every page.
 
-use bindify_core::flow::Problem;
+use bindify_core::flow::{ConnectError, Problem};
 use bindify_core::pages;
 use worker::{Headers, Response, Result};
 
@@ -67,4 +67,18 @@ pub fn method_not_allowed(allow: &str) -> Result<Response> {
     let headers = response.headers().clone();
     headers.set("allow", allow)?;
     Ok(response.with_headers(headers))
+}
+
+/// A connect-flow error as JSON, for non-page endpoints.
+pub fn connect_error_json(error: &ConnectError) -> Result<Response> {
+    let Problem {
+        status,
+        code,
+        detail,
+        ..
+    } = error.problem();
+    json(
+        status,
+        &serde_json::json!({ "error": code, "message": detail }),
+    )
 }

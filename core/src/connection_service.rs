@@ -31,10 +31,12 @@ pub struct ObjectMemory {
 }
 
 /// A usable access token. `Debug` is redacted by `AccessToken`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grant {
     pub access_token: AccessToken,
     pub expires_at: Option<UnixMillis>,
+    /// The MCP server URL the token is for.
+    pub upstream: String,
 }
 
 /// The answer to "give me a token".
@@ -189,6 +191,7 @@ fn grant(record: &ConnectionRecord) -> Grant {
     Grant {
         access_token: record.tokens.access_token.clone(),
         expires_at: record.tokens.expires_at,
+        upstream: record.server_url.clone(),
     }
 }
 

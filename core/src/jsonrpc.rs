@@ -125,6 +125,16 @@ pub struct JsonRpcReject {
 }
 
 impl JsonRpcReject {
+    /// The rejection of a body over [`MAX_BODY_BYTES`].
+    pub fn too_large() -> Self {
+        JsonRpcReject {
+            code: INVALID_REQUEST,
+            message: "Invalid Request: body larger than 4 MiB",
+            id: Value::Null,
+            kind: RejectKind::TooLarge,
+        }
+    }
+
     fn parse(message: &'static str) -> Self {
         Self {
             code: PARSE_ERROR,
@@ -177,12 +187,7 @@ pub fn error_response(id: Value, code: i64, message: &str, data: Option<Value>) 
 /// Checks a client's POST body (see the module docs for the rules and the error table).
 pub fn inspect(body: &[u8]) -> Result<Inbound, JsonRpcReject> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(JsonRpcReject {
-            code: INVALID_REQUEST,
-            message: "Invalid Request: body larger than 4 MiB",
-            id: Value::Null,
-            kind: RejectKind::TooLarge,
-        });
+        return Err(JsonRpcReject::too_large());
     }
     if body.is_empty() {
         return Err(JsonRpcReject::parse("Parse error: empty body"));

@@ -13,6 +13,7 @@ pub mod legacy_sse;
 pub mod origin;
 pub mod pages;
 pub mod presets;
+pub mod proxy;
 pub mod proxy_headers;
 pub mod record;
 pub mod refresh;

@@ -28,6 +28,9 @@ pub struct TokenSet {
     /// Absolute expiry of the access token, computed from `expires_in` when it arrived.
     pub expires_at: Option<UnixMillis>,
     pub scope: Option<String>,
+    /// When the access token arrived; with `expires_at` it gives the token's lifetime.
+    #[serde(default)]
+    pub obtained_at: Option<UnixMillis>,
 }
 
 /// Everything Bindify knows about one connection.

@@ -11,7 +11,9 @@ use crate::time::UnixMillis;
 use crate::tokens::{self, TokenEndpoint, TokenError};
 
 /// A token this close to its expiry is refreshed before use: time for the request to reach
-/// the upstream, and for clock skew between Bindify and the authorization server.
+/// the upstream, and for clock skew between Bindify and the authorization server. Short-lived
+/// tokens use a quarter of their lifetime instead, so a 5-second token is not refreshed on
+/// every request.
 pub const REFRESH_BUFFER_MS: i64 = 60_000;
 
 /// The cron refreshes tokens that expire within this window. Cron runs every 5 minutes, so a
@@ -55,9 +57,17 @@ pub fn backoff(failures: u32) -> i64 {
 /// Whether the access token is usable for a request sent at `now`.
 pub fn access_token_fresh(record: &ConnectionRecord, now: UnixMillis) -> bool {
     match record.tokens.expires_at {
-        Some(expires_at) => expires_at - REFRESH_BUFFER_MS > now,
+        Some(expires_at) => expires_at - refresh_buffer(record) > now,
         // No expiry given: usable until the upstream says otherwise (a 401).
         None => true,
+    }
+}
+
+/// [`REFRESH_BUFFER_MS`], or a quarter of the token's lifetime when that is shorter.
+pub fn refresh_buffer(record: &ConnectionRecord) -> i64 {
+    match (record.tokens.obtained_at, record.tokens.expires_at) {
+        (Some(obtained), Some(expires)) => ((expires - obtained) / 4).clamp(0, REFRESH_BUFFER_MS),
+        _ => REFRESH_BUFFER_MS,
     }
 }
 

@@ -134,6 +134,7 @@ fn token_set(
                 .collect::<Vec<_>>()
                 .join(" ")
         }),
+        obtained_at: Some(now),
     }
 }
 

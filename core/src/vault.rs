@@ -126,6 +126,7 @@ mod tests {
                 refresh_token: Some(RefreshToken::new("RT-plain-secret".into())),
                 expires_at: Some(3_600_000),
                 scope: None,
+                obtained_at: None,
             },
             state: ConnectionState::Active,
             created_at: 0,

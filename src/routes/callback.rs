@@ -5,9 +5,9 @@ use bindify_core::store::{KvStore, PutOptions};
 use bindify_core::{keys, pages};
 use worker::{Env, Request, Response, Result};
 
-use super::connect::{now, store_error};
+use super::connect::store_error;
 use crate::storage::Kv;
-use crate::{config, connection_object, fetch_http, respond};
+use crate::{clock, config, connection_client, fetch_http, respond};
 
 pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
     let origin = req.url()?;
@@ -50,12 +50,12 @@ async fn complete(req: &Request, env: &Env) -> std::result::Result<Completed, Co
         &settings,
         &params,
         cookie.as_deref(),
-        now(),
+        clock::now(),
     )
     .await?;
 
     // The record exists before any URL leads to it.
-    connection_object::create(env, &done.record).await?;
+    connection_client::create(env, &done.record).await?;
     kv.put(
         &keys::url_index(&done.record.secret_hash),
         &done.record.id,

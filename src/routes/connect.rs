@@ -6,7 +6,7 @@ use bindify_core::upstream::validate_server_url;
 use worker::{Env, Request, Response, Result};
 
 use crate::storage::Kv;
-use crate::{config, fetch_http, respond};
+use crate::{clock, config, fetch_http, respond};
 
 #[derive(serde::Deserialize)]
 struct Query {
@@ -47,7 +47,15 @@ async fn begin(
     let settings = config::connect_settings(env, &origin)?;
     let server = validate_server_url(&server, settings.policy)?;
     let kv = Kv(env.kv(config::KV_BINDING).map_err(store_error)?);
-    flow::begin(&fetch_http::send, &kv, &keyring, &settings, &server, now()).await
+    flow::begin(
+        &fetch_http::send,
+        &kv,
+        &keyring,
+        &settings,
+        &server,
+        clock::now(),
+    )
+    .await
 }
 
 pub(crate) fn store_error(e: worker::Error) -> ConnectError {
@@ -55,8 +63,4 @@ pub(crate) fn store_error(e: worker::Error) -> ConnectError {
         op: "bind",
         reason: e.to_string(),
     })
-}
-
-pub(crate) fn now() -> i64 {
-    worker::Date::now().as_millis() as i64
 }

@@ -20,6 +20,10 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         (Method::Get, ["connect", preset]) => connect::start(&req, &env, Some(preset)).await,
         (Method::Get, ["oauth", "callback"]) => callback::finish(&req, &env).await,
         (Method::Get, ["s", secret, "status"]) => status::show(&env, secret).await,
+        (_, ["s", secret, "mcp"]) => {
+            let secret = (*secret).to_owned();
+            crate::proxy::mcp(req, &env, &secret).await
+        }
         (_, [""] | ["connect"] | ["connect", _] | ["oauth", "callback"] | ["s", _, "status"]) => {
             respond::method_not_allowed("GET")
         }

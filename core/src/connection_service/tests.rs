@@ -32,6 +32,7 @@ fn record(secret: &UrlSecret, expires_at: UnixMillis) -> ConnectionRecord {
             refresh_token: Some(RefreshToken::new("RT-1".into())),
             expires_at: Some(expires_at),
             scope: None,
+            obtained_at: None,
         },
         state: ConnectionState::Active,
         created_at: 0,

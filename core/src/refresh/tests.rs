@@ -30,6 +30,7 @@ fn record(expires_at: Option<UnixMillis>) -> ConnectionRecord {
             refresh_token: Some(RefreshToken::new("RT-1".into())),
             expires_at,
             scope: None,
+            obtained_at: None,
         },
         state: ConnectionState::Active,
         created_at: 0,
@@ -225,4 +226,15 @@ fn without_a_refresh_token_an_expired_connection_needs_reauth() {
         Err(Unavailable::NeedsReauth)
     );
     assert!(peer.requests().is_empty());
+}
+
+#[test]
+fn short_lived_tokens_use_a_quarter_of_their_lifetime_as_buffer() {
+    let mut r = record(Some(T0 + 4_000));
+    r.tokens.obtained_at = Some(T0);
+    assert_eq!(refresh_buffer(&r), 1_000);
+    assert_eq!(decide(&r, T0 + 2_999, None), Ok(Decision::UseCurrent));
+    assert_eq!(decide(&r, T0 + 3_000, None), Ok(Decision::Refresh));
+    r.tokens.expires_at = Some(T0 + 8 * HOUR);
+    assert_eq!(refresh_buffer(&r), REFRESH_BUFFER_MS);
 }

@@ -1,0 +1,148 @@
+//! The Worker's side of the internal protocol with `Connection` objects. Requests never leave
+//! the runtime; the URL host is a placeholder. The URL secret itself never crosses: only its
+//! hash, which the object compares in constant time against the record's.
+
+use bindify_core::connection_service::{CronOutcome, Grant};
+use bindify_core::flow::ConnectError;
+use bindify_core::record::ConnectionRecord;
+use bindify_core::secret::{SecretHash, b64url};
+use bindify_core::store::StoreError;
+use oauth2::AccessToken;
+use serde::{Deserialize, Serialize};
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
+
+use crate::config;
+
+pub const SECRET_HASH_HEADER: &str = "x-bindify-secret-hash";
+pub const CONNECTION_ID_HEADER: &str = "x-bindify-connection-id";
+/// SHA-256 (base64url) of an access token the upstream answered 401 to.
+pub const REJECTED_TOKEN_HEADER: &str = "x-bindify-rejected-token";
+
+const BASE: &str = "https://connection.internal";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CronRequest {
+    pub window_ms: i64,
+}
+
+/// What the object said about a token request.
+pub enum TokenAnswer {
+    Token(Grant),
+    NeedsReauth,
+    Transient { retry_at: i64 },
+    NotFound,
+}
+
+#[derive(Deserialize)]
+struct TransientBody {
+    retry_at: i64,
+}
+
+async fn call(
+    env: &Env,
+    id: &str,
+    method: Method,
+    path: &str,
+    hash: Option<&SecretHash>,
+    extra: Option<(&str, &str)>,
+    body: Option<String>,
+) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set(CONNECTION_ID_HEADER, id)?;
+    if let Some(hash) = hash {
+        headers.set(SECRET_HASH_HEADER, &hash.to_hex())?;
+    }
+    if let Some((name, value)) = extra {
+        headers.set(name, value)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers);
+    if let Some(body) = body {
+        init.with_body(Some(body.into()));
+    }
+    let request = Request::new_with_init(&format!("{BASE}{path}"), &init)?;
+    env.durable_object(config::CONNECTION_BINDING)?
+        .get_by_name(id)?
+        .fetch_with_request(request)
+        .await
+}
+
+fn store_error(op: &'static str, reason: String) -> ConnectError {
+    ConnectError::Store(StoreError { op, reason })
+}
+
+/// Stores a new connection in its object. The record crosses into the object as JSON: a
+/// Durable Object call stays inside the runtime, and the object seals it before writing.
+pub async fn create(env: &Env, record: &ConnectionRecord) -> std::result::Result<(), ConnectError> {
+    let body = serde_json::to_string(record).map_err(|e| store_error("create", e.to_string()))?;
+    let response = call(
+        env,
+        &record.id,
+        Method::Post,
+        "/create",
+        None,
+        None,
+        Some(body),
+    )
+    .await
+    .map_err(|e| store_error("create", e.to_string()))?;
+    match response.status_code() {
+        201 => Ok(()),
+        status => Err(store_error(
+            "create",
+            format!("the connection object answered {status}"),
+        )),
+    }
+}
+
+/// The status of connection `id`, if `hash` is its current secret's hash. The object's
+/// response (JSON, or the shared 404) is passed through.
+pub async fn status(env: &Env, id: &str, hash: &SecretHash) -> Result<Response> {
+    call(env, id, Method::Get, "/status", Some(hash), None, None).await
+}
+
+/// A usable access token for connection `id`. `rejected` is the token the upstream just
+/// answered 401 to, if any.
+pub async fn token(
+    env: &Env,
+    id: &str,
+    hash: &SecretHash,
+    rejected: Option<&AccessToken>,
+) -> Result<TokenAnswer> {
+    let rejected = rejected.map(|t| b64url(&bindify_core::secret::sha256(t.secret().as_bytes())));
+    let extra = rejected.as_deref().map(|r| (REJECTED_TOKEN_HEADER, r));
+    let mut response = call(env, id, Method::Post, "/token", Some(hash), extra, None).await?;
+    Ok(match response.status_code() {
+        200 => TokenAnswer::Token(response.json::<Grant>().await?),
+        409 => TokenAnswer::NeedsReauth,
+        503 => match response.json::<TransientBody>().await {
+            Ok(body) => TokenAnswer::Transient {
+                retry_at: body.retry_at,
+            },
+            Err(_) => TokenAnswer::Transient { retry_at: 0 },
+        },
+        _ => TokenAnswer::NotFound,
+    })
+}
+
+/// The cron's visit to connection `id`.
+pub async fn refresh_if_due(env: &Env, id: &str, window_ms: i64) -> Result<CronOutcome> {
+    let body = serde_json::to_string(&CronRequest { window_ms })?;
+    let mut response = call(
+        env,
+        id,
+        Method::Post,
+        "/refresh-if-due",
+        None,
+        None,
+        Some(body),
+    )
+    .await?;
+    if response.status_code() != 200 {
+        return Err(worker::Error::RustError(format!(
+            "refresh of {id} answered {}",
+            response.status_code()
+        )));
+    }
+    response.json().await
+}

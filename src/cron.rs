@@ -1,0 +1,90 @@
+//! The scheduled handler: lists connection metadata from KV, lets the core plan the run, and
+//! asks each due connection's object to refresh itself, a few at a time.
+
+use bindify_core::connection_service::CronOutcome;
+use bindify_core::cron::{self, CONCURRENCY};
+use bindify_core::keys;
+use bindify_core::record::IndexMetadata;
+use futures_util::future::join_all;
+use worker::Env;
+
+use crate::{clock, config, connection_client};
+
+/// Runs one cron pass. Never panics and never fails the invocation: every problem is logged,
+/// and the next run starts over from KV.
+pub async fn run(env: &Env) {
+    let now = clock::now();
+    let window_ms = config::refresh_window_ms(env);
+    let budget = config::cron_max_refreshes(env);
+    let listed = match list_connections(env).await {
+        Ok(listed) => listed,
+        Err(e) => {
+            worker::console_error!("cron: listing connections failed: {e}");
+            return;
+        }
+    };
+    let due = cron::plan(&listed, now, window_ms, budget);
+    let mut counts = [0usize; 5];
+    for batch in due.chunks(CONCURRENCY) {
+        let visits = batch
+            .iter()
+            .map(|id| connection_client::refresh_if_due(env, id, window_ms));
+        for (id, result) in batch.iter().zip(join_all(visits).await) {
+            let slot = match result {
+                Ok(CronOutcome::Refreshed) => 0,
+                Ok(CronOutcome::NotDue) | Ok(CronOutcome::Missing) => 1,
+                Ok(CronOutcome::NeedsReauth) => 2,
+                Ok(CronOutcome::Transient) => 3,
+                Err(e) => {
+                    worker::console_error!("cron: connection {id}: {e}");
+                    4
+                }
+            };
+            if let Some(count) = counts.get_mut(slot) {
+                *count += 1;
+            }
+        }
+    }
+    worker::console_log!(
+        "cron: {} connections, {} due this run; refreshed {}, skipped {}, needs_reauth {}, transient {}, failed {}",
+        listed.len(),
+        due.len(),
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        counts[4]
+    );
+}
+
+/// Every `conn:` key with its metadata, page by page.
+async fn list_connections(env: &Env) -> worker::Result<Vec<(String, IndexMetadata)>> {
+    let kv = env.kv(config::KV_BINDING)?;
+    let mut listed = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut request = kv.list().prefix(keys::CONNECTION_PREFIX.to_owned());
+        if let Some(c) = cursor.take() {
+            request = request.cursor(c);
+        }
+        let page = request.execute().await.map_err(worker::Error::from)?;
+        for key in page.keys {
+            let Some(id) = key.name.strip_prefix(keys::CONNECTION_PREFIX) else {
+                continue;
+            };
+            let meta = key
+                .metadata
+                .and_then(|m| serde_json::from_value::<IndexMetadata>(m).ok());
+            if let Some(meta) = meta {
+                listed.push((id.to_owned(), meta));
+            }
+        }
+        if page.list_complete {
+            return Ok(listed);
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(listed);
+        }
+    }
+}
