@@ -95,6 +95,25 @@ pub async fn create(env: &Env, record: &ConnectionRecord) -> std::result::Result
     }
 }
 
+/// Binds the grant in `fresh` to connection `id` (a reconnect).
+pub async fn rebind(
+    env: &Env,
+    id: &str,
+    fresh: &ConnectionRecord,
+) -> std::result::Result<(), ConnectError> {
+    let body = serde_json::to_string(fresh).map_err(|e| store_error("rebind", e.to_string()))?;
+    let response = call(env, id, Method::Post, "/rebind", None, None, Some(body))
+        .await
+        .map_err(|e| store_error("rebind", e.to_string()))?;
+    match response.status_code() {
+        200 => Ok(()),
+        status => Err(store_error(
+            "rebind",
+            format!("the connection object answered {status}"),
+        )),
+    }
+}
+
 /// The status of connection `id`, if `hash` is its current secret's hash. The object's
 /// response (JSON, or the shared 404) is passed through.
 pub async fn status(env: &Env, id: &str, hash: &SecretHash) -> Result<Response> {

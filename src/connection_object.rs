@@ -62,6 +62,13 @@ impl DurableObject for Connection {
                     Err(e) => Err(e),
                 }
             }
+            (Method::Post, "/rebind") => {
+                let fresh: ConnectionRecord = req.json().await?;
+                service
+                    .rebind(&id, fresh, clock::now())
+                    .await
+                    .map(|found| found.then(|| Response::empty().map(|r| r.with_status(200))))
+            }
             (Method::Get, "/status") => {
                 let Some(hash) = presented_hash(&req) else {
                     return respond::not_found();

@@ -180,10 +180,21 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         Ok(outcome)
     }
 
-    /// Replaces the record (a reconnect binding a new grant, or a rotated secret).
-    pub async fn replace(&self, record: ConnectionRecord) -> Result<(), VaultError> {
+    /// Binds the grant of `fresh` to connection `id` (a reconnect). `false` when there is no
+    /// such connection.
+    pub async fn rebind(
+        &self,
+        id: &str,
+        fresh: ConnectionRecord,
+        now: UnixMillis,
+    ) -> Result<bool, VaultError> {
         let _turn = self.memory.refresh_lock.lock().await;
-        self.commit(record).await
+        let Some(mut record) = self.record(id).await? else {
+            return Ok(false);
+        };
+        record.rebind(fresh, now);
+        self.commit(record).await?;
+        Ok(true)
     }
 }
 

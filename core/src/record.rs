@@ -74,7 +74,7 @@ pub struct IndexMetadata {
 }
 
 /// The public view served by `/s/<secret>/status`: never a token.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatusView {
     pub id: String,
     pub upstream: String,
@@ -88,6 +88,23 @@ pub struct StatusView {
 }
 
 impl ConnectionRecord {
+    /// Takes over the grant of `fresh` (a reconnect): tokens, client and endpoints change; the
+    /// id, the URL secret and the creation time stay, so the URL already in use works again.
+    pub fn rebind(&mut self, fresh: ConnectionRecord, now: UnixMillis) {
+        self.server_url = fresh.server_url;
+        self.resource = fresh.resource;
+        self.issuer = fresh.issuer;
+        self.token_endpoint = fresh.token_endpoint;
+        self.revocation_endpoint = fresh.revocation_endpoint;
+        self.client = fresh.client;
+        self.tokens = fresh.tokens;
+        self.state = ConnectionState::Active;
+        self.last_refresh_at = Some(now);
+        self.last_error = None;
+        self.failures = 0;
+        self.next_attempt_at = None;
+    }
+
     pub fn index_metadata(&self) -> IndexMetadata {
         IndexMetadata {
             state: self.state,

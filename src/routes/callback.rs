@@ -12,7 +12,15 @@ use crate::{clock, config, connection_client, fetch_http, respond};
 pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
     let origin = req.url()?;
     match complete(req, env).await {
-        Ok(done) => {
+        Ok(Finished::Reconnected {
+            server_url,
+            clear_cookie,
+        }) => {
+            let response = respond::html(200, pages::reconnected_page(&server_url))?;
+            response.headers().append("set-cookie", &clear_cookie)?;
+            Ok(response)
+        }
+        Ok(Finished::Created(done)) => {
             let base = format!(
                 "{}/s/{}",
                 origin.origin().ascii_serialization(),
@@ -36,7 +44,16 @@ pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
     }
 }
 
-async fn complete(req: &Request, env: &Env) -> std::result::Result<Completed, ConnectError> {
+/// How a successful callback ended.
+enum Finished {
+    Created(Box<Completed>),
+    Reconnected {
+        server_url: String,
+        clear_cookie: String,
+    },
+}
+
+async fn complete(req: &Request, env: &Env) -> std::result::Result<Finished, ConnectError> {
     let keyring = config::keyring(env)?;
     let origin = req.url().map_err(|_| ConnectError::StateMissing)?;
     let settings = config::connect_settings(env, &origin)?;
@@ -54,6 +71,13 @@ async fn complete(req: &Request, env: &Env) -> std::result::Result<Completed, Co
     )
     .await?;
 
+    if let Some(id) = &done.reconnect_id {
+        connection_client::rebind(env, id, &done.record).await?;
+        return Ok(Finished::Reconnected {
+            server_url: done.record.server_url,
+            clear_cookie: done.clear_cookie,
+        });
+    }
     // The record exists before any URL leads to it.
     connection_client::create(env, &done.record).await?;
     kv.put(
@@ -62,5 +86,5 @@ async fn complete(req: &Request, env: &Env) -> std::result::Result<Completed, Co
         PutOptions::default(),
     )
     .await?;
-    Ok(done)
+    Ok(Finished::Created(Box::new(done)))
 }

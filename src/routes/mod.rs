@@ -3,6 +3,7 @@
 mod callback;
 mod connect;
 mod landing;
+mod reconnect;
 mod status;
 
 use worker::{Env, Method, Request, Response, Result};
@@ -20,13 +21,19 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         (Method::Get, ["connect", preset]) => connect::start(&req, &env, Some(preset)).await,
         (Method::Get, ["oauth", "callback"]) => callback::finish(&req, &env).await,
         (Method::Get, ["s", secret, "status"]) => status::show(&env, secret).await,
+        (Method::Get, ["s", secret, "reconnect"]) => reconnect::start(&req, &env, secret).await,
         (_, ["s", secret, "mcp"]) => {
             let secret = (*secret).to_owned();
             crate::proxy::mcp(req, &env, &secret).await
         }
-        (_, [""] | ["connect"] | ["connect", _] | ["oauth", "callback"] | ["s", _, "status"]) => {
-            respond::method_not_allowed("GET")
-        }
+        (
+            _,
+            [""]
+            | ["connect"]
+            | ["connect", _]
+            | ["oauth", "callback"]
+            | ["s", _, "status" | "reconnect"],
+        ) => respond::method_not_allowed("GET"),
         _ => respond::not_found(),
     }
 }

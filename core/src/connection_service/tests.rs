@@ -231,3 +231,31 @@ fn the_authorization_server_down_keeps_everything_and_the_next_run_refreshes() {
     assert_eq!(cron.expect("cron"), CronOutcome::Refreshed);
     assert_eq!(f.stored().state, ConnectionState::Active);
 }
+
+#[test]
+fn a_reconnect_revives_a_connection_that_needed_reauth() {
+    let f = Fixture::new(T0);
+    let peer = ScriptedPeer::new();
+    peer.on("POST", TOKEN, 400, r#"{"error":"invalid_grant"}"#);
+    let service = f.service();
+    let hash = f.secret.hash();
+    let _ = block_on(service.token(&peer.client(), "c1", &hash, None, T0));
+    assert_eq!(f.stored().state, ConnectionState::NeedsReauth);
+
+    let other = UrlSecret::generate().expect("random");
+    let mut fresh = record(&other, T0 + 3_600_000);
+    fresh.id = "new-id".into();
+    fresh.tokens.access_token = AccessToken::new("AT-new".into());
+    assert!(block_on(service.rebind("c1", fresh, T0)).expect("rebind"));
+    let stored = f.stored();
+    assert_eq!(
+        (stored.id.as_str(), stored.state),
+        ("c1", ConnectionState::Active)
+    );
+    assert!(
+        stored.secret_hash.ct_eq(&hash),
+        "the URL secret is unchanged"
+    );
+    let token = block_on(service.token(&peer.client(), "c1", &hash, None, T0));
+    assert_eq!(access(token.expect("ok")), "AT-new");
+}

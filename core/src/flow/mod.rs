@@ -60,6 +60,10 @@ pub struct PendingFlow {
     pub client: ClientRegistration,
     pub pkce_verifier: Zeroizing<String>,
     pub created_at: UnixMillis,
+    /// Set when re-authorizing an existing connection: the new grant replaces its tokens and
+    /// its URL stays the same.
+    #[serde(default)]
+    pub reconnect_id: Option<String>,
 }
 
 /// Where to send the browser, and the cookie to set on the way.
@@ -69,13 +73,15 @@ pub struct Begun {
     pub set_cookie: String,
 }
 
-/// Starts connecting to `server`.
+/// Starts connecting to `server`; with `reconnect_id`, re-authorizing that connection.
+#[allow(clippy::too_many_arguments)]
 pub async fn begin<C: HttpClient, S>(
     http: &C,
     store: &S,
     keyring: &Keyring,
     settings: &ConnectSettings,
     server: &Url,
+    reconnect_id: Option<String>,
     now: UnixMillis,
 ) -> Result<Begun, ConnectError>
 where
@@ -109,6 +115,7 @@ where
         client: client.clone(),
         pkce_verifier: verifier,
         created_at: now,
+        reconnect_id,
     };
     let key = keys::flow(&flow_id);
     let sealed = keyring.seal_json(key.as_bytes(), &pending)?;
@@ -209,6 +216,9 @@ pub struct Completed {
     pub secret: UrlSecret,
     /// Removes the flow's browser-binding cookie.
     pub clear_cookie: String,
+    /// The connection this grant re-authorizes, if the flow was a reconnect. Its id and URL
+    /// stay; only the grant of `record` is taken over (see [`ConnectionRecord::rebind`]).
+    pub reconnect_id: Option<String>,
 }
 
 /// Finishes a flow. Whatever happens, the pending flow is consumed before the code is used,
@@ -284,6 +294,7 @@ where
     )
     .await?;
 
+    let reconnect_id = pending.reconnect_id.clone();
     let secret = UrlSecret::generate().map_err(|_| ConnectError::Random)?;
     let id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
     let record = ConnectionRecord {
@@ -307,6 +318,7 @@ where
         record,
         secret,
         clear_cookie,
+        reconnect_id,
     })
 }
 

@@ -80,6 +80,7 @@ fn start(peer: &ScriptedPeer, store: &MemoryStore) -> Started {
         &keyring(),
         &settings(),
         &server,
+        None,
         NOW,
     ))
     .expect("begin");
@@ -210,6 +211,7 @@ fn a_configured_client_is_used_without_registration() {
         &keyring(),
         &settings,
         &server,
+        None,
         NOW,
     ))
     .expect("begin");
@@ -240,6 +242,7 @@ fn refused_registration_stores_nothing() {
         &keyring(),
         &settings(),
         &server,
+        None,
         NOW,
     ))
     .expect_err("refused");
@@ -489,6 +492,7 @@ fn broken_storage_fails_cleanly() {
         &keyring(),
         &settings(),
         &server,
+        None,
         NOW,
     ))
     .expect_err("broken");
@@ -497,3 +501,24 @@ fn broken_storage_fails_cleanly() {
 
 use crate::registration::RegistrationError;
 use crate::tokens::TokenError;
+
+#[test]
+fn a_reconnect_flow_carries_the_connection_id_through() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let server = Url::parse(MCP).expect("url");
+    let begun = block_on(begin(
+        &peer.client(),
+        &store,
+        &keyring(),
+        &settings(),
+        &server,
+        Some("conn-7".into()),
+        NOW,
+    ))
+    .expect("begin");
+    let state = query(&begun.authorize_url, "state").expect("state");
+    let cookie = begun.set_cookie.split(';').next().expect("pair").to_owned();
+    let done = finish(&peer, &store, &callback("c", &state), Some(&cookie), NOW).expect("complete");
+    assert_eq!(done.reconnect_id.as_deref(), Some("conn-7"));
+}

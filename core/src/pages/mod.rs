@@ -4,9 +4,11 @@
 mod error;
 mod landing;
 mod layout;
+mod reconnected;
 mod success;
 
 pub use error::error_page;
 pub use landing::landing_page;
 pub use layout::escape;
+pub use reconnected::reconnected_page;
 pub use success::success_page;
