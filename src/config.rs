@@ -12,6 +12,7 @@ use worker::Env;
 /// Binding names, as declared in wrangler.toml.
 pub const KV_BINDING: &str = "VAULT";
 pub const CONNECTION_BINDING: &str = "CONNECTION";
+pub const SSE_SESSION_BINDING: &str = "SSE_SESSION";
 
 /// Default lifetime of a started connect flow.
 const DEFAULT_STATE_TTL_SECONDS: i64 = 600;

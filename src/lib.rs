@@ -11,9 +11,11 @@ mod proxy;
 mod resolve;
 mod respond;
 mod routes;
+mod sse_session;
 mod storage;
 
 pub use connection_object::Connection;
+pub use sse_session::SseSession;
 
 use worker::{Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent, event};
 

@@ -19,6 +19,7 @@ pub mod record;
 pub mod refresh;
 pub mod registration;
 pub mod secret;
+pub mod session;
 pub mod sse;
 pub mod store;
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! untouched. The decisions live in `bindify_core::proxy`.
 
 mod body;
+pub mod legacy;
 mod upstream;
 
 use bindify_core::jsonrpc::Inbound;
@@ -169,7 +170,7 @@ async fn load_token(
 }
 
 /// A refusal as an HTTP response with a JSON-RPC body.
-fn refusal(refused: &Refusal) -> Result<Response> {
+pub(crate) fn refusal(refused: &Refusal) -> Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     headers.set("cache-control", "no-store")?;

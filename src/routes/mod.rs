@@ -22,6 +22,14 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         (Method::Get, ["oauth", "callback"]) => callback::finish(&req, &env).await,
         (Method::Get, ["s", secret, "status"]) => status::show(&env, secret).await,
         (Method::Get, ["s", secret, "reconnect"]) => reconnect::start(&req, &env, secret).await,
+        (_, ["s", secret, "sse"]) => {
+            let secret = (*secret).to_owned();
+            crate::proxy::legacy::stream(req, &env, &secret).await
+        }
+        (_, ["s", secret, "message"]) => {
+            let secret = (*secret).to_owned();
+            crate::proxy::legacy::message(req, &env, &secret).await
+        }
         (_, ["s", secret, "mcp"]) => {
             let secret = (*secret).to_owned();
             crate::proxy::mcp(req, &env, &secret).await
