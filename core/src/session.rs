@@ -109,6 +109,19 @@ pub fn negotiated_version(message: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The id of a JSON-RPC response (a message with `result` or `error` and a non-null id), used
+/// to route it to the request that is waiting for it.
+pub fn response_id(message: &str) -> Option<Value> {
+    let value: Value = serde_json::from_str(message).ok()?;
+    let is_response = value.get("result").is_some() || value.get("error").is_some();
+    let id = value.get("id")?;
+    (is_response && !id.is_null()).then(|| id.clone())
+}
+
+/// Prefix of the `Mcp-Session-Id` values Bindify itself assigns when it bridges a Streamable
+/// HTTP client to an upstream that only speaks HTTP+SSE.
+pub const BRIDGE_SESSION_PREFIX: &str = "bindify-bridge-";
+
 /// Whether a POST body is an `initialize` request.
 pub fn is_initialize(body: &[u8]) -> bool {
     serde_json::from_slice::<Value>(body)
@@ -164,6 +177,30 @@ mod tests {
             log.record(SseEvent::message(format!("{i}")));
         }
         assert_eq!(log.replay_after(1), Replay::Gap);
+    }
+
+    #[test]
+    fn finds_response_ids() {
+        assert_eq!(
+            response_id(r#"{"jsonrpc":"2.0","id":3,"result":{}}"#),
+            Some(Value::from(3))
+        );
+        assert_eq!(
+            response_id(r#"{"jsonrpc":"2.0","id":"a","error":{"code":1,"message":"x"}}"#),
+            Some(Value::from("a"))
+        );
+        assert_eq!(
+            response_id(r#"{"jsonrpc":"2.0","id":3,"method":"elicitation/create"}"#),
+            None
+        );
+        assert_eq!(
+            response_id(r#"{"jsonrpc":"2.0","method":"notifications/progress"}"#),
+            None
+        );
+        assert_eq!(
+            response_id(r#"{"jsonrpc":"2.0","id":null,"error":{}}"#),
+            None
+        );
     }
 
     #[test]

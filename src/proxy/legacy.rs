@@ -123,7 +123,7 @@ pub async fn message(mut req: Request, env: &Env, secret: &str) -> Result<Respon
     .await
 }
 
-async fn call(
+pub(super) async fn call(
     env: &Env,
     session: &str,
     method: Method,

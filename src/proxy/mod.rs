@@ -6,6 +6,7 @@
 //! untouched. The decisions live in `bindify_core::proxy`.
 
 mod body;
+mod bridge;
 pub mod legacy;
 mod upstream;
 
@@ -45,6 +46,9 @@ pub async fn mcp(mut req: Request, env: &Env, secret: &str) -> Result<Response> 
         Err(refused) => return refusal(&refused),
     };
     let reconnect_url = format!("{origin}/s/{}/reconnect", found.secret.expose());
+    if let Some(session) = bridge::session_of(&admitted) {
+        return bridge::forward(env, &found, &admitted, &session).await;
+    }
 
     let grant = match load_token(env, &found, None).await? {
         Ok(grant) => grant,
@@ -95,6 +99,9 @@ pub async fn mcp(mut req: Request, env: &Env, secret: &str) -> Result<Response> 
                 &reconnect_url,
             ));
         }
+    }
+    if bridge::means_legacy_upstream(&admitted, response.status_code()) {
+        return bridge::start(env, &found, &admitted, &reconnect_url).await;
     }
     upstream::relay(response)
 }

@@ -16,7 +16,7 @@ use worker::{DurableObject, Env, Method, Request, Response, Result, State, durab
 
 use crate::connection_client::{CONNECTION_ID_HEADER, SECRET_HASH_HEADER};
 use crate::respond;
-use state::{Session, Shared, open_stream};
+use state::{Session, Shared, open_listener, open_request_stream, open_stream};
 
 /// Internal headers of `/open` and `/resume`.
 pub const SESSION_HEADER: &str = "x-bindify-session";
@@ -61,6 +61,59 @@ impl DurableObject for SseSession {
                 let first = session_first_event(&mut session, &endpoint);
                 self.shared.replace(Some(session));
                 open_stream(&self.shared, vec![first])
+            }
+            (Method::Post, "/bridge") => {
+                let body = req.bytes().await?;
+                let inbound = match bindify_core::proxy::check_body(&body) {
+                    Ok(inbound) => inbound,
+                    Err(refused) => return crate::proxy::refusal(&refused),
+                };
+                if self.shared.borrow().is_none() {
+                    let (Some(id), Some(connection_id), Some(reconnect)) = (
+                        header(&req, SESSION_HEADER),
+                        header(&req, CONNECTION_ID_HEADER),
+                        header(&req, RECONNECT_HEADER),
+                    ) else {
+                        return respond::not_found();
+                    };
+                    if inbound.first_method() != Some("initialize") {
+                        return respond::not_found();
+                    }
+                    self.shared.replace(Some(Session::bridged(
+                        &id,
+                        connection_id,
+                        hash,
+                        reconnect,
+                    )));
+                } else if !self.owned_by(&hash) {
+                    return respond::not_found();
+                }
+                match &inbound {
+                    bindify_core::jsonrpc::Inbound::Requests { ids, .. } => {
+                        // Registered before delivery, so the answer cannot arrive unrouted.
+                        let response = open_request_stream(&self.shared, ids)?;
+                        // Failures for requests arrive on the stream as JSON-RPC errors.
+                        let _ = upstream::deliver(&self.env, &self.shared, body, &inbound).await;
+                        Ok(response)
+                    }
+                    _ => match upstream::deliver(&self.env, &self.shared, body, &inbound).await {
+                        Ok(()) => Ok(Response::empty()?.with_status(202)),
+                        Err(refused) => crate::proxy::refusal(&refused),
+                    },
+                }
+            }
+            (Method::Get, "/bridge") => {
+                if !self.owned_by(&hash) {
+                    return respond::not_found();
+                }
+                open_listener(&self.shared)
+            }
+            (Method::Delete, "/bridge") => {
+                if !self.owned_by(&hash) {
+                    return respond::not_found();
+                }
+                self.shared.replace(None);
+                Ok(Response::empty()?.with_status(200))
             }
             (Method::Get, "/resume") => {
                 if !self.owned_by(&hash) {

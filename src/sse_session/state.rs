@@ -39,6 +39,39 @@ pub struct Session {
     pub initialize: Option<Vec<u8>>,
     log: EventLog,
     sender: Option<UnboundedSender<Vec<u8>>>,
+    /// Set when the client speaks Streamable HTTP (the session bridges it to a legacy
+    /// upstream): answers go to the POST that asked, other messages to an open request
+    /// stream or the client's GET stream.
+    bridge: Option<Bridge>,
+}
+
+/// The client-facing streams of a bridged Streamable HTTP session.
+#[derive(Default)]
+struct Bridge {
+    /// Requests waiting for their answer, with the stream of the POST that carried them.
+    pending: Vec<(serde_json::Value, UnboundedSender<Vec<u8>>)>,
+    /// The client's GET stream, if open.
+    listener: Option<UnboundedSender<Vec<u8>>>,
+}
+
+impl Bridge {
+    /// Sends an event to where it belongs; `false` when nothing could take it.
+    fn route(&mut self, data: &str, bytes: Vec<u8>) -> bool {
+        if let Some(id) = bindify_core::session::response_id(data)
+            && let Some(index) = self.pending.iter().position(|(pending, _)| *pending == id)
+        {
+            // Removing the entry drops its sender; the POST's stream ends once all of its
+            // requests are answered.
+            let (_, sender) = self.pending.remove(index);
+            return sender.unbounded_send(bytes).is_ok();
+        }
+        if let Some((_, sender)) = self.pending.last() {
+            return sender.unbounded_send(bytes).is_ok();
+        }
+        self.listener
+            .as_ref()
+            .is_some_and(|sender| sender.unbounded_send(bytes).is_ok())
+    }
 }
 
 pub type Shared = Rc<RefCell<Option<Session>>>;
@@ -53,7 +86,20 @@ impl Session {
             initialize: None,
             log: EventLog::new(id),
             sender: None,
+            bridge: None,
         }
+    }
+
+    /// A session bridging a Streamable HTTP client.
+    pub fn bridged(
+        id: &str,
+        connection_id: String,
+        hash: SecretHash,
+        reconnect_url: String,
+    ) -> Self {
+        let mut session = Session::new(id, connection_id, hash, reconnect_url);
+        session.bridge = Some(Bridge::default());
+        session
     }
 
     pub fn log(&self) -> &EventLog {
@@ -69,12 +115,47 @@ impl Session {
 /// Numbers `event`, keeps it for replay and sends it to the client if connected.
 pub fn emit(shared: &Shared, event: SseEvent) {
     if let Some(session) = shared.borrow_mut().as_mut() {
+        let data = event.data.clone();
         let bytes = session.log.record(event);
-        if let Some(sender) = &session.sender {
+        if let Some(bridge) = session.bridge.as_mut() {
+            bridge.route(&data, bytes);
+        } else if let Some(sender) = &session.sender {
             // A disconnected client finds the event in the log when it resumes.
             let _ = sender.unbounded_send(bytes);
         }
     }
+}
+
+/// A bridged POST's response stream, which ends once every request in `ids` is answered.
+pub fn open_request_stream(shared: &Shared, ids: &[serde_json::Value]) -> Result<Response> {
+    let (sender, receiver) = unbounded::<Vec<u8>>();
+    if let Some(bridge) = shared.borrow_mut().as_mut().and_then(|s| s.bridge.as_mut()) {
+        for id in ids {
+            bridge.pending.push((id.clone(), sender.clone()));
+        }
+    }
+    drop(sender);
+    event_stream_response(receiver)
+}
+
+/// A bridged client's GET stream, for messages not tied to a request.
+pub fn open_listener(shared: &Shared) -> Result<Response> {
+    let (sender, receiver) = unbounded::<Vec<u8>>();
+    if let Some(bridge) = shared.borrow_mut().as_mut().and_then(|s| s.bridge.as_mut()) {
+        bridge.listener = Some(sender.clone());
+    }
+    worker::wasm_bindgen_futures::spawn_local(keepalive(sender));
+    event_stream_response(receiver)
+}
+
+fn event_stream_response(
+    receiver: futures_channel::mpsc::UnboundedReceiver<Vec<u8>>,
+) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "text/event-stream")?;
+    headers.set("cache-control", "no-store")?;
+    headers.set("x-accel-buffering", "no")?;
+    Ok(Response::from_stream(receiver.map(Ok::<Vec<u8>, worker::Error>))?.with_headers(headers))
 }
 
 /// Whether the client's stream is still open.
@@ -101,11 +182,7 @@ pub fn open_stream(shared: &Shared, first: Vec<Vec<u8>>) -> Result<Response> {
         old.close_channel();
     }
     worker::wasm_bindgen_futures::spawn_local(keepalive(sender));
-    let headers = Headers::new();
-    headers.set("content-type", "text/event-stream")?;
-    headers.set("cache-control", "no-store")?;
-    headers.set("x-accel-buffering", "no")?;
-    Ok(Response::from_stream(receiver.map(Ok::<Vec<u8>, worker::Error>))?.with_headers(headers))
+    event_stream_response(receiver)
 }
 
 async fn keepalive(sender: UnboundedSender<Vec<u8>>) {

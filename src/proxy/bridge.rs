@@ -1,0 +1,95 @@
+//! A Streamable HTTP client in front of an upstream that only speaks HTTP+SSE: Bindify holds
+//! the session in an `SseSession` object and gives the client an `Mcp-Session-Id` of its own,
+//! which routes the client's later requests back to that object.
+
+use bindify_core::secret::{b64url, random_bytes};
+use bindify_core::session::BRIDGE_SESSION_PREFIX;
+use worker::{Headers, Method, Response, ResponseBuilder, Result};
+
+use super::{Admitted, legacy};
+use crate::connection_client::{CONNECTION_ID_HEADER, SECRET_HASH_HEADER};
+use crate::resolve::Resolved;
+use crate::sse_session::{RECONNECT_HEADER, SESSION_HEADER};
+
+/// The bridge session a request names, if its `Mcp-Session-Id` is one of Bindify's.
+pub fn session_of(admitted: &Admitted) -> Option<String> {
+    admitted
+        .headers
+        .iter()
+        .find(|(name, _)| name == bindify_core::proxy_headers::MCP_SESSION_ID)
+        .map(|(_, value)| value.clone())
+        .filter(|value| value.starts_with(BRIDGE_SESSION_PREFIX))
+}
+
+/// Whether an upstream answer to a POST `initialize` means "I only speak HTTP+SSE" (the
+/// MCP backwards-compatibility rule: a 4xx to the POST).
+pub fn means_legacy_upstream(admitted: &Admitted, status: u16) -> bool {
+    admitted.method == Method::Post
+        && admitted.inbound.as_ref().and_then(|i| i.first_method()) == Some("initialize")
+        && session_of(admitted).is_none()
+        && matches!(status, 400 | 404 | 405)
+}
+
+/// Starts a bridged session with the client's `initialize`.
+pub async fn start(
+    env: &worker::Env,
+    found: &Resolved,
+    admitted: &Admitted,
+    reconnect_url: &str,
+) -> Result<Response> {
+    let session = format!(
+        "{BRIDGE_SESSION_PREFIX}{}",
+        b64url(&random_bytes::<16>().map_err(|e| worker::Error::RustError(e.to_string()))?)
+    );
+    let headers = Headers::new();
+    headers.set(SECRET_HASH_HEADER, &found.hash.to_hex())?;
+    headers.set(SESSION_HEADER, &session)?;
+    headers.set(CONNECTION_ID_HEADER, &found.id)?;
+    headers.set(RECONNECT_HEADER, reconnect_url)?;
+    let response = legacy::call(
+        env,
+        &session,
+        Method::Post,
+        "/bridge",
+        headers,
+        admitted.body.clone(),
+    )
+    .await?;
+    // A response from an object has immutable headers: build a new one around its body.
+    let status = response.status_code();
+    let headers = Headers::new();
+    for (name, value) in response.headers().entries() {
+        headers.append(&name, &value)?;
+    }
+    headers.set(bindify_core::proxy_headers::MCP_SESSION_ID, &session)?;
+    let (_, body) = response.into_parts();
+    Ok(ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(headers)
+        .body(body))
+}
+
+/// A later request of a bridged session: POST, GET or DELETE.
+pub async fn forward(
+    env: &worker::Env,
+    found: &Resolved,
+    admitted: &Admitted,
+    session: &str,
+) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set(SECRET_HASH_HEADER, &found.hash.to_hex())?;
+    let response = legacy::call(
+        env,
+        session,
+        admitted.method.clone(),
+        "/bridge",
+        headers,
+        admitted.body.clone(),
+    )
+    .await?;
+    // An unknown or foreign session: the client must initialize again (Streamable HTTP §session).
+    if response.status_code() == 404 {
+        return Ok(Response::empty()?.with_status(404));
+    }
+    Ok(response)
+}
