@@ -238,17 +238,19 @@ where
     let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) else {
         return Err(authorization_error(params).unwrap_or(ConnectError::StateMissing));
     };
-    let claims = StateClaims::verify(keyring, state, cookie_header, now).map_err(|p| match p {
+    let problem = |p| match p {
         StateProblem::Invalid => ConnectError::StateInvalid,
         StateProblem::Expired => ConnectError::StateExpired,
         StateProblem::Foreign => ConnectError::StateForeign,
-    })?;
-
+    };
+    let claims = StateClaims::open(keyring, state, now).map_err(problem)?;
     let key = keys::flow(&claims.flow);
     let Some(text) = store.get(&key).await? else {
         // The state is authentic and unexpired, so its flow existed: it was used already.
         return Err(ConnectError::StateUsed);
     };
+    // Only the browser that started the flow may consume it.
+    claims.check_binding(cookie_header).map_err(problem)?;
     store.delete(&key).await?;
     let pending: PendingFlow = keyring.open_json(key.as_bytes(), &text)?;
     let clear_cookie = crate::cookies::clear(&cookie_name(&claims.flow), settings.secure_cookies);

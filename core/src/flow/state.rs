@@ -41,11 +41,10 @@ impl StateClaims {
         keyring.seal_json(STATE_AAD, self)
     }
 
-    /// Opens and checks a state: authenticity, then expiry, then the browser binding.
-    pub fn verify(
+    /// Opens a state: authenticity, then expiry.
+    pub fn open(
         keyring: &Keyring,
         state: &str,
-        cookie_header: Option<&str>,
         now: UnixMillis,
     ) -> Result<StateClaims, StateProblem> {
         // Sealed states are short; anything long is not ours and not worth decrypting.
@@ -58,12 +57,18 @@ impl StateClaims {
         if now >= claims.exp {
             return Err(StateProblem::Expired);
         }
-        let cookie = crate::cookies::find(cookie_header, &cookie_name(&claims.flow))
-            .ok_or(StateProblem::Foreign)?;
-        if !ct_eq_bytes(binding_of(cookie).as_bytes(), claims.bind.as_bytes()) {
-            return Err(StateProblem::Foreign);
-        }
         Ok(claims)
+    }
+
+    /// Checks that the browser presenting the state is the one that started the flow.
+    pub fn check_binding(&self, cookie_header: Option<&str>) -> Result<(), StateProblem> {
+        let cookie = crate::cookies::find(cookie_header, &cookie_name(&self.flow))
+            .ok_or(StateProblem::Foreign)?;
+        if ct_eq_bytes(binding_of(cookie).as_bytes(), self.bind.as_bytes()) {
+            Ok(())
+        } else {
+            Err(StateProblem::Foreign)
+        }
     }
 }
 

@@ -318,6 +318,9 @@ fn a_state_works_once() {
         NOW,
     );
     assert!(matches!(again, Err(ConnectError::StateUsed)));
+    // The browser's binding cookie is cleared on success; a replay is still "used".
+    let replay = finish(&peer, &store, &callback("c", &s.state), None, NOW);
+    assert!(matches!(replay, Err(ConnectError::StateUsed)));
     assert_eq!(peer.requests_to("https://auth.example.com/token").len(), 1);
 }
 
