@@ -13,8 +13,12 @@ use crate::tokens::{self, TokenEndpoint, TokenError};
 /// A token this close to its expiry is refreshed before use: time for the request to reach
 /// the upstream, and for clock skew between Bindify and the authorization server. Short-lived
 /// tokens use a quarter of their lifetime instead, so a 5-second token is not refreshed on
-/// every request.
+/// every request, but never less than [`MIN_REFRESH_BUFFER_MS`].
 pub const REFRESH_BUFFER_MS: i64 = 60_000;
+
+/// The smallest buffer: a JWT's `exp` counts whole seconds, so a token can expire up to a
+/// second before `obtained_at + expires_in`.
+pub const MIN_REFRESH_BUFFER_MS: i64 = 1_000;
 
 /// The cron refreshes tokens that expire within this window. Cron runs every 5 minutes, so a
 /// 15-minute window gives every token about three chances before the on-demand path is needed,
@@ -63,10 +67,13 @@ pub fn access_token_fresh(record: &ConnectionRecord, now: UnixMillis) -> bool {
     }
 }
 
-/// [`REFRESH_BUFFER_MS`], or a quarter of the token's lifetime when that is shorter.
+/// [`REFRESH_BUFFER_MS`], or a quarter of the token's lifetime when that is shorter, but at
+/// least [`MIN_REFRESH_BUFFER_MS`].
 pub fn refresh_buffer(record: &ConnectionRecord) -> i64 {
     match (record.tokens.obtained_at, record.tokens.expires_at) {
-        (Some(obtained), Some(expires)) => ((expires - obtained) / 4).clamp(0, REFRESH_BUFFER_MS),
+        (Some(obtained), Some(expires)) => {
+            ((expires - obtained) / 4).clamp(MIN_REFRESH_BUFFER_MS, REFRESH_BUFFER_MS)
+        }
         _ => REFRESH_BUFFER_MS,
     }
 }

@@ -237,4 +237,7 @@ fn short_lived_tokens_use_a_quarter_of_their_lifetime_as_buffer() {
     assert_eq!(decide(&r, T0 + 3_000, None), Ok(Decision::Refresh));
     r.tokens.expires_at = Some(T0 + 8 * HOUR);
     assert_eq!(refresh_buffer(&r), REFRESH_BUFFER_MS);
+    // A 3-second token: `exp` is rounded down to the second, so the buffer is at least 1 s.
+    r.tokens.expires_at = Some(T0 + 3_000);
+    assert_eq!(refresh_buffer(&r), MIN_REFRESH_BUFFER_MS);
 }
