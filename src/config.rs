@@ -122,3 +122,14 @@ pub fn allowed_origins(env: &Env) -> Vec<String> {
         .map(|v| bindify_core::origin::parse_allowed_origins(&v))
         .unwrap_or_default()
 }
+
+/// `ADMIN_TOKEN`: the owner's credential for connecting and managing.
+pub fn admin_token(env: &Env) -> Option<bindify_core::admin::AdminToken> {
+    text(env, "ADMIN_TOKEN").and_then(bindify_core::admin::AdminToken::new)
+}
+
+/// Local development: `ALLOW_LOOPBACK_HTTP = "true"`, which only `scripts/dev.sh` and the tests
+/// set. There the Worker also runs without `ADMIN_TOKEN`, and says so.
+pub fn local_development(env: &Env) -> bool {
+    upstream_policy(env).allow_loopback_http
+}

@@ -4,7 +4,7 @@
 
 use bindify_core::connection_service::{CronOutcome, Grant};
 use bindify_core::flow::ConnectError;
-use bindify_core::record::ConnectionRecord;
+use bindify_core::record::{ConnectionRecord, ConnectionView};
 use bindify_core::secret::{SecretHash, b64url};
 use bindify_core::store::StoreError;
 use oauth2::AccessToken;
@@ -164,4 +164,56 @@ pub async fn refresh_if_due(env: &Env, id: &str, window_ms: i64) -> Result<CronO
         )));
     }
     response.json().await
+}
+
+/// The owner's view of connection `id`.
+pub async fn view(env: &Env, id: &str) -> Result<Option<ConnectionView>> {
+    let mut response = call(env, id, Method::Get, "/view", None, None, None).await?;
+    owner_answer(&mut response).await
+}
+
+/// Sets the label of connection `id`.
+pub async fn set_label(env: &Env, id: &str, label: &str) -> Result<Option<ConnectionView>> {
+    let body = serde_json::json!({ "label": label }).to_string();
+    let mut response = call(env, id, Method::Post, "/label", None, None, Some(body)).await?;
+    owner_answer(&mut response).await
+}
+
+#[derive(Deserialize)]
+struct OldHash {
+    old_hash: String,
+}
+
+/// Points connection `id` at a new URL secret; returns the old secret's hash.
+pub async fn rotate(env: &Env, id: &str, new_hash: &SecretHash) -> Result<Option<SecretHash>> {
+    let body = serde_json::json!({ "hash": new_hash.to_hex() }).to_string();
+    let mut response = call(env, id, Method::Post, "/rotate", None, None, Some(body)).await?;
+    Ok(owner_answer::<OldHash>(&mut response)
+        .await?
+        .and_then(|o| SecretHash::from_hex(&o.old_hash)))
+}
+
+/// What deleting a connection did.
+#[derive(Deserialize)]
+pub struct Deleted {
+    pub old_hash: String,
+    pub upstream_revocation: serde_json::Value,
+}
+
+/// Deletes connection `id` (its object revokes the tokens upstream where it can).
+pub async fn delete(env: &Env, id: &str) -> Result<Option<Deleted>> {
+    let mut response = call(env, id, Method::Post, "/delete", None, None, None).await?;
+    owner_answer(&mut response).await
+}
+
+async fn owner_answer<T: serde::de::DeserializeOwned>(
+    response: &mut Response,
+) -> Result<Option<T>> {
+    match response.status_code() {
+        200 => Ok(Some(response.json().await?)),
+        404 => Ok(None),
+        status => Err(worker::Error::RustError(format!(
+            "the connection object answered {status}"
+        ))),
+    }
 }

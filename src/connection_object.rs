@@ -69,6 +69,56 @@ impl DurableObject for Connection {
                     .await
                     .map(|found| found.then(|| Response::empty().map(|r| r.with_status(200))))
             }
+            (Method::Get, "/view") => service
+                .view(&id)
+                .await
+                .map(|v| v.map(|v| respond::json(200, &v))),
+            (Method::Post, "/label") => {
+                let body: LabelBody = req.json().await?;
+                service
+                    .set_label(&id, &body.label)
+                    .await
+                    .map(|v| v.map(|v| respond::json(200, &v)))
+            }
+            (Method::Post, "/rotate") => {
+                let body: RotateBody = req.json().await?;
+                let Some(hash) = SecretHash::from_hex(&body.hash) else {
+                    return respond::not_found();
+                };
+                service.rotate(&id, hash).await.map(|old| {
+                    old.map(|old| {
+                        respond::json(200, &serde_json::json!({ "old_hash": old.to_hex() }))
+                    })
+                })
+            }
+            (Method::Post, "/delete") => match service.delete(&id).await {
+                Ok(Some(record)) => {
+                    // The grant ends with its refresh token at servers that support RFC 7009.
+                    let refresh = record
+                        .tokens
+                        .refresh_token
+                        .as_ref()
+                        .map(|t| t.secret().clone());
+                    let (token, hint) = match &refresh {
+                        Some(t) => (t.as_str(), "refresh_token"),
+                        None => (record.tokens.access_token.secret().as_str(), "access_token"),
+                    };
+                    let revocation = bindify_core::tokens::revoke(
+                        &fetch_http::send,
+                        record.revocation_endpoint.as_deref(),
+                        &record.client,
+                        token,
+                        hint,
+                    )
+                    .await;
+                    Ok(Some(respond::json(
+                        200,
+                        &serde_json::json!({ "old_hash": record.secret_hash.to_hex(), "upstream_revocation": revocation }),
+                    )))
+                }
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            },
             (Method::Get, "/status") => {
                 let Some(hash) = presented_hash(&req) else {
                     return respond::not_found();
@@ -108,6 +158,16 @@ impl DurableObject for Connection {
             }
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct LabelBody {
+    label: String,
+}
+
+#[derive(serde::Deserialize)]
+struct RotateBody {
+    hash: String,
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {

@@ -14,6 +14,7 @@ use crate::{clock, config, connection_client};
 /// and the next run starts over from KV.
 pub async fn run(env: &Env) {
     let now = clock::now();
+    note_run(env, now).await;
     let window_ms = config::refresh_window_ms(env);
     let budget = config::cron_max_refreshes(env);
     let listed = match list_connections(env).await {
@@ -55,6 +56,29 @@ pub async fn run(env: &Env) {
         counts[3],
         counts[4]
     );
+}
+
+/// Records that the cron runs (for `bindify doctor`), at most hourly: KV writes are a budget.
+async fn note_run(env: &Env, now: i64) {
+    const EVERY_MS: i64 = 55 * 60_000;
+    let Ok(kv) = env.kv(config::KV_BINDING) else {
+        return;
+    };
+    let last = kv
+        .get(keys::LAST_CRON)
+        .text()
+        .await
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<i64>().ok());
+    if last.is_some_and(|t| now - t < EVERY_MS) {
+        return;
+    }
+    if let Ok(put) = kv.put(keys::LAST_CRON, now.to_string())
+        && let Err(e) = put.execute().await
+    {
+        worker::console_warn!("cron: recording the run failed: {e}");
+    }
 }
 
 /// Every `conn:` key with its metadata, page by page.

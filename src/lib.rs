@@ -1,6 +1,9 @@
 //! Bindify's Worker: thin entry points that translate between the Workers runtime and
 //! `bindify-core`. Decisions live in the core; this crate does I/O.
 
+mod admin;
+mod api;
+mod cli_codes;
 mod clock;
 mod config;
 mod connection_client;

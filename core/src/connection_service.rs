@@ -13,7 +13,7 @@ use oauth2::AccessToken;
 use serde::{Deserialize, Serialize};
 
 use crate::http::HttpClient;
-use crate::record::ConnectionRecord;
+use crate::record::{ConnectionRecord, ConnectionView};
 use crate::refresh::{self, Decision, Unavailable};
 use crate::secret::SecretHash;
 use crate::store::KvStore;
@@ -195,6 +195,56 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         record.rebind(fresh, now);
         self.commit(record).await?;
         Ok(true)
+    }
+}
+
+/// Owner operations. The Worker calls these only after checking the owner's credential.
+impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
+    pub async fn view(&self, id: &str) -> Result<Option<ConnectionView>, VaultError> {
+        Ok(self.record(id).await?.map(|r| r.view()))
+    }
+
+    pub async fn set_label(
+        &self,
+        id: &str,
+        label: &str,
+    ) -> Result<Option<ConnectionView>, VaultError> {
+        let _turn = self.memory.refresh_lock.lock().await;
+        let Some(mut record) = self.record(id).await? else {
+            return Ok(None);
+        };
+        record.label = label.to_owned();
+        let view = record.view();
+        self.commit(record).await?;
+        Ok(Some(view))
+    }
+
+    /// Replaces the URL secret's hash; returns the old one (whose index entry must go).
+    pub async fn rotate(
+        &self,
+        id: &str,
+        new_hash: SecretHash,
+    ) -> Result<Option<SecretHash>, VaultError> {
+        let _turn = self.memory.refresh_lock.lock().await;
+        let Some(mut record) = self.record(id).await? else {
+            return Ok(None);
+        };
+        let old = std::mem::replace(&mut record.secret_hash, new_hash);
+        self.commit(record).await?;
+        Ok(Some(old))
+    }
+
+    /// Deletes the connection and returns its last record, for revoking its tokens upstream
+    /// and removing its URL index entry.
+    pub async fn delete(&self, id: &str) -> Result<Option<ConnectionRecord>, VaultError> {
+        let _turn = self.memory.refresh_lock.lock().await;
+        let Some(record) = self.record(id).await? else {
+            return Ok(None);
+        };
+        self.vault.delete(id).await?;
+        self.memory.record.replace(None);
+        self.memory.unsaved.set(false);
+        Ok(Some(record))
     }
 }
 

@@ -45,6 +45,11 @@ mod tests {
 
     fn meta(expires_at: Option<i64>) -> IndexMetadata {
         IndexMetadata {
+            label: String::new(),
+            upstream: String::new(),
+            created_at: 0,
+            last_refresh_at: None,
+            last_error: None,
             state: ConnectionState::Active,
             expires_at,
             has_refresh_token: true,

@@ -1,5 +1,7 @@
 //! Bindify's core. Nothing here imports the `worker` crate: the Worker and the CLI are thin
 //! adapters around these modules, and `cargo test` exercises them natively.
+pub mod admin;
+pub mod cli_flow;
 pub mod connection_service;
 pub mod cookies;
 pub mod cron;

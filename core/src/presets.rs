@@ -65,6 +65,22 @@ pub fn all(demo_server_url: Option<&str>) -> Vec<Preset> {
     presets
 }
 
+/// The label a new connection gets: the built-in service's name, else the server's host.
+pub fn default_label(server_url: &str) -> String {
+    if let Some(preset) = builtin().into_iter().find(|p| p.server_url == server_url) {
+        return preset.name;
+    }
+    url::Url::parse(server_url)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_owned(),
+            })
+        })
+        .unwrap_or_else(|| server_url.to_owned())
+}
+
 /// Finds a preset by slug.
 pub fn find(presets: &[Preset], slug: &str) -> Option<Preset> {
     presets.iter().find(|p| p.slug == slug).cloned()
@@ -73,6 +89,16 @@ pub fn find(presets: &[Preset], slug: &str) -> Option<Preset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_labels() {
+        assert_eq!(default_label("https://mcp.notion.com/mcp"), "Notion");
+        assert_eq!(
+            default_label("https://mcp.example.com/mcp"),
+            "mcp.example.com"
+        );
+        assert_eq!(default_label("http://127.0.0.1:9200/mcp"), "127.0.0.1:9200");
+    }
 
     #[test]
     fn notion_is_a_preset() {

@@ -37,6 +37,9 @@ pub struct TokenSet {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectionRecord {
     pub id: String,
+    /// A name the owner can edit; defaults to the service's name.
+    #[serde(default)]
+    pub label: String,
     /// Hash of the permanent URL's secret; compared in constant time on every lookup.
     pub secret_hash: SecretHash,
     /// The MCP server URL the user connected.
@@ -64,6 +67,17 @@ pub struct ConnectionRecord {
 /// needs without opening every record. Holds no token and no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexMetadata {
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub upstream: String,
+    #[serde(default)]
+    pub created_at: UnixMillis,
+    #[serde(default)]
+    pub last_refresh_at: Option<UnixMillis>,
+    /// Shortened to fit KV's 1,024-byte metadata limit.
+    #[serde(default)]
+    pub last_error: Option<String>,
     pub state: ConnectionState,
     /// Access-token expiry, Unix milliseconds.
     pub expires_at: Option<UnixMillis>,
@@ -71,6 +85,42 @@ pub struct IndexMetadata {
     /// Backoff: the cron leaves the connection alone until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<UnixMillis>,
+}
+
+/// Longest label the owner can set.
+pub const MAX_LABEL_CHARS: usize = 100;
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// A connection as the management API lists it: never a token, never the URL secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub id: String,
+    pub label: String,
+    pub upstream: String,
+    pub state: ConnectionState,
+    pub access_token_expires_at: Option<String>,
+    pub last_refresh_at: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
+
+impl ConnectionView {
+    /// From the plaintext metadata of a listed KV key.
+    pub fn from_metadata(id: &str, meta: &IndexMetadata) -> Self {
+        ConnectionView {
+            id: id.to_owned(),
+            label: meta.label.clone(),
+            upstream: meta.upstream.clone(),
+            state: meta.state,
+            access_token_expires_at: meta.expires_at.map(rfc3339),
+            last_refresh_at: meta.last_refresh_at.map(rfc3339),
+            last_error: meta.last_error.clone(),
+            created_at: rfc3339(meta.created_at),
+        }
+    }
 }
 
 /// The public view served by `/s/<secret>/status`: never a token.
@@ -107,11 +157,20 @@ impl ConnectionRecord {
 
     pub fn index_metadata(&self) -> IndexMetadata {
         IndexMetadata {
+            label: truncate_chars(&self.label, MAX_LABEL_CHARS),
+            upstream: truncate_chars(&self.server_url, 300),
+            created_at: self.created_at,
+            last_refresh_at: self.last_refresh_at,
+            last_error: self.last_error.as_deref().map(|e| truncate_chars(e, 200)),
             state: self.state,
             expires_at: self.tokens.expires_at,
             has_refresh_token: self.tokens.refresh_token.is_some(),
             next_attempt_at: self.next_attempt_at,
         }
+    }
+
+    pub fn view(&self) -> ConnectionView {
+        ConnectionView::from_metadata(&self.id, &self.index_metadata())
     }
 
     pub fn status_view(&self) -> StatusView {

@@ -190,6 +190,12 @@ impl SecretHash {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// Wraps a digest computed elsewhere (another domain, such as a CLI code's hash).
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
 }
 
 /// Lowercase hex digit for a nibble (`n` < 16).

@@ -104,6 +104,70 @@ pub async fn refresh<C: HttpClient>(
     }
 }
 
+/// How a revocation went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Revocation {
+    Revoked,
+    /// The server advertises no revocation endpoint.
+    Unsupported,
+    Failed,
+}
+
+/// RFC 7009 §2.1: revokes `token` (with its type hint) at `revocation_endpoint`. Revoking a
+/// refresh token ends the grant at servers that implement it.
+pub async fn revoke<C: HttpClient>(
+    http: &C,
+    revocation_endpoint: Option<&str>,
+    client: &ClientRegistration,
+    token: &str,
+    hint: &str,
+) -> Revocation {
+    let Some(endpoint) = revocation_endpoint else {
+        return Revocation::Unsupported;
+    };
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("token", token)
+        .append_pair("token_type_hint", hint);
+    let mut builder = ::http::Request::builder()
+        .method(::http::Method::POST)
+        .uri(endpoint)
+        .header(
+            ::http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(::http::header::ACCEPT, "application/json");
+    match (&client.auth_method, &client.client_secret) {
+        (TokenAuthMethod::ClientSecretBasic, Some(secret)) => {
+            use base64::Engine;
+            let pair = format!(
+                "{}:{}",
+                url::form_urlencoded::byte_serialize(client.client_id.as_bytes())
+                    .collect::<String>(),
+                url::form_urlencoded::byte_serialize(secret.secret().as_bytes())
+                    .collect::<String>()
+            );
+            let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+            builder = builder.header(::http::header::AUTHORIZATION, format!("Basic {encoded}"));
+        }
+        (TokenAuthMethod::ClientSecretPost, Some(secret)) => {
+            form.append_pair("client_id", &client.client_id)
+                .append_pair("client_secret", secret.secret());
+        }
+        _ => {
+            form.append_pair("client_id", &client.client_id);
+        }
+    }
+    let Ok(request) = builder.body(form.finish().into_bytes()) else {
+        return Revocation::Failed;
+    };
+    match http.call(request).await {
+        // RFC 7009 §2.2: 200 whether or not the token was valid.
+        Ok(response) if response.status().is_success() => Revocation::Revoked,
+        _ => Revocation::Failed,
+    }
+}
+
 fn auth_type(method: TokenAuthMethod) -> AuthType {
     match method {
         TokenAuthMethod::ClientSecretBasic => AuthType::BasicAuth,
@@ -235,6 +299,48 @@ mod tests {
             Some("RT-old")
         );
         assert_eq!(tokens.expires_at, None);
+    }
+
+    #[test]
+    fn revocation_posts_the_token_with_its_hint() {
+        let peer = ScriptedPeer::new();
+        peer.on("POST", "https://auth.example.com/revoke", 200, "");
+        let outcome = block_on(revoke(
+            &peer.client(),
+            Some("https://auth.example.com/revoke"),
+            &client(),
+            "RT-1",
+            "refresh_token",
+        ));
+        assert_eq!(outcome, Revocation::Revoked);
+        let sent = &peer.requests()[0];
+        assert_eq!(sent.form("token").as_deref(), Some("RT-1"));
+        assert_eq!(
+            sent.form("token_type_hint").as_deref(),
+            Some("refresh_token")
+        );
+        assert_eq!(sent.form("client_id").as_deref(), Some("c1"));
+        assert_eq!(
+            block_on(revoke(
+                &peer.client(),
+                None,
+                &client(),
+                "x",
+                "refresh_token"
+            )),
+            Revocation::Unsupported
+        );
+        peer.on("POST", "https://auth.example.com/revoke", 503, "");
+        assert_eq!(
+            block_on(revoke(
+                &peer.client(),
+                Some("https://auth.example.com/revoke"),
+                &client(),
+                "x",
+                "refresh_token"
+            )),
+            Revocation::Failed
+        );
     }
 
     #[test]

@@ -60,6 +60,13 @@ impl<O: KvStore, K: KvStore> Vault<'_, O, K> {
         Ok(())
     }
 
+    /// Removes the connection: the object's record first, then the KV mirror.
+    pub async fn delete(&self, id: &str) -> Result<(), VaultError> {
+        self.object.delete(keys::OBJECT_RECORD).await?;
+        self.kv.delete(&keys::connection(id)).await?;
+        Ok(())
+    }
+
     /// The authoritative record of connection `id`, if it exists.
     pub async fn load(&self, id: &str) -> Result<Option<ConnectionRecord>, VaultError> {
         let Some(text) = self.object.get(keys::OBJECT_RECORD).await? else {
@@ -108,6 +115,7 @@ mod tests {
     fn record(secret: &UrlSecret) -> ConnectionRecord {
         ConnectionRecord {
             id: "conn1".into(),
+            label: "Example".into(),
             secret_hash: secret.hash(),
             server_url: "https://mcp.example.com/mcp".into(),
             resource: "https://mcp.example.com/mcp".into(),

@@ -1,61 +1,65 @@
-//! `GET /oauth/callback`: finish the flow, store the connection, show the permanent URLs.
+//! `GET /oauth/callback`: finish the flow, store the connection, show the permanent URLs (or,
+//! for a reconnect, say the URL works again; for the CLI, leave the result for it).
 
-use bindify_core::flow::{self, CallbackParams, Completed, ConnectError};
+use bindify_core::cli_flow::CliStatus;
+use bindify_core::flow::{self, CallbackParams, Completed, Failure};
 use bindify_core::store::{KvStore, PutOptions};
 use bindify_core::{keys, pages};
 use worker::{Env, Request, Response, Result};
 
 use super::connect::store_error;
 use crate::storage::Kv;
-use crate::{clock, config, connection_client, fetch_http, respond};
+use crate::{cli_codes, clock, config, connection_client, fetch_http, respond};
 
 pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
-    let origin = req.url()?;
-    match complete(req, env).await {
-        Ok(Finished::Reconnected {
-            server_url,
-            clear_cookie,
-        }) => {
-            let response = respond::html(200, pages::reconnected_page(&server_url))?;
-            response.headers().append("set-cookie", &clear_cookie)?;
-            Ok(response)
+    let origin = req.url()?.origin().ascii_serialization();
+    let done = match complete(req, env).await {
+        Ok(done) => done,
+        Err(failure) => {
+            worker::console_warn!("callback failed: {}", failure.error);
+            let problem = failure.error.problem();
+            if let Some(code) = &failure.extras.cli_code {
+                let status = CliStatus::Failed {
+                    error: problem.code.to_owned(),
+                    message: format!("{} {}", problem.detail, problem.next_step),
+                };
+                cli_codes::finish(env, code, status).await;
+            }
+            return respond::problem_page(&problem);
         }
-        Ok(Finished::Created(done)) => {
-            let base = format!(
-                "{}/s/{}",
-                origin.origin().ascii_serialization(),
-                done.secret.expose()
-            );
-            let page = pages::success_page(
-                &done.record.server_url,
-                &format!("{base}/mcp"),
-                &format!("{base}/sse"),
-            );
-            let response = respond::html(200, page)?;
-            response
-                .headers()
-                .append("set-cookie", &done.clear_cookie)?;
-            Ok(response)
+    };
+    let page = if done.extras.reconnect_id.is_some() {
+        pages::reconnected_page(&done.record.server_url)
+    } else {
+        let base = format!("{origin}/s/{}", done.secret.expose());
+        let (mcp_url, sse_url) = (format!("{base}/mcp"), format!("{base}/sse"));
+        match &done.extras.cli_code {
+            Some(code) => {
+                let status = CliStatus::Connected {
+                    id: done.record.id.clone(),
+                    label: done.record.label.clone(),
+                    upstream: done.record.server_url.clone(),
+                    mcp_url,
+                    sse_url,
+                };
+                cli_codes::finish(env, code, status).await;
+                pages::cli_done_page(&done.record.server_url)
+            }
+            None => pages::success_page(&done.record.server_url, &mcp_url, &sse_url),
         }
-        Err(error) => {
-            worker::console_warn!("callback failed: {error}");
-            respond::problem_page(&error.problem())
-        }
-    }
+    };
+    let response = respond::html(200, page)?;
+    response
+        .headers()
+        .append("set-cookie", &done.clear_cookie)?;
+    Ok(response)
 }
 
-/// How a successful callback ended.
-enum Finished {
-    Created(Box<Completed>),
-    Reconnected {
-        server_url: String,
-        clear_cookie: String,
-    },
-}
-
-async fn complete(req: &Request, env: &Env) -> std::result::Result<Finished, ConnectError> {
+async fn complete(req: &Request, env: &Env) -> std::result::Result<Completed, Failure> {
     let keyring = config::keyring(env)?;
-    let origin = req.url().map_err(|_| ConnectError::StateMissing)?;
+    let origin = req
+        .url()
+        .map_err(|_| bindify_core::flow::ConnectError::StateMissing)?;
     let settings = config::connect_settings(env, &origin)?;
     let params: CallbackParams = req.query().unwrap_or_default();
     let cookie = req.headers().get("cookie").ok().flatten();
@@ -70,21 +74,27 @@ async fn complete(req: &Request, env: &Env) -> std::result::Result<Finished, Con
         clock::now(),
     )
     .await?;
+    let failed = |error| Failure {
+        error,
+        extras: done.extras.clone(),
+    };
 
-    if let Some(id) = &done.reconnect_id {
-        connection_client::rebind(env, id, &done.record).await?;
-        return Ok(Finished::Reconnected {
-            server_url: done.record.server_url,
-            clear_cookie: done.clear_cookie,
-        });
+    if let Some(id) = &done.extras.reconnect_id {
+        connection_client::rebind(env, id, &done.record)
+            .await
+            .map_err(failed)?;
+        return Ok(done);
     }
     // The record exists before any URL leads to it.
-    connection_client::create(env, &done.record).await?;
+    connection_client::create(env, &done.record)
+        .await
+        .map_err(failed)?;
     kv.put(
         &keys::url_index(&done.record.secret_hash),
         &done.record.id,
         PutOptions::default(),
     )
-    .await?;
-    Ok(Finished::Created(Box::new(done)))
+    .await
+    .map_err(|e| failed(e.into()))?;
+    Ok(done)
 }

@@ -1,8 +1,11 @@
 //! The Worker's routing table. Each handler lives in its own file and delegates to the core.
 
 mod callback;
-mod connect;
+mod cli;
+pub(crate) mod connect;
 mod landing;
+mod login;
+mod manage;
 mod reconnect;
 mod status;
 
@@ -20,6 +23,17 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         (Method::Get, ["connect"]) => connect::start(&req, &env, None).await,
         (Method::Get, ["connect", preset]) => connect::start(&req, &env, Some(preset)).await,
         (Method::Get, ["oauth", "callback"]) => callback::finish(&req, &env).await,
+        (Method::Get, ["login"]) => login::page(&req, &env),
+        (Method::Post, ["login"]) => login::submit(req, &env).await,
+        (Method::Post, ["logout"]) => login::logout(&req),
+        (Method::Get, ["manage"]) => manage::dashboard(&req, &env).await,
+        (Method::Get, ["manage", id, "reconnect"]) => manage::reconnect(&req, &env, id).await,
+        (Method::Get, ["cli", code]) => cli::start(&req, &env, code).await,
+        (_, ["api", rest @ ..]) => {
+            let rest: Vec<String> = rest.iter().map(|s| (*s).to_owned()).collect();
+            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+            crate::api::handle(req, &env, &rest).await
+        }
         (Method::Get, ["s", secret, "status"]) => status::show(&env, secret).await,
         (Method::Get, ["s", secret, "reconnect"]) => reconnect::start(&req, &env, secret).await,
         (_, ["s", secret, "sse"]) => {

@@ -1,13 +1,12 @@
 //! `GET /s/<secret>/reconnect`: authorize the same upstream again and bind the new grant to
-//! this connection, keeping its URL.
+//! this connection, keeping its URL. The link appears in MCP errors; following it needs the
+//! owner, like every change to a connection.
 
-use bindify_core::flow::ConnectError;
-use bindify_core::record::StatusView;
-use bindify_core::upstream::validate_server_url;
 use worker::{Env, Request, Response, Result};
 
-use super::connect::begin_flow;
-use crate::{config, connection_client, resolve, respond};
+use super::manage::reconnect_by_id;
+use crate::admin::{self, PageAccess};
+use crate::{resolve, respond};
 
 pub async fn start(req: &Request, env: &Env, secret: &str) -> Result<Response> {
     let found = match resolve::connection(env, secret).await {
@@ -15,29 +14,17 @@ pub async fn start(req: &Request, env: &Env, secret: &str) -> Result<Response> {
         Ok(None) => return respond::not_found(),
         Err(e) => {
             worker::console_error!("reconnect lookup failed: {e}");
-            return respond::problem_page(
-                &ConnectError::Store(bindify_core::store::StoreError {
-                    op: "get",
-                    reason: e.to_string(),
-                })
-                .problem(),
-            );
+            return respond::json(503, &serde_json::json!({ "error": "storage_unavailable" }));
         }
     };
-    let mut status = connection_client::status(env, &found.id, &found.hash).await?;
+    let access = admin::page_access(req, env);
+    if !matches!(access, PageAccess::Allowed { .. }) {
+        return admin::page_refusal(&access, req);
+    }
+    // The URL must still lead to this connection (not a rotated-away secret).
+    let status = crate::connection_client::status(env, &found.id, &found.hash).await?;
     if status.status_code() != 200 {
         return respond::not_found();
     }
-    let view: StatusView = status.json().await?;
-    let server = match validate_server_url(&view.upstream, config::upstream_policy(env)) {
-        Ok(server) => server,
-        Err(e) => return respond::problem_page(&ConnectError::from(e).problem()),
-    };
-    match begin_flow(req, env, &server, Some(found.id)).await {
-        Ok(begun) => respond::redirect(begun.authorize_url.as_str(), Some(&begun.set_cookie)),
-        Err(error) => {
-            worker::console_warn!("reconnect failed: {error}");
-            respond::problem_page(&error.problem())
-        }
-    }
+    reconnect_by_id(req, env, &found.id).await
 }

@@ -14,6 +14,7 @@ const ROTATED: &str =
 fn record(secret: &UrlSecret, expires_at: UnixMillis) -> ConnectionRecord {
     ConnectionRecord {
         id: "c1".into(),
+        label: "Example".into(),
         secret_hash: secret.hash(),
         server_url: "https://mcp.example.com/mcp".into(),
         resource: "https://mcp.example.com/mcp".into(),
@@ -258,4 +259,37 @@ fn a_reconnect_revives_a_connection_that_needed_reauth() {
     );
     let token = block_on(service.token(&peer.client(), "c1", &hash, None, T0));
     assert_eq!(access(token.expect("ok")), "AT-new");
+}
+
+#[test]
+fn owner_operations_label_rotate_delete() {
+    let f = Fixture::new(T0 + 3_600_000);
+    let service = f.service();
+    let view = block_on(service.set_label("c1", "Work Notion"))
+        .expect("ok")
+        .expect("found");
+    assert_eq!(view.label, "Work Notion");
+    let meta =
+        f.kv.options("conn:c1")
+            .and_then(|o| o.metadata)
+            .expect("metadata");
+    assert_eq!(meta["label"], "Work Notion");
+
+    let new_secret = UrlSecret::generate().expect("random");
+    let old = block_on(service.rotate("c1", new_secret.hash()))
+        .expect("ok")
+        .expect("found");
+    assert!(old.ct_eq(&f.secret.hash()));
+    let peer = ScriptedPeer::new();
+    let stale =
+        block_on(service.token(&peer.client(), "c1", &f.secret.hash(), None, T0)).expect("ok");
+    assert!(stale.is_none(), "the old secret stops working at once");
+    let fresh =
+        block_on(service.token(&peer.client(), "c1", &new_secret.hash(), None, T0)).expect("ok");
+    assert_eq!(access(fresh), "AT-1", "the tokens are kept");
+
+    let removed = block_on(service.delete("c1")).expect("ok").expect("found");
+    assert_eq!(removed.id, "c1");
+    assert!(f.kv.keys().is_empty() && f.object.keys().is_empty());
+    assert!(block_on(service.view("c1")).expect("ok").is_none());
 }

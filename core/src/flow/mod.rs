@@ -60,10 +60,21 @@ pub struct PendingFlow {
     pub client: ClientRegistration,
     pub pkce_verifier: Zeroizing<String>,
     pub created_at: UnixMillis,
+    #[serde(flatten)]
+    pub extras: FlowExtras,
+}
+
+/// What a flow is for, besides creating a connection from the browser.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FlowExtras {
     /// Set when re-authorizing an existing connection: the new grant replaces its tokens and
     /// its URL stays the same.
     #[serde(default)]
     pub reconnect_id: Option<String>,
+    /// Set when `bindify connect` started the flow: the hash of its one-time code, under which
+    /// the result is left for the CLI.
+    #[serde(default)]
+    pub cli_code: Option<String>,
 }
 
 /// Where to send the browser, and the cookie to set on the way.
@@ -73,15 +84,14 @@ pub struct Begun {
     pub set_cookie: String,
 }
 
-/// Starts connecting to `server`; with `reconnect_id`, re-authorizing that connection.
-#[allow(clippy::too_many_arguments)]
+/// Starts connecting to `server`, for the purpose `extras` names.
 pub async fn begin<C: HttpClient, S>(
     http: &C,
     store: &S,
     keyring: &Keyring,
     settings: &ConnectSettings,
     server: &Url,
-    reconnect_id: Option<String>,
+    extras: FlowExtras,
     now: UnixMillis,
 ) -> Result<Begun, ConnectError>
 where
@@ -115,7 +125,7 @@ where
         client: client.clone(),
         pkce_verifier: verifier,
         created_at: now,
-        reconnect_id,
+        extras,
     };
     let key = keys::flow(&flow_id);
     let sealed = keyring.seal_json(key.as_bytes(), &pending)?;
@@ -216,9 +226,37 @@ pub struct Completed {
     pub secret: UrlSecret,
     /// Removes the flow's browser-binding cookie.
     pub clear_cookie: String,
-    /// The connection this grant re-authorizes, if the flow was a reconnect. Its id and URL
-    /// stay; only the grant of `record` is taken over (see [`ConnectionRecord::rebind`]).
-    pub reconnect_id: Option<String>,
+    /// What the flow was for: a reconnect keeps the id and URL of `extras.reconnect_id` and
+    /// takes over only the grant of `record` (see [`ConnectionRecord::rebind`]).
+    pub extras: FlowExtras,
+}
+
+/// A failed completion, with what the flow was for when that is known.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: ConnectError,
+    pub extras: FlowExtras,
+}
+
+impl From<ConnectError> for Failure {
+    fn from(error: ConnectError) -> Self {
+        Failure {
+            error,
+            extras: FlowExtras::default(),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(error: crate::store::StoreError) -> Self {
+        ConnectError::from(error).into()
+    }
+}
+
+impl From<crate::envelope::EnvelopeError> for Failure {
+    fn from(error: crate::envelope::EnvelopeError) -> Self {
+        ConnectError::from(error).into()
+    }
 }
 
 /// Finishes a flow. Whatever happens, the pending flow is consumed before the code is used,
@@ -231,12 +269,14 @@ pub async fn complete<C: HttpClient, S>(
     params: &CallbackParams,
     cookie_header: Option<&str>,
     now: UnixMillis,
-) -> Result<Completed, ConnectError>
+) -> Result<Completed, Failure>
 where
     S: KvStore,
 {
     let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) else {
-        return Err(authorization_error(params).unwrap_or(ConnectError::StateMissing));
+        return Err(authorization_error(params)
+            .unwrap_or(ConnectError::StateMissing)
+            .into());
     };
     let problem = |p| match p {
         StateProblem::Invalid => ConnectError::StateInvalid,
@@ -247,14 +287,29 @@ where
     let key = keys::flow(&claims.flow);
     let Some(text) = store.get(&key).await? else {
         // The state is authentic and unexpired, so its flow existed: it was used already.
-        return Err(ConnectError::StateUsed);
+        return Err(ConnectError::StateUsed.into());
     };
     // Only the browser that started the flow may consume it.
     claims.check_binding(cookie_header).map_err(problem)?;
     store.delete(&key).await?;
     let pending: PendingFlow = keyring.open_json(key.as_bytes(), &text)?;
     let clear_cookie = crate::cookies::clear(&cookie_name(&claims.flow), settings.secure_cookies);
+    let extras = pending.extras.clone();
+    exchange(http, store, settings, params, pending, clear_cookie, now)
+        .await
+        .map_err(|error| Failure { error, extras })
+}
 
+/// The second half of [`complete`], once the flow is known and consumed.
+async fn exchange<C: HttpClient, S: KvStore>(
+    http: &C,
+    store: &S,
+    settings: &ConnectSettings,
+    params: &CallbackParams,
+    pending: PendingFlow,
+    clear_cookie: String,
+    now: UnixMillis,
+) -> Result<Completed, ConnectError> {
     if let Some(error) = authorization_error(params) {
         if let ConnectError::AuthorizationError { error: code, .. } = &error
             && (code == "invalid_client" || code == "unauthorized_client")
@@ -296,11 +351,12 @@ where
     )
     .await?;
 
-    let reconnect_id = pending.reconnect_id.clone();
+    let extras = pending.extras.clone();
     let secret = UrlSecret::generate().map_err(|_| ConnectError::Random)?;
     let id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
     let record = ConnectionRecord {
         id,
+        label: crate::presets::default_label(&pending.server_url),
         secret_hash: secret.hash(),
         server_url: pending.server_url,
         resource: pending.resource,
@@ -320,7 +376,7 @@ where
         record,
         secret,
         clear_cookie,
-        reconnect_id,
+        extras,
     })
 }
 

@@ -80,7 +80,7 @@ fn start(peer: &ScriptedPeer, store: &MemoryStore) -> Started {
         &keyring(),
         &settings(),
         &server,
-        None,
+        FlowExtras::default(),
         NOW,
     ))
     .expect("begin");
@@ -129,6 +129,7 @@ fn finish(
         cookie,
         now,
     ))
+    .map_err(|failure| failure.error)
 }
 
 fn flow_keys(store: &MemoryStore) -> Vec<String> {
@@ -211,7 +212,7 @@ fn a_configured_client_is_used_without_registration() {
         &keyring(),
         &settings,
         &server,
-        None,
+        FlowExtras::default(),
         NOW,
     ))
     .expect("begin");
@@ -242,7 +243,7 @@ fn refused_registration_stores_nothing() {
         &keyring(),
         &settings(),
         &server,
-        None,
+        FlowExtras::default(),
         NOW,
     ))
     .expect_err("refused");
@@ -495,7 +496,7 @@ fn broken_storage_fails_cleanly() {
         &keyring(),
         &settings(),
         &server,
-        None,
+        FlowExtras::default(),
         NOW,
     ))
     .expect_err("broken");
@@ -516,12 +517,56 @@ fn a_reconnect_flow_carries_the_connection_id_through() {
         &keyring(),
         &settings(),
         &server,
-        Some("conn-7".into()),
+        FlowExtras {
+            reconnect_id: Some("conn-7".into()),
+            cli_code: Some("code-hash".into()),
+        },
         NOW,
     ))
     .expect("begin");
     let state = query(&begun.authorize_url, "state").expect("state");
     let cookie = begun.set_cookie.split(';').next().expect("pair").to_owned();
     let done = finish(&peer, &store, &callback("c", &state), Some(&cookie), NOW).expect("complete");
-    assert_eq!(done.reconnect_id.as_deref(), Some("conn-7"));
+    assert_eq!(done.extras.reconnect_id.as_deref(), Some("conn-7"));
+    assert_eq!(done.extras.cli_code.as_deref(), Some("code-hash"));
+}
+
+#[test]
+fn a_failure_after_the_flow_is_known_carries_its_purpose() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let server = Url::parse(MCP).expect("url");
+    let extras = FlowExtras {
+        reconnect_id: None,
+        cli_code: Some("h".into()),
+    };
+    let begun = block_on(begin(
+        &peer.client(),
+        &store,
+        &keyring(),
+        &settings(),
+        &server,
+        extras,
+        NOW,
+    ))
+    .expect("begin");
+    let state = query(&begun.authorize_url, "state").expect("state");
+    let cookie = begun.set_cookie.split(';').next().expect("pair").to_owned();
+    let params = CallbackParams {
+        state: Some(state),
+        error: Some("access_denied".into()),
+        ..CallbackParams::default()
+    };
+    let failure = block_on(complete(
+        &peer.client(),
+        &store,
+        &keyring(),
+        &settings(),
+        &params,
+        Some(&cookie),
+        NOW,
+    ))
+    .expect_err("denied");
+    assert!(matches!(failure.error, ConnectError::AccessDenied { .. }));
+    assert_eq!(failure.extras.cli_code.as_deref(), Some("h"));
 }

@@ -1,14 +1,18 @@
 //! The HTML pages, rendered from plain functions: the landing page, the success page with the
 //! permanent URLs, and the error page. Every interpolated value goes through [`escape`].
 
+mod dashboard;
 mod error;
 mod landing;
 mod layout;
+mod login;
 mod reconnected;
 mod success;
 
+pub use dashboard::dashboard_page;
 pub use error::error_page;
 pub use landing::landing_page;
 pub use layout::escape;
+pub use login::{login_page, safe_next};
 pub use reconnected::reconnected_page;
-pub use success::success_page;
+pub use success::{cli_done_page, success_page};

@@ -3,6 +3,17 @@
 
 use super::layout::{escape, page};
 
+/// The page after `bindify connect`: the terminal shows the URLs.
+pub fn cli_done_page(server_url: &str) -> String {
+    let body = format!(
+        r#"<h1>Connected</h1>
+<p>Bindify now holds the authorization for <strong>{}</strong>.</p>
+<p class="notice" id="cli-done">Return to your terminal: <code>bindify</code> shows your permanent URL.</p>"#,
+        escape(server_url)
+    );
+    page("Connected", "cli-done", &body)
+}
+
 /// `mcp_url` and `sse_url` are the permanent URLs; `server_url` is the upstream.
 pub fn success_page(server_url: &str, mcp_url: &str, sse_url: &str) -> String {
     let server = escape(server_url);

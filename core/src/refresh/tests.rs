@@ -12,6 +12,7 @@ const HOUR: i64 = 3_600_000;
 fn record(expires_at: Option<UnixMillis>) -> ConnectionRecord {
     ConnectionRecord {
         id: "c".into(),
+        label: "Example".into(),
         secret_hash: UrlSecret::generate().expect("random").hash(),
         server_url: "https://mcp.example.com/mcp".into(),
         resource: "https://mcp.example.com/mcp".into(),

@@ -1,0 +1,152 @@
+//! `/api/connections…`: list, show, label, revoke, rotate, reconnect.
+
+use bindify_core::keys;
+use bindify_core::record::{ConnectionView, IndexMetadata, MAX_LABEL_CHARS};
+use bindify_core::secret::UrlSecret;
+use bindify_core::store::{KvStore, PutOptions};
+use worker::{Env, Request, Response, Result};
+
+use super::{storage_failed, unknown_connection};
+use crate::storage::Kv;
+use crate::{admin, config, connection_client, respond};
+
+/// Every connection, from the KV mirror's metadata (no record is opened).
+pub async fn list_views(env: &Env) -> Result<Vec<ConnectionView>> {
+    let kv = env.kv(config::KV_BINDING)?;
+    let mut views = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut request = kv.list().prefix(keys::CONNECTION_PREFIX.to_owned());
+        if let Some(c) = cursor.take() {
+            request = request.cursor(c);
+        }
+        let page = request.execute().await.map_err(worker::Error::from)?;
+        for key in page.keys {
+            let Some(id) = key.name.strip_prefix(keys::CONNECTION_PREFIX) else {
+                continue;
+            };
+            if let Some(meta) = key
+                .metadata
+                .and_then(|m| serde_json::from_value::<IndexMetadata>(m).ok())
+            {
+                views.push(ConnectionView::from_metadata(id, &meta));
+            }
+        }
+        cursor = page.cursor.filter(|_| !page.list_complete);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    views.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    Ok(views)
+}
+
+pub async fn list(env: &Env) -> Result<Response> {
+    match list_views(env).await {
+        Ok(connections) => respond::json(200, &serde_json::json!({ "connections": connections })),
+        Err(e) => storage_failed(e),
+    }
+}
+
+pub async fn get(env: &Env, id: &str) -> Result<Response> {
+    match connection_client::view(env, id).await {
+        Ok(Some(view)) => respond::json(200, &view),
+        Ok(None) => unknown_connection(),
+        Err(e) => storage_failed(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LabelBody {
+    label: String,
+}
+
+pub async fn label(req: &mut Request, env: &Env, id: &str) -> Result<Response> {
+    let Ok(body) = req.json::<LabelBody>().await else {
+        return admin::api_error(400, "invalid_request", "Send {\"label\": \"…\"}.");
+    };
+    let label = body.label.trim();
+    if label.is_empty()
+        || label.chars().count() > MAX_LABEL_CHARS
+        || label.chars().any(char::is_control)
+    {
+        return admin::api_error(
+            400,
+            "invalid_request",
+            "A label is 1 to 100 printable characters.",
+        );
+    }
+    match connection_client::set_label(env, id, label).await {
+        Ok(Some(view)) => respond::json(200, &view),
+        Ok(None) => unknown_connection(),
+        Err(e) => storage_failed(e),
+    }
+}
+
+pub async fn revoke(env: &Env, id: &str) -> Result<Response> {
+    match connection_client::delete(env, id).await {
+        Ok(Some(deleted)) => {
+            // The object is gone, so the URL already answers 404; drop its index entry too.
+            if let Some(hash) = bindify_core::secret::SecretHash::from_hex(&deleted.old_hash) {
+                let kv = Kv(env.kv(config::KV_BINDING)?);
+                if let Err(e) = kv.delete(&keys::url_index(&hash)).await {
+                    worker::console_error!("revoke {id}: index entry left behind: {e}");
+                }
+            }
+            respond::json(
+                200,
+                &serde_json::json!({ "revoked": true, "upstream_revocation": deleted.upstream_revocation }),
+            )
+        }
+        Ok(None) => unknown_connection(),
+        Err(e) => storage_failed(e),
+    }
+}
+
+pub async fn rotate(req: &Request, env: &Env, id: &str) -> Result<Response> {
+    let secret = UrlSecret::generate().map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let new_hash = secret.hash();
+    let kv = Kv(env.kv(config::KV_BINDING)?);
+    // The new index entry first: once the object switches, the new URL must already resolve.
+    if let Err(e) = kv
+        .put(&keys::url_index(&new_hash), id, PutOptions::default())
+        .await
+    {
+        return storage_failed(e);
+    }
+    match connection_client::rotate(env, id, &new_hash).await {
+        Ok(Some(old)) => {
+            if let Err(e) = kv.delete(&keys::url_index(&old)).await {
+                worker::console_error!("rotate {id}: old index entry left behind: {e}");
+            }
+            let origin = req.url()?.origin().ascii_serialization();
+            let base = format!("{origin}/s/{}", secret.expose());
+            respond::json(
+                200,
+                &serde_json::json!({ "mcp_url": format!("{base}/mcp"), "sse_url": format!("{base}/sse") }),
+            )
+        }
+        Ok(None) => {
+            let _ = kv.delete(&keys::url_index(&new_hash)).await;
+            unknown_connection()
+        }
+        Err(e) => {
+            let _ = kv.delete(&keys::url_index(&new_hash)).await;
+            storage_failed(e)
+        }
+    }
+}
+
+pub async fn reconnect(req: &Request, env: &Env, id: &str) -> Result<Response> {
+    match connection_client::view(env, id).await {
+        Ok(Some(_)) => {
+            let origin = req.url()?.origin().ascii_serialization();
+            respond::json(
+                200,
+                &serde_json::json!({ "reconnect_url": format!("{origin}/manage/{id}/reconnect") }),
+            )
+        }
+        Ok(None) => unknown_connection(),
+        Err(e) => storage_failed(e),
+    }
+}

@@ -1,0 +1,43 @@
+//! `GET /api/health`: what `bindify doctor` checks.
+
+use bindify_core::envelope::KeyError;
+use bindify_core::flow::ConnectError;
+use bindify_core::keys;
+use worker::{Env, Response, Result};
+
+use crate::{api::connections::list_views, config, respond};
+
+pub async fn show(env: &Env) -> Result<Response> {
+    let key = match config::keyring(env) {
+        Ok(_) => "ok",
+        Err(ConnectError::KeyMissing) | Err(ConnectError::KeyMalformed(KeyError::Missing)) => {
+            "missing"
+        }
+        Err(_) => "malformed",
+    };
+    let admin = if config::admin_token(env).is_some() {
+        "set"
+    } else {
+        "missing"
+    };
+    let kv = env.kv(config::KV_BINDING)?;
+    let last_cron = kv
+        .get(keys::LAST_CRON)
+        .text()
+        .await
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(bindify_core::time::rfc3339);
+    let connections = list_views(env).await.map(|v| v.len()).ok();
+    respond::json(
+        200,
+        &serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "encryption_key": key,
+            "admin_token": admin,
+            "last_cron_run": last_cron,
+            "connections": connections,
+        }),
+    )
+}

@@ -1,0 +1,50 @@
+//! `/api/…`: the management API (docs/api.md). Every request is checked against the owner's
+//! credential first; handlers live in one file per resource.
+
+mod connect;
+pub mod connections;
+mod health;
+
+use worker::{Env, Method, Request, Response, Result};
+
+use crate::admin;
+
+pub async fn handle(mut req: Request, env: &Env, path: &[&str]) -> Result<Response> {
+    if let Err(refusal) = admin::check_api(&req, env).await? {
+        return Ok(refusal);
+    }
+    let method = req.method();
+    match (method, path) {
+        (Method::Get, ["health"]) => health::show(env).await,
+        (Method::Get, ["connections"]) => connections::list(env).await,
+        (Method::Get, ["connections", id]) => connections::get(env, id).await,
+        (Method::Patch, ["connections", id]) => connections::label(&mut req, env, id).await,
+        (Method::Delete, ["connections", id]) => connections::revoke(env, id).await,
+        (Method::Post, ["connections", id, "rotate"]) => connections::rotate(&req, env, id).await,
+        (Method::Post, ["connections", id, "reconnect"]) => {
+            connections::reconnect(&req, env, id).await
+        }
+        (Method::Post, ["connect"]) => connect::create(&mut req, env).await,
+        (Method::Get, ["connect", code]) => connect::poll(env, code).await,
+        _ => admin::api_error(404, "not_found", "No such API endpoint; see docs/api.md."),
+    }
+}
+
+/// The refusal for an unknown connection id.
+pub fn unknown_connection() -> Result<Response> {
+    admin::api_error(
+        404,
+        "not_found",
+        "No connection has this id; `bindify list` shows the ids.",
+    )
+}
+
+/// The refusal for a storage failure.
+pub fn storage_failed(e: impl std::fmt::Display) -> Result<Response> {
+    worker::console_error!("api: storage failed: {e}");
+    admin::api_error(
+        503,
+        "storage_unavailable",
+        "Bindify could not reach its storage; try again.",
+    )
+}
