@@ -27,7 +27,9 @@ Your client never sees an expired token again.</p>
 <input type="url" name="server" required placeholder="https://mcp.example.com/mcp" aria-label="MCP server URL">
 <button type="submit">Connect</button>
 </form>
-<p class="muted">The server must support OAuth as the MCP authorization spec describes it.</p>"#
+<p class="muted">The server must support OAuth as the MCP authorization spec describes it.</p>
+<h2>Your connections</h2>
+<p><a href="/manage" id="manage-link">See, relabel, reconnect, rotate or revoke them</a>.</p>"#
     );
     page("Connect", "landing", &body)
 }
@@ -43,5 +45,6 @@ mod tests {
         assert!(html.contains(r#"href="/connect/notion""#));
         assert!(html.contains(r#"id="connect-form""#));
         assert!(html.contains(r#"name="server""#));
+        assert!(html.contains(r#"href="/manage""#));
     }
 }
