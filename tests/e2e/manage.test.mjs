@@ -102,6 +102,8 @@ describe('dashboard and management API', () => {
     await loginAndConsent(page);
     await page.waitForSelector('body[data-page="success"]');
     const oldUrl = await page.textContent('#mcp-url');
+    // Used once before the rotation, so the Worker has its index entry cached in memory.
+    assert.equal((await fetch(oldUrl.replace(/mcp$/, 'status'))).status, 200);
     const [{ id }] = (await api('GET', '/api/connections')).json.connections;
     const rotated = await api('POST', `/api/connections/${id}/rotate`);
     assert.equal(rotated.status, 200);
