@@ -51,8 +51,10 @@ pub async fn mcp(mut req: Request, env: &Env, secret: &str) -> Result<Response> 
     }
 
     let grant = match load_token(env, &found, None).await? {
-        Ok(grant) => grant,
-        Err(why) => {
+        // Rotated away or revoked: the same answer as an unknown secret.
+        None => return respond::not_found(),
+        Some(Ok(grant)) => grant,
+        Some(Err(why)) => {
             return refusal(&proxy::unavailable(
                 admitted.inbound.as_ref(),
                 &why,
@@ -73,8 +75,9 @@ pub async fn mcp(mut req: Request, env: &Env, secret: &str) -> Result<Response> 
     if response.status_code() == 401 {
         // The upstream refused the token: one refresh through the object, then one replay.
         let grant = match load_token(env, &found, Some(&grant.access_token)).await? {
-            Ok(grant) => grant,
-            Err(why) => {
+            None => return respond::not_found(),
+            Some(Ok(grant)) => grant,
+            Some(Err(why)) => {
                 return refusal(&proxy::unavailable(
                     admitted.inbound.as_ref(),
                     &why,
@@ -160,18 +163,18 @@ async fn admit(
 }
 
 /// Phase 3: a token from the connection's object (which refreshes if needed, one at a time).
+/// `None` when the object does not know this secret (rotated away or revoked).
 async fn load_token(
     env: &Env,
     found: &Resolved,
     rejected: Option<&oauth2::AccessToken>,
-) -> Result<std::result::Result<bindify_core::connection_service::Grant, Unavailable>> {
+) -> Result<Option<std::result::Result<bindify_core::connection_service::Grant, Unavailable>>> {
     Ok(
         match connection_client::token(env, &found.id, &found.hash, rejected).await? {
-            TokenAnswer::Token(grant) => Ok(grant),
-            TokenAnswer::NeedsReauth => Err(Unavailable::NeedsReauth),
-            TokenAnswer::Transient { retry_at } => Err(Unavailable::Transient { retry_at }),
-            // The record went away between lookup and use (revoked or rotated): same as unknown.
-            TokenAnswer::NotFound => Err(Unavailable::NeedsReauth),
+            TokenAnswer::Token(grant) => Some(Ok(grant)),
+            TokenAnswer::NeedsReauth => Some(Err(Unavailable::NeedsReauth)),
+            TokenAnswer::Transient { retry_at } => Some(Err(Unavailable::Transient { retry_at })),
+            TokenAnswer::NotFound => None,
         },
     )
 }
