@@ -1,7 +1,7 @@
 //! The owner's credential on requests: the API's bearer token or session cookie, the pages'
 //! session, and the throttle on wrong attempts. Decisions are `bindify_core::admin`'s.
 
-use bindify_core::admin::{self, Denied, Guard, Presented};
+use bindify_core::admin::{self, Attempts, Denied, Guard, Presented};
 use bindify_core::keys;
 use bindify_core::secret::{SecretHash, sha256};
 use worker::{Env, Method, Request, Response, Result};
@@ -89,25 +89,25 @@ fn client_key(req: &Request) -> String {
     keys::throttle(&SecretHash::from_bytes(sha256(address.as_bytes())).to_hex())
 }
 
-async fn failures(env: &Env, req: &Request) -> u32 {
+async fn attempts(env: &Env, req: &Request) -> Attempts {
     let Ok(kv) = env.kv(config::KV_BINDING) else {
-        return 0;
+        return Attempts::default();
     };
     kv.get(&client_key(req))
         .text()
         .await
         .ok()
         .flatten()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+        .map(|v| Attempts::parse(&v))
+        .unwrap_or_default()
 }
 
 /// Counts a wrong credential. KV's eventual consistency can let a few extra attempts through
 /// across locations; the doubling wait still bounds guessing.
 pub async fn record_failure(env: &Env, req: &Request) {
-    let count = failures(env, req).await + 1;
+    let next = attempts(env, req).await.failed(clock::now());
     if let Ok(kv) = env.kv(config::KV_BINDING)
-        && let Ok(put) = kv.put(&client_key(req), count.to_string())
+        && let Ok(put) = kv.put(&client_key(req), next.to_text())
     {
         let _ = put
             .expiration_ttl(admin::THROTTLE_WINDOW_SECONDS)
@@ -116,9 +116,9 @@ pub async fn record_failure(env: &Env, req: &Request) {
     }
 }
 
-/// Seconds the client must wait before trying again, if it made too many wrong attempts.
+/// Seconds the client must still wait before trying again, if it made too many wrong attempts.
 pub async fn throttled(env: &Env, req: &Request) -> Option<u64> {
-    admin::retry_after(failures(env, req).await)
+    attempts(env, req).await.wait_seconds(clock::now())
 }
 
 /// Checks an API request: `Ok(Err(response))` is the refusal to send.

@@ -162,6 +162,47 @@ pub fn retry_after(failures: u32) -> Option<u64> {
     Some((1_u64 << shift).min(THROTTLE_WINDOW_SECONDS))
 }
 
+/// The wrong attempts of one client, as the throttle stores them: `<count>:<last unix ms>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Attempts {
+    pub failures: u32,
+    pub last_failure: UnixMillis,
+}
+
+impl Attempts {
+    pub fn parse(text: &str) -> Self {
+        let mut parts = text.split(':');
+        let failures = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        let last_failure = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        Attempts {
+            failures,
+            last_failure,
+        }
+    }
+
+    pub fn to_text(self) -> String {
+        format!("{}:{}", self.failures, self.last_failure)
+    }
+
+    /// One more wrong attempt at `now`.
+    pub fn failed(self, now: UnixMillis) -> Self {
+        Attempts {
+            failures: self.failures.saturating_add(1),
+            last_failure: now,
+        }
+    }
+
+    /// Seconds left to wait at `now`, if any: the wait runs from the last wrong attempt, so a
+    /// client that waits as told may try again (and each further failure doubles the wait).
+    pub fn wait_seconds(self, now: UnixMillis) -> Option<u64> {
+        let wait_ms = i64::try_from(retry_after(self.failures)?)
+            .ok()?
+            .saturating_mul(1000);
+        let until = self.last_failure.saturating_add(wait_ms);
+        (now < until).then(|| u64::try_from((until - now + 999) / 1000).unwrap_or(1))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +319,26 @@ mod tests {
             Err(Denied::Unconfigured)
         );
         assert_eq!(authorize(&Guard::new(None, true), None, &p, 0), Ok(()));
+    }
+
+    #[test]
+    fn the_wait_runs_from_the_last_failure_and_then_lets_the_client_try() {
+        let mut attempts = Attempts::default();
+        for i in 0..FREE_ATTEMPTS {
+            assert_eq!(attempts.wait_seconds(i64::from(i)), None);
+            attempts = attempts.failed(1_000);
+        }
+        assert_eq!(attempts.wait_seconds(1_000), Some(1));
+        assert_eq!(attempts.wait_seconds(1_999), Some(1));
+        assert_eq!(
+            attempts.wait_seconds(2_000),
+            None,
+            "waiting as told allows a new try"
+        );
+        attempts = attempts.failed(2_000);
+        assert_eq!(attempts.wait_seconds(2_000), Some(2));
+        assert_eq!(Attempts::parse(&attempts.to_text()), attempts);
+        assert_eq!(Attempts::parse("garbage"), Attempts::default());
     }
 
     #[test]

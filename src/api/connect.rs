@@ -26,7 +26,7 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
         Ok(k) => k,
         Err(e) => {
             let p = e.problem();
-            return admin::api_error(p.status, p.code, &format!("{} {}", p.detail, p.next_step));
+            return admin::api_error(p.status, p.code, &p.message());
         }
     };
     // A preset slug or a URL, checked now so the CLI hears about a bad one at once.
@@ -39,7 +39,7 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
         Ok(server) => server,
         Err(e) => {
             let p = e.problem();
-            return admin::api_error(400, p.code, &format!("{} {}", p.detail, p.next_step));
+            return admin::api_error(400, p.code, &p.message());
         }
     };
     let code = b64url(&random_bytes::<32>().map_err(|e| worker::Error::RustError(e.to_string()))?);

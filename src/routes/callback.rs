@@ -21,7 +21,7 @@ pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
             if let Some(code) = &failure.extras.cli_code {
                 let status = CliStatus::Failed {
                     error: problem.code.to_owned(),
-                    message: format!("{} {}", problem.detail, problem.next_step),
+                    message: problem.message(),
                 };
                 cli_codes::finish(env, code, status).await;
             }

@@ -47,7 +47,7 @@ pub async fn start(req: &Request, env: &Env, code: &str) -> Result<Response> {
         let problem = error.problem();
         let status = CliStatus::Failed {
             error: problem.code.to_owned(),
-            message: format!("{} {}", problem.detail, problem.next_step),
+            message: problem.message(),
         };
         cli_codes::finish(env, &hash, status).await;
     }

@@ -66,6 +66,14 @@ pub struct Problem {
     pub next_step: &'static str,
 }
 
+impl Problem {
+    /// What happened and what to do, as one message for a terminal or a JSON body.
+    pub fn message(&self) -> String {
+        let detail = self.detail.trim_end_matches('.');
+        format!("{detail}. {}", self.next_step)
+    }
+}
+
 const START_AGAIN: &str = "Start again from the Bindify home page.";
 
 impl ConnectError {

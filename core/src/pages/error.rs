@@ -35,5 +35,9 @@ mod tests {
         assert!(html.contains(r#"<span id="error-code">access_denied</span>"#));
         assert!(html.contains("&lt;b&gt;no&lt;/b&gt;"));
         assert_eq!(problem.status, 403);
+        assert_eq!(
+            problem.message(),
+            "the authorization was declined: <b>no</b>. Nothing was stored. Start again if you want to connect, and choose Allow on the service's consent screen."
+        );
     }
 }
