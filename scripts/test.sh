@@ -13,8 +13,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 printf '\033[1m==> native tests\033[0m\n'
 cargo test --workspace
 
-printf '\033[1m==> building the Worker once for the end-to-end tests\033[0m\n'
+printf '\033[1m==> building the Worker and the CLI once for the end-to-end tests\033[0m\n'
 sh scripts/build-worker.sh
+cargo build -p bindify-cli
 
 printf '\033[1m==> end-to-end tests (workerd, oidc-provider, MCP SDK, Chromium)\033[0m\n'
 cd tests

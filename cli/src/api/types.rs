@@ -1,0 +1,109 @@
+//! The management API's bodies (docs/api.md), as the CLI reads them. Tolerant on purpose: an
+//! unknown field is ignored and `state` is free text, so a CLI works with a Worker a version
+//! ahead of it.
+
+use serde::{Deserialize, Serialize};
+
+/// A connection as `GET /api/connections` lists it. Holds no token and no URL secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub upstream: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub access_token_expires_at: Option<String>,
+    #[serde(default)]
+    pub last_refresh_at: Option<String>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectionList {
+    pub connections: Vec<Connection>,
+}
+
+/// `DELETE /api/connections/<id>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Revoked {
+    pub revoked: bool,
+    /// `revoked`, `unsupported` or `failed`.
+    pub upstream_revocation: String,
+}
+
+/// `POST /api/connections/<id>/rotate`, and the URLs of a new connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermanentUrls {
+    pub mcp_url: String,
+    pub sse_url: String,
+}
+
+/// `POST /api/connections/<id>/reconnect`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reconnect {
+    pub reconnect_url: String,
+}
+
+/// `POST /api/connect`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectStarted {
+    pub code: String,
+    pub browser_url: String,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+/// `GET /api/connect/<code>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ConnectStatus {
+    Pending,
+    Connected(Connected),
+    Failed {
+        error: String,
+        #[serde(default)]
+        message: String,
+    },
+}
+
+/// A finished CLI connect flow: the only answer besides rotate that carries permanent URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connected {
+    pub id: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub upstream: String,
+    pub mcp_url: String,
+    pub sse_url: String,
+}
+
+/// `GET /api/health`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    #[serde(default)]
+    pub version: Option<String>,
+    /// `ok`, `missing` or `malformed`.
+    pub encryption_key: String,
+    /// `set` or `missing`.
+    pub admin_token: String,
+    #[serde(default)]
+    pub last_cron_run: Option<String>,
+    #[serde(default)]
+    pub connections: Option<u64>,
+}
+
+/// Every error body: `{"error": "<code>", "message": "…"}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ApiErrorBody {
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub message: String,
+}
