@@ -4,11 +4,10 @@
 use bindify_core::connection_service::CronOutcome;
 use bindify_core::cron::{self, CONCURRENCY};
 use bindify_core::keys;
-use bindify_core::record::IndexMetadata;
 use futures_util::future::join_all;
 use worker::Env;
 
-use crate::{clock, config, connection_client};
+use crate::{clock, config, connection_client, listing};
 
 /// Runs one cron pass. Never panics and never fails the invocation: every problem is logged,
 /// and the next run starts over from KV.
@@ -17,7 +16,7 @@ pub async fn run(env: &Env) {
     note_run(env, now).await;
     let window_ms = config::refresh_window_ms(env);
     let budget = config::cron_max_refreshes(env);
-    let listed = match list_connections(env).await {
+    let listed = match listing::connections(env).await {
         Ok(listed) => listed,
         Err(e) => {
             worker::console_error!("cron: listing connections failed: {e}");
@@ -78,37 +77,5 @@ async fn note_run(env: &Env, now: i64) {
         && let Err(e) = put.execute().await
     {
         worker::console_warn!("cron: recording the run failed: {e}");
-    }
-}
-
-/// Every `conn:` key with its metadata, page by page.
-async fn list_connections(env: &Env) -> worker::Result<Vec<(String, IndexMetadata)>> {
-    let kv = env.kv(config::KV_BINDING)?;
-    let mut listed = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut request = kv.list().prefix(keys::CONNECTION_PREFIX.to_owned());
-        if let Some(c) = cursor.take() {
-            request = request.cursor(c);
-        }
-        let page = request.execute().await.map_err(worker::Error::from)?;
-        for key in page.keys {
-            let Some(id) = key.name.strip_prefix(keys::CONNECTION_PREFIX) else {
-                continue;
-            };
-            let meta = key
-                .metadata
-                .and_then(|m| serde_json::from_value::<IndexMetadata>(m).ok());
-            if let Some(meta) = meta {
-                listed.push((id.to_owned(), meta));
-            }
-        }
-        if page.list_complete {
-            return Ok(listed);
-        }
-        cursor = page.cursor;
-        if cursor.is_none() {
-            return Ok(listed);
-        }
     }
 }

@@ -10,6 +10,7 @@ mod connection_client;
 mod connection_object;
 mod cron;
 mod fetch_http;
+mod listing;
 mod proxy;
 mod resolve;
 mod respond;

@@ -148,6 +148,48 @@ impl ScriptedPeer {
     }
 }
 
+/// A connection record as the flow would create it, with tokens `AT-1` and `RT-1` from
+/// `https://auth.example.com/token` for `https://mcp.example.com/mcp`.
+pub fn sample_record(
+    id: &str,
+    secret_hash: crate::secret::SecretHash,
+    expires_at: Option<crate::time::UnixMillis>,
+) -> crate::record::ConnectionRecord {
+    use crate::record::{ConnectionRecord, ConnectionState, TokenSet};
+    use crate::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
+    use oauth2::{AccessToken, RefreshToken};
+    ConnectionRecord {
+        id: id.into(),
+        label: "Example".into(),
+        secret_hash,
+        server_url: "https://mcp.example.com/mcp".into(),
+        resource: "https://mcp.example.com/mcp".into(),
+        issuer: "https://auth.example.com".into(),
+        token_endpoint: "https://auth.example.com/token".into(),
+        revocation_endpoint: None,
+        client: ClientRegistration {
+            client_id: "client".into(),
+            client_secret: None,
+            auth_method: TokenAuthMethod::None,
+            source: ClientSource::Dynamic,
+            registered_at: 0,
+        },
+        tokens: TokenSet {
+            access_token: AccessToken::new("AT-1".into()),
+            refresh_token: Some(RefreshToken::new("RT-1".into())),
+            expires_at,
+            scope: None,
+            obtained_at: None,
+        },
+        state: ConnectionState::Active,
+        created_at: 0,
+        last_refresh_at: None,
+        last_error: None,
+        failures: 0,
+        next_attempt_at: None,
+    }
+}
+
 /// A keyring with a fixed test key.
 pub fn keyring() -> Keyring {
     keyring_with(1, [7u8; 32])

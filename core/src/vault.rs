@@ -105,44 +105,19 @@ impl<O: KvStore, K: KvStore> Vault<'_, O, K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{ConnectionState, TokenSet};
-    use crate::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
+    use crate::record::ConnectionState;
+
     use crate::secret::UrlSecret;
     use crate::store::MemoryStore;
-    use crate::testing::{block_on, keyring};
+    use crate::testing::{block_on, keyring, sample_record};
     use oauth2::{AccessToken, RefreshToken};
 
     fn record(secret: &UrlSecret) -> ConnectionRecord {
-        ConnectionRecord {
-            id: "conn1".into(),
-            label: "Example".into(),
-            secret_hash: secret.hash(),
-            server_url: "https://mcp.example.com/mcp".into(),
-            resource: "https://mcp.example.com/mcp".into(),
-            issuer: "https://auth.example.com".into(),
-            token_endpoint: "https://auth.example.com/token".into(),
-            revocation_endpoint: None,
-            client: ClientRegistration {
-                client_id: "c1".into(),
-                client_secret: None,
-                auth_method: TokenAuthMethod::None,
-                source: ClientSource::Dynamic,
-                registered_at: 0,
-            },
-            tokens: TokenSet {
-                access_token: AccessToken::new("AT-plain-secret".into()),
-                refresh_token: Some(RefreshToken::new("RT-plain-secret".into())),
-                expires_at: Some(3_600_000),
-                scope: None,
-                obtained_at: None,
-            },
-            state: ConnectionState::Active,
-            created_at: 0,
-            last_refresh_at: None,
-            last_error: None,
-            failures: 0,
-            next_attempt_at: None,
-        }
+        let mut record = sample_record("conn1", secret.hash(), Some(3_600_000));
+        // Distinctive values, so finding them in a storage dump cannot be a coincidence.
+        record.tokens.access_token = AccessToken::new("AT-plain-secret".into());
+        record.tokens.refresh_token = Some(RefreshToken::new("RT-plain-secret".into()));
+        record
     }
 
     #[test]

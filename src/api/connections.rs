@@ -1,42 +1,22 @@
 //! `/api/connections…`: list, show, label, revoke, rotate, reconnect.
 
 use bindify_core::keys;
-use bindify_core::record::{ConnectionView, IndexMetadata, MAX_LABEL_CHARS};
+use bindify_core::record::{ConnectionView, MAX_LABEL_CHARS};
 use bindify_core::secret::UrlSecret;
 use bindify_core::store::{KvStore, PutOptions};
 use worker::{Env, Request, Response, Result};
 
 use super::{storage_failed, unknown_connection};
 use crate::storage::Kv;
-use crate::{admin, config, connection_client, respond};
+use crate::{admin, config, connection_client, listing, respond};
 
-/// Every connection, from the KV mirror's metadata (no record is opened).
+/// Every connection, from the KV mirror's metadata (no record is opened), oldest first.
 pub async fn list_views(env: &Env) -> Result<Vec<ConnectionView>> {
-    let kv = env.kv(config::KV_BINDING)?;
-    let mut views = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut request = kv.list().prefix(keys::CONNECTION_PREFIX.to_owned());
-        if let Some(c) = cursor.take() {
-            request = request.cursor(c);
-        }
-        let page = request.execute().await.map_err(worker::Error::from)?;
-        for key in page.keys {
-            let Some(id) = key.name.strip_prefix(keys::CONNECTION_PREFIX) else {
-                continue;
-            };
-            if let Some(meta) = key
-                .metadata
-                .and_then(|m| serde_json::from_value::<IndexMetadata>(m).ok())
-            {
-                views.push(ConnectionView::from_metadata(id, &meta));
-            }
-        }
-        cursor = page.cursor.filter(|_| !page.list_complete);
-        if cursor.is_none() {
-            break;
-        }
-    }
+    let mut views: Vec<ConnectionView> = listing::connections(env)
+        .await?
+        .iter()
+        .map(|(id, meta)| ConnectionView::from_metadata(id, meta))
+        .collect();
     views.sort_by(|a, b| a.created_at.cmp(&b.created_at));
     Ok(views)
 }

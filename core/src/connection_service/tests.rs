@@ -1,10 +1,8 @@
 use super::*;
-use crate::record::{ConnectionState, TokenSet};
-use crate::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
+use crate::record::ConnectionState;
 use crate::secret::{UrlSecret, sha256};
 use crate::store::MemoryStore;
-use crate::testing::{ScriptedPeer, block_on, keyring};
-use oauth2::RefreshToken;
+use crate::testing::{ScriptedPeer, block_on, keyring, sample_record};
 
 const TOKEN: &str = "https://auth.example.com/token";
 const T0: UnixMillis = 1_795_690_200_000;
@@ -12,36 +10,7 @@ const ROTATED: &str =
     r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":3600,"refresh_token":"RT-2"}"#;
 
 fn record(secret: &UrlSecret, expires_at: UnixMillis) -> ConnectionRecord {
-    ConnectionRecord {
-        id: "c1".into(),
-        label: "Example".into(),
-        secret_hash: secret.hash(),
-        server_url: "https://mcp.example.com/mcp".into(),
-        resource: "https://mcp.example.com/mcp".into(),
-        issuer: "https://auth.example.com".into(),
-        token_endpoint: TOKEN.into(),
-        revocation_endpoint: None,
-        client: ClientRegistration {
-            client_id: "client".into(),
-            client_secret: None,
-            auth_method: TokenAuthMethod::None,
-            source: ClientSource::Dynamic,
-            registered_at: 0,
-        },
-        tokens: TokenSet {
-            access_token: AccessToken::new("AT-1".into()),
-            refresh_token: Some(RefreshToken::new("RT-1".into())),
-            expires_at: Some(expires_at),
-            scope: None,
-            obtained_at: None,
-        },
-        state: ConnectionState::Active,
-        created_at: 0,
-        last_refresh_at: None,
-        last_error: None,
-        failures: 0,
-        next_attempt_at: None,
-    }
+    sample_record("c1", secret.hash(), Some(expires_at))
 }
 
 struct Fixture {

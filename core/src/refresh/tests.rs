@@ -1,45 +1,17 @@
 use super::*;
-use crate::record::TokenSet;
-use crate::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
 use crate::secret::UrlSecret;
-use crate::testing::{ScriptedPeer, block_on};
-use oauth2::{AccessToken, RefreshToken};
+use crate::testing::{ScriptedPeer, block_on, sample_record};
 
 const TOKEN: &str = "https://auth.example.com/token";
 const T0: UnixMillis = 1_795_690_200_000;
 const HOUR: i64 = 3_600_000;
 
 fn record(expires_at: Option<UnixMillis>) -> ConnectionRecord {
-    ConnectionRecord {
-        id: "c".into(),
-        label: "Example".into(),
-        secret_hash: UrlSecret::generate().expect("random").hash(),
-        server_url: "https://mcp.example.com/mcp".into(),
-        resource: "https://mcp.example.com/mcp".into(),
-        issuer: "https://auth.example.com".into(),
-        token_endpoint: TOKEN.into(),
-        revocation_endpoint: None,
-        client: ClientRegistration {
-            client_id: "client".into(),
-            client_secret: None,
-            auth_method: TokenAuthMethod::None,
-            source: ClientSource::Dynamic,
-            registered_at: 0,
-        },
-        tokens: TokenSet {
-            access_token: AccessToken::new("AT-1".into()),
-            refresh_token: Some(RefreshToken::new("RT-1".into())),
-            expires_at,
-            scope: None,
-            obtained_at: None,
-        },
-        state: ConnectionState::Active,
-        created_at: 0,
-        last_refresh_at: None,
-        last_error: None,
-        failures: 0,
-        next_attempt_at: None,
-    }
+    sample_record(
+        "c",
+        UrlSecret::generate().expect("random").hash(),
+        expires_at,
+    )
 }
 
 fn hash(token: &str) -> [u8; 32] {
