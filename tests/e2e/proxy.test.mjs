@@ -121,6 +121,29 @@ describe('MCP through the permanent URL', () => {
     }
   });
 
+  test('an idle HTTP+SSE stream gets its endpoint first and a keepalive comment within 25 s', async () => {
+    const controller = new AbortController();
+    const response = await fetch(urls.full.sseUrl, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/event-stream');
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const started = Date.now();
+    while (!text.includes(': keepalive') && Date.now() - started < 25_000) {
+      const { value, done } = await Promise.race([reader.read(), delay(25_000 - (Date.now() - started)).then(() => ({ done: true }))]);
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    controller.abort();
+    // The first event names the message endpoint under the same secret, with an id to resume by.
+    const first = text.split('\n\n')[0];
+    assert.match(first, /^id: [A-Za-z0-9_-]+\.1$/m);
+    assert.match(first, /^event: endpoint$/m);
+    assert.match(first, new RegExp(`^data: ${urls.full.sseUrl.replace(/sse$/, 'message').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\?session=`, 'm'));
+    assert.ok(text.includes(': keepalive'), `no keepalive within 25 s: ${JSON.stringify(text)}`);
+  });
+
   test('a Streamable HTTP session survives a restart of wrangler dev', async () => {
     const client = await connectClient(urls.full.mcpUrl);
     assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } })), 'before');
