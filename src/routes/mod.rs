@@ -48,12 +48,17 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
             let secret = (*secret).to_owned();
             crate::proxy::mcp(req, &env, &secret).await
         }
+        (_, ["login"]) => respond::method_not_allowed("GET, POST"),
+        (_, ["logout"]) => respond::method_not_allowed("POST"),
         (
             _,
             [""]
             | ["connect"]
             | ["connect", _]
             | ["oauth", "callback"]
+            | ["manage"]
+            | ["manage", _, "reconnect"]
+            | ["cli", _]
             | ["s", _, "status" | "reconnect"],
         ) => respond::method_not_allowed("GET"),
         _ => respond::not_found(),
