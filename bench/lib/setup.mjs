@@ -1,0 +1,137 @@
+// The peers of the latency, streaming, concurrency, memory and restart scenarios: one
+// authorization server (long token lifetime, so no refresh happens mid-run), the fixture MCP
+// server and the bench MCP server as upstreams (in a child process), Bindify with one connection
+// per upstream endpoint, and the pass-through Worker seeded with the same tokens. Each Worker
+// runs twice: under `wrangler dev`, as users run it, and on Miniflare without wrangler.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+import { getFreePort } from '../../tests/lib/ports.mjs';
+import { startWorker } from '../../tests/lib/worker.mjs';
+import { startChild } from './child.mjs';
+import { connect } from './connect.mjs';
+import { Endpoint, newAgent } from './mcp-http.mjs';
+import { buildSnapshot } from './snapshot.mjs';
+
+export const newKey = () => randomBytes(32).toString('base64');
+export const passthroughMain = fileURLToPath(new URL('../passthrough/worker.js', import.meta.url));
+export const passthroughConfig = fileURLToPath(new URL('../passthrough/wrangler.toml', import.meta.url));
+
+/**
+ * The setups requests go through: (a) `direct` to the upstream with the token; (b)
+ * `passthrough` and (c) `bindify` on `wrangler dev`, as users run it. wrangler 4 dev puts a
+ * proxy workerd in front of the runtime workerd and relays inspector traffic for every
+ * subrequest to its Node process; the `mf_*` setups are the same Workers on Miniflare without
+ * wrangler. `worker_noop` answers without any upstream; `passthrough_kv` and
+ * `passthrough_kv_do` add Bindify's per-request storage steps (see passthrough/worker.js).
+ */
+export const SETUPS = ['direct', 'passthrough', 'bindify'];
+export const WORKER_SETUPS = ['direct', 'passthrough', 'bindify', 'mf_passthrough', 'mf_bindify'];
+export const LATENCY_SETUPS = [
+  'direct', 'worker_noop', 'passthrough', 'bindify',
+  'mf_worker_noop', 'mf_passthrough', 'mf_passthrough_kv', 'mf_passthrough_kv_do', 'mf_bindify',
+];
+const PASSTHROUGH_PATH = { worker_noop: '/__noop', passthrough: '/bare', passthrough_kv: '/kv', passthrough_kv_do: '/kvdo' };
+
+async function startMiniflare(vars) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'bindify-bench-mf-'));
+  const [bindifyPort, passthroughPort] = [await getFreePort(), await getFreePort()];
+  const child = await startChild('miniflare', fileURLToPath(new URL('./miniflare-child.mjs', import.meta.url)), [JSON.stringify({
+    bindify: { main: buildSnapshot().main, vars, port: bindifyPort },
+    passthrough: { main: passthroughMain, port: passthroughPort },
+    stateDir,
+  })]);
+  return {
+    ...child,
+    bindify: { url: child.ready.bindify, port: bindifyPort },
+    passthrough: { url: child.ready.passthrough, port: passthroughPort },
+    async stop() {
+      await child.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startPeers({ log }) {
+  const t0 = performance.now();
+  const vars = { TOKEN_ENCRYPTION_KEY: newKey(), ALLOW_LOOPBACK_HTTP: 'true' };
+  const [upstream, bindify, passthrough, mf] = await Promise.all([
+    startChild('upstreams', fileURLToPath(new URL('./upstreams-child.mjs', import.meta.url))),
+    startWorker({ main: buildSnapshot().main, vars }),
+    startWorker({ main: passthroughMain, config: passthroughConfig }),
+    startMiniflare(vars),
+  ]);
+  log(`  upstreams, both Workers under wrangler dev and on Miniflare up in ${((performance.now() - t0) / 1000).toFixed(1)} s (started together)`);
+
+  // One Bindify connection per upstream endpoint, on each Bindify.
+  const { upstreams } = upstream.ready;
+  const connections = {};
+  const mfConnections = {};
+  for (const [name, url] of Object.entries(upstreams)) {
+    connections[name] = await connect(bindify.url, url);
+    mfConnections[name] = await connect(mf.bindify.url, url);
+  }
+
+  // The tokens Bindify holds, as the upstreams saw them on a first request through Bindify.
+  const setupAgent = newAgent(4);
+  for (const name of Object.keys(upstreams)) {
+    await new Endpoint({ name, url: connections[name].mcpUrl, agent: setupAgent }).initialize();
+  }
+  await setupAgent.close();
+  const { tokens } = await upstream.ask({ type: 'tokens' });
+  for (const [name, token] of Object.entries(tokens)) if (!token) throw new Error(`no token seen for ${name}`);
+
+  const seed = async (url) => {
+    const seeded = await fetch(`${url}/__seed`, {
+      method: 'POST',
+      body: JSON.stringify({ targets: Object.fromEntries(Object.keys(upstreams).map((n) => [n, { upstream: upstreams[n], token: tokens[n] }])) }),
+    });
+    if (!seeded.ok) throw new Error(`seeding the pass-through Worker at ${url}: ${seeded.status} ${await seeded.text()}`);
+  };
+  await Promise.all([seed(passthrough.url), seed(mf.passthrough.url)]);
+
+  const peers = {
+    upstream,
+    bindify,
+    passthrough,
+    mf,
+    connections,
+    agent: newAgent(16),
+
+    /** A fresh (uninitialized) endpoint for upstream `name` through `setup`. */
+    endpoint(name, setup, agent = peers.agent) {
+      const onMiniflare = setup.startsWith('mf_');
+      const kind = onMiniflare ? setup.slice(3) : setup;
+      let url;
+      if (kind === 'direct') url = upstreams[name];
+      else if (kind === 'bindify') url = (onMiniflare ? mfConnections : connections)[name].mcpUrl;
+      else url = `${onMiniflare ? mf.passthrough.url : passthrough.url}${PASSTHROUGH_PATH[kind]}${kind === 'worker_noop' ? '' : `/${name}`}`;
+      const headers = kind === 'direct' ? { authorization: `Bearer ${tokens[name]}` } : {};
+      return new Endpoint({ name: `${setup}/${name}`, url, headers, agent });
+    },
+
+    /**
+     * New wrangler processes for both wrangler-dev Workers, same ports and state. Under wrangler
+     * dev every Durable Object call leaves its dev proxy workerd holding one more connection to
+     * wrangler's Node process; after some 10,000 of them workerd runs out of file descriptors.
+     * Scenarios therefore start on fresh processes.
+     */
+    async restartWorkers() {
+      await peers.agent.close().catch(() => {});
+      await Promise.all([bindify.restart(), passthrough.restart()]);
+      await seed(passthrough.url);
+      peers.agent = newAgent(16);
+    },
+
+    async stop() {
+      await peers.agent.close().catch(() => {});
+      await Promise.allSettled([bindify.stop(), passthrough.stop(), mf.stop()]);
+      await upstream.stop();
+    },
+  };
+  return peers;
+}
