@@ -10,6 +10,7 @@ mod bridge;
 pub mod legacy;
 mod upstream;
 
+use bindify_core::connection_service::Grant;
 use bindify_core::jsonrpc::Inbound;
 use bindify_core::proxy::{self, Refusal};
 use bindify_core::refresh::Unavailable;
@@ -50,50 +51,16 @@ pub async fn mcp(mut req: Request, env: &Env, secret: &str) -> Result<Response> 
         return bridge::forward(env, &found, &admitted, &session).await;
     }
 
-    let grant = match load_token(env, &found, None).await? {
-        // Rotated away or revoked: the same answer as an unknown secret.
-        None => return respond::not_found(),
-        Some(Ok(grant)) => grant,
-        Some(Err(why)) => {
-            return refusal(&proxy::unavailable(
-                admitted.inbound.as_ref(),
-                &why,
-                &reconnect_url,
-            ));
-        }
-    };
-    let mut response = match upstream::send(&admitted, &grant).await {
-        Ok(response) => response,
-        Err(detail) => {
-            return refusal(&proxy::upstream_unreachable(
-                admitted.inbound.as_ref(),
-                &grant.upstream,
-                &detail,
-            ));
-        }
+    let (mut response, grant) = match attempt(env, &found, &admitted, None, &reconnect_url).await? {
+        Ok(answered) => answered,
+        Err(refused) => return Ok(refused),
     };
     if response.status_code() == 401 {
         // The upstream refused the token: one refresh through the object, then one replay.
-        let grant = match load_token(env, &found, Some(&grant.access_token)).await? {
-            None => return respond::not_found(),
-            Some(Ok(grant)) => grant,
-            Some(Err(why)) => {
-                return refusal(&proxy::unavailable(
-                    admitted.inbound.as_ref(),
-                    &why,
-                    &reconnect_url,
-                ));
-            }
-        };
-        response = match upstream::send(&admitted, &grant).await {
-            Ok(response) => response,
-            Err(detail) => {
-                return refusal(&proxy::upstream_unreachable(
-                    admitted.inbound.as_ref(),
-                    &grant.upstream,
-                    &detail,
-                ));
-            }
+        let rejected = Some(&grant.access_token);
+        response = match attempt(env, &found, &admitted, rejected, &reconnect_url).await? {
+            Ok((replayed, _)) => replayed,
+            Err(refused) => return Ok(refused),
         };
         if response.status_code() == 401 {
             return refusal(&proxy::unavailable(
@@ -107,6 +74,35 @@ pub async fn mcp(mut req: Request, env: &Env, secret: &str) -> Result<Response> 
         return bridge::start(env, &found, &admitted, &reconnect_url).await;
     }
     upstream::relay(response)
+}
+
+/// Phases 3 and 4 once: a token from the connection's object, then the upstream's answer with
+/// it. `rejected` is the token the upstream just refused, when this is the replay. `Err` is
+/// the response to give the client instead.
+async fn attempt(
+    env: &Env,
+    found: &Resolved,
+    admitted: &Admitted,
+    rejected: Option<&oauth2::AccessToken>,
+    reconnect_url: &str,
+) -> Result<std::result::Result<(Response, Grant), Response>> {
+    let grant = match load_token(env, found, rejected).await? {
+        // Rotated away or revoked: the same answer as an unknown secret.
+        None => return respond::not_found().map(Err),
+        Some(Ok(grant)) => grant,
+        Some(Err(why)) => {
+            let refused = proxy::unavailable(admitted.inbound.as_ref(), &why, reconnect_url);
+            return refusal(&refused).map(Err);
+        }
+    };
+    match upstream::send(admitted, &grant).await {
+        Ok(response) => Ok(Ok((response, grant))),
+        Err(detail) => {
+            let refused =
+                proxy::upstream_unreachable(admitted.inbound.as_ref(), &grant.upstream, &detail);
+            refusal(&refused).map(Err)
+        }
+    }
 }
 
 /// Phase 2: refuse what must not reach the upstream.
@@ -168,7 +164,7 @@ async fn load_token(
     env: &Env,
     found: &Resolved,
     rejected: Option<&oauth2::AccessToken>,
-) -> Result<Option<std::result::Result<bindify_core::connection_service::Grant, Unavailable>>> {
+) -> Result<Option<std::result::Result<Grant, Unavailable>>> {
     Ok(
         match connection_client::token(env, &found.id, &found.hash, rejected).await? {
             TokenAnswer::Token(grant) => Some(Ok(grant)),
