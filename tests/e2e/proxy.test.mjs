@@ -248,6 +248,36 @@ describe('MCP through the permanent URL: bad input', () => {
     assert.equal(mcp.requests.length, seen, 'no bad input reached the upstream');
   });
 
+  test('revisions 2025-03-26, 2025-06-18 and 2025-11-25 each work, with their headers carried through', async () => {
+    // The answer to a POST is JSON or a short SSE stream; this reads the JSON-RPC message either way.
+    const message = async (response) => {
+      const text = await response.text();
+      if (text.startsWith('{')) return JSON.parse(text);
+      const data = text.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).filter(Boolean);
+      return JSON.parse(data.at(-1));
+    };
+    for (const version of ['2025-03-26', '2025-06-18', '2025-11-25']) {
+      const init = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }));
+      assert.equal(init.status, 200, version);
+      const session = init.headers.get('mcp-session-id');
+      assert.ok(session, `${version}: the upstream's session id reaches the client`);
+      assert.equal((await message(init)).result.protocolVersion, version);
+      const headers = { 'mcp-session-id': session, 'mcp-protocol-version': version };
+      const initialized = await post(url, '{"jsonrpc":"2.0","method":"notifications/initialized"}', headers);
+      assert.equal(initialized.status, 202, version);
+      const call = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: version } } }), headers);
+      assert.equal(call.status, 200);
+      assert.equal((await message(call)).result.content[0].text, version);
+      const seen = mcp.requests.at(-1);
+      assert.equal(seen.sessionId, session);
+      assert.equal(seen.protocolVersion, version);
+      const ended = await fetch(url, { method: 'DELETE', headers });
+      assert.equal(ended.status, 200, `${version}: DELETE ends the session`);
+      const gone = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' }), headers);
+      assert.equal(gone.status, 404, `${version}: a deleted session answers 404, so the client re-initializes`);
+    }
+  });
+
   test('an upstream that is down gets a JSON-RPC error naming it, with the request id', async () => {
     await down.stop();
     const initialize = JSON.stringify({ jsonrpc: '2.0', id: 'init-1', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
