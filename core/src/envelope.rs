@@ -24,16 +24,6 @@
 //! Limits: with random 96-bit nonces a single key should seal fewer than 2^32 records
 //! (SP 800-38D §8.3); rotate long before that.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 use core::fmt;
 use std::io;
 

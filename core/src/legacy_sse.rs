@@ -9,16 +9,6 @@
 //! own URL ([`endpoint_event`]), so the upstream's URL never reaches the client and the client's
 //! POSTs come back through Bindify.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 use crate::sse::SseEvent;
 
 /// The event type of the first event, carrying the POST URI (MCP 2024-11-05 "HTTP with SSE").

@@ -1,5 +1,17 @@
 //! Bindify's core. Nothing here imports the `worker` crate: the Worker and the CLI are thin
 //! adapters around these modules, and `cargo test` exercises them natively.
+//!
+//! Request, cron and Durable Object paths run this code, and a panic there aborts every stream
+//! in the isolate: outside tests, nothing may unwrap, expect, panic or index unchecked.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 pub mod admin;
 pub mod cli_flow;
 pub mod connection_service;

@@ -17,16 +17,6 @@
 //! Origins are compared after normalisation (RFC 6454 §6.2 ASCII serialization): scheme and host
 //! lowercased, internationalized hosts in punycode, the scheme's default port removed, no path.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 /// The allow-list entry that allows every origin.
 pub const ANY_ORIGIN: &str = "*";
 

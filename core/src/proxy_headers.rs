@@ -19,16 +19,6 @@
 //! Unknown fields are end-to-end and pass in both directions unless listed below. Field names
 //! compare case-insensitively (RFC 9110 §5.1); the filters return lowercase names.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 /// `Mcp-Session-Id`: the session the server assigned at initialization (MCP 2025-03-26 to
 /// 2025-11-25 basic/transports "Session Management").
 pub const MCP_SESSION_ID: &str = "mcp-session-id";

@@ -10,16 +10,6 @@
 //! Secret types follow the oauth2-rs pattern: redacted `Debug`, no `PartialEq` (compare with the
 //! constant-time methods), explicit `expose()`, and key material held in [`Zeroizing`].
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 use core::fmt;
 
 use base64::Engine as _;

@@ -32,16 +32,6 @@
 //! [`SseEvent::to_bytes`] and [`comment`] write the same grammar back; data containing CR, LF
 //! or CRLF is written as several `data:` lines, so no value can break the framing.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 use std::fmt::Write as _;
 
 #[cfg(test)]

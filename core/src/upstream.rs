@@ -6,16 +6,6 @@
 //! and must not cross plain HTTP. Local development may opt in to `http` toward loopback hosts
 //! only.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 use std::net::Ipv6Addr;
 
 use url::{Host, Url};

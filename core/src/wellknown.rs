@@ -7,16 +7,6 @@
 //! (RFC 9728 §5.1) comes first. Every URL built here keeps the input's scheme, host and port and
 //! has no query, fragment or user info.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 use url::Url;
 
 /// RFC 9728 §3 well-known suffix.

@@ -21,16 +21,6 @@
 //! strings is rejected rather than passed on, so every returned value is printable ASCII (plus
 //! space and tab).
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 /// Header values longer than this many bytes are refused outright.
 pub const MAX_HEADER_LEN: usize = 8 * 1024;
 
