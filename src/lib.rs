@@ -1,5 +1,17 @@
 //! Bindify's Worker: thin entry points that translate between the Workers runtime and
 //! `bindify-core`. Decisions live in the core; this crate does I/O.
+//!
+//! A panic aborts every stream in the isolate: nothing here may unwrap, expect, panic or index
+//! unchecked.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 mod admin;
 mod api;

@@ -354,7 +354,10 @@ fn reinitialize_body(shared: &Shared) -> Option<Vec<u8>> {
         .as_ref()
         .and_then(|s| s.initialize.clone())?;
     let mut value: serde_json::Value = serde_json::from_slice(&original).ok()?;
-    value["id"] = serde_json::Value::String(REINITIALIZE_ID.into());
+    value.as_object_mut()?.insert(
+        "id".into(),
+        serde_json::Value::String(REINITIALIZE_ID.into()),
+    );
     serde_json::to_vec(&value).ok()
 }
 
