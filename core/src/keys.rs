@@ -38,12 +38,6 @@ pub fn cli(code_hash_hex: &str) -> String {
     format!("cli:{code_hash_hex}")
 }
 
-/// `throttle:<sha256 hex of the client address>`: wrong admin credentials counted, expiring
-/// after [`crate::admin::THROTTLE_WINDOW_SECONDS`].
-pub fn throttle(client_hash_hex: &str) -> String {
-    format!("throttle:{client_hash_hex}")
-}
-
 /// `meta:last-cron`: when the cron last ran (Unix milliseconds), written at most hourly.
 pub const LAST_CRON: &str = "meta:last-cron";
 
