@@ -49,6 +49,10 @@ impl DurableObject for Connection {
         let Some(id) = header(&req, CONNECTION_ID_HEADER) else {
             return respond::not_found();
         };
+        // A KV mirror write that failed earlier is retried first (the cron's visit included).
+        if let Err(e) = service.vault.catch_up_mirror(&id).await {
+            worker::console_error!("connection {id}: mirror catch-up failed: {e}");
+        }
         let path = req.path();
         let result = match (req.method(), path.as_str()) {
             (Method::Post, "/create") => {

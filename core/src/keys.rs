@@ -41,6 +41,10 @@ pub fn cli(code_hash_hex: &str) -> String {
 /// `meta:last-cron`: when the cron last ran (Unix milliseconds), written at most hourly.
 pub const LAST_CRON: &str = "meta:last-cron";
 
+/// Durable Object storage key, inside a connection's object, present while the KV mirror
+/// `conn:<id>` is behind the object (a mirror write failed); removed once it has caught up.
+pub const OBJECT_MIRROR_STALE: &str = "mirror-stale";
+
 /// Durable Object storage key of the authoritative sealed record, inside the connection's
 /// own object. Its associated data is the KV key [`connection`], so the two copies are
 /// interchangeable bytes.
