@@ -21,6 +21,11 @@ pub enum PageAccess {
     Refused(Problem),
 }
 
+/// The dashboard session cookie's value, as presented (not checked).
+pub fn session_value(req: &Request) -> Option<String> {
+    session_cookie(req)
+}
+
 fn session_cookie(req: &Request) -> Option<String> {
     let header = req.headers().get("cookie").ok().flatten();
     bindify_core::cookies::find(header.as_deref(), admin::SESSION_COOKIE).map(str::to_owned)

@@ -2,6 +2,7 @@
 //! the authorization server; [`complete`] checks the callback, exchanges the code and produces
 //! a new connection with its permanent URL secret.
 
+pub mod confirm;
 mod error;
 mod state;
 #[cfg(test)]
@@ -57,6 +58,10 @@ pub struct PendingFlow {
     pub issuer: String,
     pub token_endpoint: String,
     pub revocation_endpoint: Option<String>,
+    /// The server advertised `authorization_response_iss_parameter_supported`: its callback
+    /// must carry `iss` (RFC 9207 §2.4).
+    #[serde(default)]
+    pub iss_required: bool,
     pub client: ClientRegistration,
     pub pkce_verifier: Zeroizing<String>,
     pub created_at: UnixMillis,
@@ -122,6 +127,9 @@ where
         issuer: found.issuer.to_string(),
         token_endpoint: found.metadata.token_endpoint.clone(),
         revocation_endpoint: found.metadata.revocation_endpoint.clone(),
+        iss_required: found
+            .metadata
+            .authorization_response_iss_parameter_supported,
         client: client.clone(),
         pkce_verifier: verifier,
         created_at: now,
@@ -273,10 +281,10 @@ pub async fn complete<C: HttpClient, S>(
 where
     S: KvStore,
 {
+    // Without a state of ours nothing in the query can be trusted, an `error_description`
+    // least of all: anyone can send a browser here with text of their choosing.
     let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) else {
-        return Err(authorization_error(params)
-            .unwrap_or(ConnectError::StateMissing)
-            .into());
+        return Err(ConnectError::StateMissing.into());
     };
     let problem = |p| match p {
         StateProblem::Invalid => ConnectError::StateInvalid,
@@ -310,6 +318,15 @@ async fn exchange<C: HttpClient, S: KvStore>(
     clear_cookie: String,
     now: UnixMillis,
 ) -> Result<Completed, ConnectError> {
+    // RFC 9207 §2.4, for answers and errors alike: when the server names itself, it must be
+    // the one the user was sent to; a server that promised to name itself must do so.
+    match &params.iss {
+        Some(iss) if iss.trim_end_matches('/') != pending.issuer.trim_end_matches('/') => {
+            return Err(ConnectError::IssuerMismatch);
+        }
+        None if pending.iss_required => return Err(ConnectError::IssuerMissing),
+        _ => {}
+    }
     if let Some(error) = authorization_error(params) {
         if let ConnectError::AuthorizationError { error: code, .. } = &error
             && (code == "invalid_client" || code == "unauthorized_client")
@@ -323,12 +340,6 @@ async fn exchange<C: HttpClient, S: KvStore>(
                 .await?;
         }
         return Err(error);
-    }
-    // RFC 9207 §2.4: when the server names itself, it must be the one we sent the user to.
-    if let Some(iss) = &params.iss
-        && iss.trim_end_matches('/') != pending.issuer.trim_end_matches('/')
-    {
-        return Err(ConnectError::IssuerMismatch);
     }
     let code = params
         .code
