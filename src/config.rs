@@ -14,6 +14,7 @@ pub const KV_BINDING: &str = "VAULT";
 pub const CONNECTION_BINDING: &str = "CONNECTION";
 pub const SSE_SESSION_BINDING: &str = "SSE_SESSION";
 pub const THROTTLE_BINDING: &str = "THROTTLE";
+pub const CLI_CODE_BINDING: &str = "CLI_CODE";
 
 /// Default lifetime of a started connect flow.
 const DEFAULT_STATE_TTL_SECONDS: i64 = 600;

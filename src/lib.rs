@@ -15,6 +15,7 @@
 
 mod admin;
 mod api;
+mod cli_code_object;
 mod cli_codes;
 mod clock;
 mod config;
@@ -32,6 +33,7 @@ mod sse_session;
 mod storage;
 mod throttle_object;
 
+pub use cli_code_object::CliCode;
 pub use connection_object::Connection;
 pub use sse_session::SseSession;
 pub use throttle_object::Throttle;

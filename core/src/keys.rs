@@ -32,8 +32,9 @@ pub fn client(issuer: &str, redirect_uri: &str) -> String {
     format!("client:{}", b64url(&sha256(&input)))
 }
 
-/// `cli:<sha256 hex of the code>`: a sealed [`crate::cli_flow::CliRecord`], the state of one
-/// `bindify connect` run, alive for ten minutes and deleted once its result is read.
+/// `cli:<sha256 hex of the code>`: not a KV key; the associated data of the sealed
+/// [`crate::cli_flow::CliRecord`] that the code's own `CliCode` Durable Object keeps (the object
+/// is named by the same hash).
 pub fn cli(code_hash_hex: &str) -> String {
     format!("cli:{code_hash_hex}")
 }

@@ -4,6 +4,7 @@
 
 pub mod confirm;
 mod error;
+pub mod revoke;
 mod state;
 #[cfg(test)]
 mod tests;
