@@ -17,8 +17,8 @@ use crate::time::UnixMillis;
 /// How long a code stays usable.
 pub const CODE_TTL_MS: i64 = 10 * 60_000;
 
-/// Where a `bindify connect` run stands.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// Where a `bindify connect` run stands. `Debug` leaves out the permanent URLs.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum CliStatus {
     /// Waiting for the browser.
@@ -36,6 +36,24 @@ pub enum CliStatus {
         error: String,
         message: String,
     },
+}
+
+impl std::fmt::Debug for CliStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliStatus::Pending => f.write_str("Pending"),
+            CliStatus::Started => f.write_str("Started"),
+            CliStatus::Connected { id, upstream, .. } => f
+                .debug_struct("Connected")
+                .field("id", id)
+                .field("upstream", upstream)
+                .finish_non_exhaustive(),
+            CliStatus::Failed { error, .. } => f
+                .debug_struct("Failed")
+                .field("error", error)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// What a code's object holds (sealed) for it.
@@ -243,6 +261,14 @@ mod tests {
         assert!(record.is_final());
         let json = serde_json::to_value(&record.status).expect("json");
         assert_eq!(json["status"], "failed");
+        let connected = CliStatus::Connected {
+            id: "c1".into(),
+            label: "Notion".into(),
+            upstream: "https://mcp.notion.com/mcp".into(),
+            mcp_url: "https://b.example/s/SECRET-IN-URL/mcp".into(),
+            sse_url: "https://b.example/s/SECRET-IN-URL/sse".into(),
+        };
+        assert!(!format!("{connected:?}").contains("SECRET-IN-URL"));
         assert_eq!(code_hash_hex("abc").len(), 64);
         assert_ne!(code_hash_hex("abc"), code_hash_hex("abd"));
     }

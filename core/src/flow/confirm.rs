@@ -68,11 +68,19 @@ pub fn confirmed(
         )
 }
 
-/// The confirmation form: the server URL and the token.
-#[derive(Debug, Default)]
+/// The confirmation form: the server URL and the token. `Debug` leaves out the token.
+#[derive(Default)]
 pub struct ConfirmForm {
     pub server: Option<String>,
     pub token: Option<String>,
+}
+
+impl std::fmt::Debug for ConfirmForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfirmForm")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConfirmForm {
@@ -131,5 +139,6 @@ mod tests {
         assert_eq!(form.server.as_deref(), Some("https://a.example/mcp"));
         assert_eq!(form.token.as_deref(), Some("t0k"));
         assert!(ConfirmForm::parse(b"").server.is_none());
+        assert!(!format!("{form:?}").contains("t0k"));
     }
 }

@@ -52,7 +52,8 @@ pub struct ConnectSettings {
 pub const CLIENT_NAME: &str = "Bindify";
 
 /// What storage holds between [`begin`] and [`complete`]. Sealed; removed on first use.
-#[derive(Debug, Serialize, Deserialize)]
+/// `Debug` leaves out the PKCE verifier and the client.
+#[derive(Serialize, Deserialize)]
 pub struct PendingFlow {
     pub server_url: String,
     pub resource: String,
@@ -83,8 +84,7 @@ pub struct FlowExtras {
     pub cli_code: Option<String>,
 }
 
-/// Where to send the browser, and the cookie to set on the way.
-#[derive(Debug)]
+/// Where to send the browser, and the cookie to set on the way. `Debug` leaves out the cookie.
 pub struct Begun {
     pub authorize_url: Url,
     pub set_cookie: String,
@@ -219,7 +219,8 @@ where
 }
 
 /// The query of `GET /oauth/callback` (RFC 6749 §4.1.2 and §4.1.2.1, RFC 9207 `iss`).
-#[derive(Debug, Default, Deserialize)]
+/// `Debug` says whether a code and a state came, never what they are.
+#[derive(Default, Deserialize)]
 pub struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -228,8 +229,8 @@ pub struct CallbackParams {
     pub iss: Option<String>,
 }
 
-/// A connection just created, with the one copy of its URL secret.
-#[derive(Debug)]
+/// A connection just created, with the one copy of its URL secret. `Debug` leaves out the
+/// secret and the cookie.
 pub struct Completed {
     pub record: ConnectionRecord,
     pub secret: UrlSecret,
@@ -238,6 +239,50 @@ pub struct Completed {
     /// What the flow was for: a reconnect keeps the id and URL of `extras.reconnect_id` and
     /// takes over only the grant of `record` (see [`ConnectionRecord::rebind`]).
     pub extras: FlowExtras,
+}
+
+impl std::fmt::Debug for PendingFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingFlow")
+            .field("server_url", &self.server_url)
+            .field("issuer", &self.issuer)
+            .field("iss_required", &self.iss_required)
+            .field("created_at", &self.created_at)
+            .field("extras", &self.extras)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Begun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Begun")
+            .field(
+                "authorize_url",
+                &self.authorize_url.origin().ascii_serialization(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackParams")
+            .field("code", &self.code.as_ref().map(|_| "<redacted>"))
+            .field("state", &self.state.as_ref().map(|_| "<redacted>"))
+            .field("error", &self.error)
+            .field("iss", &self.iss)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Completed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completed")
+            .field("id", &self.record.id)
+            .field("server_url", &self.record.server_url)
+            .field("extras", &self.extras)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A failed completion, with what the flow was for when that is known.

@@ -553,6 +553,44 @@ fn without_a_valid_state_the_query_text_is_never_shown() {
 }
 
 #[test]
+fn debug_output_never_shows_codes_cookies_verifiers_or_url_secrets() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    let cookie_value = s.cookie_header.split('=').nth(1).expect("value").to_owned();
+    let begun = format!("{:?}", s.begun);
+    assert!(
+        !begun.contains(&cookie_value) && !begun.contains(&s.state),
+        "{begun}"
+    );
+
+    let flow_key = flow_keys(&store).pop().expect("pending flow");
+    let sealed = block_on(store.get(&flow_key))
+        .expect("get")
+        .expect("stored");
+    let pending: PendingFlow = keyring()
+        .open_json(flow_key.as_bytes(), &sealed)
+        .expect("opens");
+    assert!(!format!("{pending:?}").contains(pending.pkce_verifier.as_str()));
+    let claims = StateClaims::open(&keyring(), &s.state, NOW).expect("state");
+    assert!(!format!("{claims:?}").contains(&claims.bind));
+
+    let params = callback("the-authorization-code", &s.state);
+    let shown = format!("{params:?}");
+    assert!(
+        !shown.contains("the-authorization-code") && !shown.contains(&s.state),
+        "{shown}"
+    );
+
+    let done = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect("completed");
+    let shown = format!("{done:?}");
+    assert!(
+        !shown.contains(done.secret.expose()) && !shown.contains("AT-secret-1"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn a_refused_code_exchange_is_reported() {
     let peer = peer();
     let store = MemoryStore::new();
