@@ -55,8 +55,9 @@ pub async fn confirmed(mut req: Request, env: &Env) -> Result<Response> {
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, &req);
     }
-    // Browsers send `Origin` with every form post; one from elsewhere is refused outright.
-    let origin = req.headers().get("origin")?;
+    // A form post from another site is refused outright. Pages here send no referrer, so a
+    // browser may say `Origin: null` for the page's own post: then the token alone decides.
+    let origin = req.headers().get("origin")?.filter(|o| o != "null");
     if origin.is_some() && !rules::from_own_origin(origin.as_deref(), &admin::own_origin(&req)) {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     }
