@@ -30,6 +30,31 @@ export function kvKeys(persistDir) {
   return keys.sort();
 }
 
+/**
+ * Every KV write that is visible in a Worker's persisted local state: each entry as
+ * `<key> <blob id>` (a put always stores a new blob, so rewriting a key changes its line) and the
+ * blob files on disk. Two equal snapshots mean no put and no delete landed in between, except a
+ * put whose key was deleted again before the second snapshot. Sorted.
+ */
+export function kvWrites(persistDir) {
+  const root = join(persistDir, 'v3', 'kv');
+  if (!existsSync(root)) return [];
+  const lines = [];
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isFile() && entry.parentPath.endsWith('blobs')) lines.push(`blob ${entry.name}`);
+    if (!entry.isFile() || !entry.name.endsWith('.sqlite')) continue;
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      const hasEntries = db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name='_mf_entries'").get();
+      if (hasEntries) lines.push(...db.prepare('SELECT key, blob_id FROM _mf_entries').all().map((r) => `entry ${r.key} ${r.blob_id}`));
+    } finally {
+      db.close();
+    }
+  }
+  return lines.sort();
+}
+
 /** The KV keys that make up stored connections (records and URL index entries). */
 export const connectionKeys = (persistDir) => kvKeys(persistDir).filter((k) => k.startsWith('conn:') || k.startsWith('url:'));
 
