@@ -200,6 +200,36 @@ describe('dashboard and management API', () => {
     assert.deepEqual([as.registrations.length, as.authorizationRequests.length], seen, 'no flow started');
   });
 
+  test('an oversized sign-in form is refused unread', async () => {
+    const big = new URLSearchParams({ token: adminToken, next: '/manage', pad: 'x'.repeat(10_000) }).toString();
+    const declared = await fetch(`${worker.url}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: big,
+    });
+    // Streamed without a length: the read stops once the limit is passed.
+    const chunks = [big.slice(0, 3000), big.slice(3000)];
+    const streamed = await fetch(`${worker.url}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new ReadableStream({
+        pull(controller) {
+          const chunk = chunks.shift();
+          if (chunk) controller.enqueue(new TextEncoder().encode(chunk));
+          else controller.close();
+        },
+      }),
+      duplex: 'half',
+    });
+    for (const response of [declared, streamed]) {
+      assert.equal(response.status, 413);
+      assert.equal(response.headers.get('set-cookie'), null);
+      assert.match(await response.text(), /too large to be a sign-in/);
+    }
+  });
+
   test('sign-out needs the Worker\'s own origin', async () => {
     const cookie = `bindify_admin=${(await page.context().cookies(worker.url)).find((c) => c.name === 'bindify_admin').value}`;
     for (const headers of [{}, { origin: 'https://evil.example' }, { origin: 'null' }]) {
