@@ -1,18 +1,29 @@
 //! The owner's credential on requests: the API's bearer token or session cookie, the pages'
-//! session, and the throttle on wrong attempts. Decisions are `bindify_core::admin`'s.
+//! session, and the throttle on wrong tokens. Decisions are `bindify_core::admin`'s and
+//! `bindify_core::throttle`'s; the counting happens in the `Throttle` Durable Object.
 
-use bindify_core::admin::{self, Attempts, Denied, Guard, Presented};
-use bindify_core::keys;
-use bindify_core::secret::{SecretHash, sha256};
-use worker::{Env, Method, Request, Response, Result};
+use bindify_core::admin::{self, AdminToken, Denied, Guard, Presented, TokenProblem};
+use bindify_core::flow::Problem;
+use bindify_core::pages::{self, safe_next};
+use bindify_core::throttle;
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
 
+use crate::throttle_object::BUCKET_HEADER;
 use crate::{clock, config, respond};
 
 /// What a page request may do.
 pub enum PageAccess {
-    Allowed { open_notice: bool },
+    Allowed {
+        open_notice: bool,
+    },
     NeedsLogin,
-    Unconfigured,
+    /// `ADMIN_TOKEN` is missing (outside local development) or too short.
+    Refused(Problem),
+}
+
+/// The dashboard session cookie's value, as presented (not checked).
+pub fn session_value(req: &Request) -> Option<String> {
+    session_cookie(req)
 }
 
 fn session_cookie(req: &Request) -> Option<String> {
@@ -20,17 +31,31 @@ fn session_cookie(req: &Request) -> Option<String> {
     bindify_core::cookies::find(header.as_deref(), admin::SESSION_COOKIE).map(str::to_owned)
 }
 
-fn own_origin(req: &Request) -> String {
+pub fn own_origin(req: &Request) -> String {
     req.url()
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default()
 }
 
+/// The guard for this request: the configured token, or open local development when the
+/// Worker allows it and the request is addressed to a loopback host.
+pub fn guard<'a>(
+    req: &Request,
+    env: &Env,
+    token: &'a std::result::Result<AdminToken, TokenProblem>,
+) -> Guard<'a> {
+    let local = req
+        .url()
+        .is_ok_and(|url| config::local_development(env, &url));
+    Guard::new(token, local)
+}
+
 /// Whether a page request comes with a live session (or needs none).
 pub fn page_access(req: &Request, env: &Env) -> PageAccess {
     let token = config::admin_token(env);
-    match Guard::new(token.as_ref(), config::local_development(env)) {
-        Guard::Unconfigured => PageAccess::Unconfigured,
+    match guard(req, env, &token) {
+        Guard::Unconfigured => PageAccess::Refused(unconfigured_problem()),
+        Guard::WeakToken { bytes } => PageAccess::Refused(weak_token_problem(bytes)),
         Guard::OpenForLocalDevelopment => PageAccess::Allowed { open_notice: true },
         Guard::Token(token) => {
             let valid = match (config::keyring(env), session_cookie(req)) {
@@ -48,27 +73,23 @@ pub fn page_access(req: &Request, env: &Env) -> PageAccess {
     }
 }
 
-/// The answer for a page that needs the owner: the login page, or the "set ADMIN_TOKEN" page.
+/// The answer for a page that needs the owner: the sign-in form in place (it returns to this
+/// page, which never goes into a query string), or the page saying what to configure.
 pub fn page_refusal(access: &PageAccess, req: &Request) -> Result<Response> {
     match access {
-        PageAccess::Unconfigured => respond::problem_page(&unconfigured_problem()),
+        PageAccess::Refused(problem) => respond::problem_page(problem),
         _ => {
-            let next = req.url().map(|u| u.path().to_owned()).unwrap_or_default();
-            let next = match req.url().ok().and_then(|u| u.query().map(str::to_owned)) {
-                Some(query) => format!("{next}?{query}"),
-                None => next,
-            };
-            let location = format!(
-                "/login?next={}",
-                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-            );
-            respond::redirect(&location, None)
+            let here = req.url().ok().map(|u| match u.query() {
+                Some(query) => format!("{}?{query}", u.path()),
+                None => u.path().to_owned(),
+            });
+            respond::html(401, pages::login_page(&safe_next(here.as_deref()), None))
         }
     }
 }
 
-pub fn unconfigured_problem() -> bindify_core::flow::Problem {
-    bindify_core::flow::Problem {
+pub fn unconfigured_problem() -> Problem {
+    Problem {
         status: 503,
         code: "admin_token_missing",
         title: "Bindify is not configured: the admin token is missing",
@@ -78,56 +99,57 @@ pub fn unconfigured_problem() -> bindify_core::flow::Problem {
     }
 }
 
-/// The client's address, hashed, for the throttle.
-fn client_key(req: &Request) -> String {
-    let address = req
-        .headers()
-        .get("cf-connecting-ip")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "local".to_owned());
-    keys::throttle(&SecretHash::from_bytes(sha256(address.as_bytes())).to_hex())
-}
-
-async fn attempts(env: &Env, req: &Request) -> Attempts {
-    let Ok(kv) = env.kv(config::KV_BINDING) else {
-        return Attempts::default();
-    };
-    kv.get(&client_key(req))
-        .text()
-        .await
-        .ok()
-        .flatten()
-        .map(|v| Attempts::parse(&v))
-        .unwrap_or_default()
-}
-
-/// Counts a wrong credential. KV's eventual consistency can let a few extra attempts through
-/// across locations; the doubling wait still bounds guessing.
-pub async fn record_failure(env: &Env, req: &Request) {
-    let next = attempts(env, req).await.failed(clock::now());
-    if let Ok(kv) = env.kv(config::KV_BINDING)
-        && let Ok(put) = kv.put(&client_key(req), next.to_text())
-    {
-        let _ = put
-            .expiration_ttl(admin::THROTTLE_WINDOW_SECONDS)
-            .execute()
-            .await;
+pub fn weak_token_problem(bytes: usize) -> Problem {
+    Problem {
+        status: 503,
+        code: "admin_token_weak",
+        title: "Bindify is not configured: the admin token is too short",
+        detail: format!(
+            "ADMIN_TOKEN has {bytes} bytes; it needs at least {} so that it cannot be guessed. Until it is replaced, nobody may connect or manage services.",
+            admin::MIN_TOKEN_BYTES
+        ),
+        next_step: "The operator must set a random one: `openssl rand -base64 32 | npx wrangler secret put ADMIN_TOKEN`.",
     }
 }
 
-/// Seconds the client must still wait before trying again, if it made too many wrong attempts.
-pub async fn throttled(env: &Env, req: &Request) -> Option<u64> {
-    attempts(env, req).await.wait_seconds(clock::now())
+/// Reports a wrong admin token from this request's client to the `Throttle` object. `Some`
+/// seconds when the client must wait instead of hearing "wrong token". If the object cannot be
+/// reached, the answer is the plain "wrong token".
+pub async fn wrong_token(env: &Env, req: &Request) -> Option<u64> {
+    let address = req.headers().get("cf-connecting-ip").ok().flatten();
+    let bucket = throttle::client_bucket(address.as_deref());
+    let answer = async {
+        let headers = Headers::new();
+        headers.set(BUCKET_HEADER, &bucket)?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(headers);
+        let request = Request::new_with_init("https://throttle.internal/wrong-token", &init)?;
+        let mut response = env
+            .durable_object(config::THROTTLE_BINDING)?
+            .get_by_name("admin")?
+            .fetch_with_request(request)
+            .await?;
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            wait: Option<u64>,
+        }
+        response.json::<Answer>().await
+    }
+    .await;
+    match answer {
+        Ok(answer) => answer.wait,
+        Err(e) => {
+            worker::console_error!("throttle unavailable: {e}");
+            None
+        }
+    }
 }
 
-/// Checks an API request: `Ok(Err(response))` is the refusal to send.
+/// Checks an API request: `Ok(Err(response))` is the refusal to send. The credential is
+/// checked first, so the right token is never throttled.
 pub async fn check_api(req: &Request, env: &Env) -> Result<std::result::Result<(), Response>> {
     let token = config::admin_token(env);
-    let guard = Guard::new(token.as_ref(), config::local_development(env));
-    if let Some(seconds) = throttled(env, req).await {
-        return too_many(seconds).map(Err);
-    }
+    let guard = guard(req, env, &token);
     let authorization = req.headers().get("authorization")?;
     let bearer = authorization.as_deref().and_then(|h| {
         h.strip_prefix("Bearer ")
@@ -146,12 +168,8 @@ pub async fn check_api(req: &Request, env: &Env) -> Result<std::result::Result<(
     let keyring = config::keyring(env).ok();
     match admin::authorize(&guard, keyring.as_ref(), &presented, clock::now()) {
         Ok(()) => Ok(Ok(())),
-        Err(Denied::Unconfigured) => api_error(
-            503,
-            "admin_token_missing",
-            "This deployment has no ADMIN_TOKEN. Set it with `openssl rand -base64 32 | npx wrangler secret put ADMIN_TOKEN`.",
-        )
-        .map(Err),
+        Err(Denied::Unconfigured) => problem_json(&unconfigured_problem()).map(Err),
+        Err(Denied::WeakToken { bytes }) => problem_json(&weak_token_problem(bytes)).map(Err),
         Err(Denied::ForbiddenOrigin) => api_error(
             403,
             "forbidden_origin",
@@ -159,7 +177,12 @@ pub async fn check_api(req: &Request, env: &Env) -> Result<std::result::Result<(
         )
         .map(Err),
         Err(Denied::Unauthorized) => {
-            record_failure(env, req).await;
+            // Only a presented token is a guess worth counting.
+            if bearer.is_some()
+                && let Some(seconds) = wrong_token(env, req).await
+            {
+                return too_many(seconds).map(Err);
+            }
             api_error(
                 401,
                 "unauthorized",
@@ -168,6 +191,10 @@ pub async fn check_api(req: &Request, env: &Env) -> Result<std::result::Result<(
             .map(Err)
         }
     }
+}
+
+fn problem_json(problem: &Problem) -> Result<Response> {
+    api_error(problem.status, problem.code, &problem.message())
 }
 
 pub fn api_error(status: u16, code: &str, message: &str) -> Result<Response> {
@@ -181,7 +208,7 @@ pub fn too_many(seconds: u64) -> Result<Response> {
     let response = api_error(
         429,
         "too_many_attempts",
-        &format!("Too many wrong admin tokens from this address; try again in {seconds} s."),
+        &format!("Too many wrong admin tokens; try again in {seconds} s."),
     )?;
     response
         .headers()

@@ -1,89 +1,106 @@
-//! The one-time codes of `bindify connect`, sealed in KV under the hash of the code. KV is
-//! eventually consistent; the CLI polls for a few minutes, which covers its propagation.
+//! The Worker's side of the `CliCode` objects: one per `bindify connect` code, named by the
+//! code's hash, so storage never holds the code itself. The object decides; see
+//! `bindify_core::cli_flow`.
 
-use bindify_core::cli_flow::{CliRecord, CliStatus, code_hash_hex};
-use bindify_core::envelope::Keyring;
-use bindify_core::keys;
-use bindify_core::store::{KvStore, PutOptions, StoreError};
-use worker::Env;
+use bindify_core::cli_flow::{CliRecord, CliStatus, Poll, code_hash_hex};
+use bindify_core::store::StoreError;
+use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
+use crate::cli_code_object::HASH_HEADER;
 use crate::config;
-use crate::storage::Kv;
 
-/// KV keeps a record a little longer than the code lives, so an expired code is reported as
-/// expired rather than unknown while the CLI still polls.
-const TTL_SECONDS: u64 = 15 * 60;
-
-fn kv(env: &Env) -> Result<Kv, StoreError> {
-    env.kv(config::KV_BINDING).map(Kv).map_err(|e| StoreError {
-        op: "bind",
+fn failed(op: &'static str) -> impl FnOnce(worker::Error) -> StoreError {
+    move |e| StoreError {
+        op,
         reason: e.to_string(),
-    })
+    }
 }
 
-/// Saves `record` under the code whose hash is `hash`.
-pub async fn save(
+async fn call(
     env: &Env,
-    keyring: &Keyring,
     hash: &str,
-    record: &CliRecord,
-) -> Result<(), StoreError> {
-    let key = keys::cli(hash);
-    let sealed = keyring
-        .seal_json(key.as_bytes(), record)
-        .map_err(|e| StoreError {
-            op: "seal",
-            reason: e.to_string(),
-        })?;
-    kv(env)?
-        .put(
-            &key,
-            &sealed,
-            PutOptions {
-                ttl_seconds: Some(TTL_SECONDS),
-                metadata: None,
-            },
-        )
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set(HASH_HEADER, hash)?;
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers);
+    if let Some(body) = body {
+        init.with_body(Some(body.into()));
+    }
+    let request = Request::new_with_init(&format!("https://cli-code.internal{path}"), &init)?;
+    env.durable_object(config::CLI_CODE_BINDING)?
+        .get_by_name(hash)?
+        .fetch_with_request(request)
         .await
 }
 
-/// The record of `code` (the code itself, not its hash).
-pub async fn load(
-    env: &Env,
-    keyring: &Keyring,
-    code: &str,
-) -> Result<Option<(String, CliRecord)>, StoreError> {
+fn unexpected(op: &'static str, status: u16) -> StoreError {
+    StoreError {
+        op,
+        reason: format!("the code's object answered {status}"),
+    }
+}
+
+/// Stores the record of a new code (the code itself, not its hash).
+pub async fn create(env: &Env, code: &str, record: &CliRecord) -> Result<(), StoreError> {
+    let body = serde_json::to_string(record).map_err(|e| StoreError {
+        op: "create",
+        reason: e.to_string(),
+    })?;
+    let response = call(
+        env,
+        &code_hash_hex(code),
+        Method::Post,
+        "/create",
+        Some(body),
+    )
+    .await
+    .map_err(failed("create"))?;
+    match response.status_code() {
+        201 => Ok(()),
+        status => Err(unexpected("create", status)),
+    }
+}
+
+/// Starts code `code` once: its hash and server when this call started it, `None` when it is
+/// unknown, expired or already used.
+pub async fn start(env: &Env, code: &str) -> Result<Option<(String, String)>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Started {
+        server: String,
+    }
     let hash = code_hash_hex(code);
-    load_by_hash(env, keyring, &hash)
+    let mut response = call(env, &hash, Method::Post, "/start", None)
         .await
-        .map(|r| r.map(|r| (hash, r)))
-}
-
-async fn load_by_hash(
-    env: &Env,
-    keyring: &Keyring,
-    hash: &str,
-) -> Result<Option<CliRecord>, StoreError> {
-    let key = keys::cli(hash);
-    let Some(text) = kv(env)?.get(&key).await? else {
-        return Ok(None);
-    };
-    Ok(keyring.open_json(key.as_bytes(), &text).ok())
+        .map_err(failed("start"))?;
+    match response.status_code() {
+        200 => {
+            let started: Started = response.json().await.map_err(failed("start"))?;
+            Ok(Some((hash, started.server)))
+        }
+        404 => Ok(None),
+        status => Err(unexpected("start", status)),
+    }
 }
 
 /// Records how the flow of the code with hash `hash` ended. Failures are logged: the CLI then
 /// times out with a message saying so.
 pub async fn finish(env: &Env, hash: &str, status: CliStatus) {
     let result = async {
-        let keyring = config::keyring(env).map_err(|e| StoreError {
-            op: "key",
+        let body = serde_json::to_string(&status).map_err(|e| StoreError {
+            op: "finish",
             reason: e.to_string(),
         })?;
-        let Some(mut record) = load_by_hash(env, &keyring, hash).await? else {
-            return Ok(());
-        };
-        record.status = status;
-        save(env, &keyring, hash, &record).await
+        let response = call(env, hash, Method::Post, "/finish", Some(body))
+            .await
+            .map_err(failed("finish"))?;
+        match response.status_code() {
+            204 => Ok(()),
+            status => Err(unexpected("finish", status)),
+        }
     }
     .await;
     if let Err(e) = result {
@@ -91,7 +108,20 @@ pub async fn finish(env: &Env, hash: &str, status: CliStatus) {
     }
 }
 
-/// Removes a record whose final result was read.
-pub async fn consume(env: &Env, hash: &str) -> Result<(), StoreError> {
-    kv(env)?.delete(&keys::cli(hash)).await
+/// What the CLI learns about code `code`; a final result is read once.
+pub async fn poll(env: &Env, code: &str) -> Result<Poll, StoreError> {
+    let mut response = call(env, &code_hash_hex(code), Method::Get, "/poll", None)
+        .await
+        .map_err(failed("poll"))?;
+    match response.status_code() {
+        200 => {
+            let status: CliStatus = response.json().await.map_err(failed("poll"))?;
+            Ok(match status {
+                CliStatus::Pending | CliStatus::Started => Poll::Pending,
+                other => Poll::Final(other),
+            })
+        }
+        404 => Ok(Poll::Gone),
+        status => Err(unexpected("poll", status)),
+    }
 }

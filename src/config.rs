@@ -13,6 +13,8 @@ use worker::Env;
 pub const KV_BINDING: &str = "VAULT";
 pub const CONNECTION_BINDING: &str = "CONNECTION";
 pub const SSE_SESSION_BINDING: &str = "SSE_SESSION";
+pub const THROTTLE_BINDING: &str = "THROTTLE";
+pub const CLI_CODE_BINDING: &str = "CLI_CODE";
 
 /// Default lifetime of a started connect flow.
 const DEFAULT_STATE_TTL_SECONDS: i64 = 600;
@@ -123,13 +125,19 @@ pub fn allowed_origins(env: &Env) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `ADMIN_TOKEN`: the owner's credential for connecting and managing.
-pub fn admin_token(env: &Env) -> Option<bindify_core::admin::AdminToken> {
-    text(env, "ADMIN_TOKEN").and_then(bindify_core::admin::AdminToken::new)
+/// `ADMIN_TOKEN`: the owner's credential for connecting and managing (at least 32 bytes).
+pub fn admin_token(
+    env: &Env,
+) -> Result<bindify_core::admin::AdminToken, bindify_core::admin::TokenProblem> {
+    bindify_core::admin::AdminToken::from_config(text(env, "ADMIN_TOKEN").as_deref())
 }
 
 /// Local development: `ALLOW_LOOPBACK_HTTP = "true"`, which only `scripts/dev.sh` and the tests
-/// set. There the Worker also runs without `ADMIN_TOKEN`, and says so.
-pub fn local_development(env: &Env) -> bool {
+/// set, for a request to a loopback host. There the Worker also runs without `ADMIN_TOKEN`, and
+/// says so.
+pub fn local_development(env: &Env, url: &Url) -> bool {
     upstream_policy(env).allow_loopback_http
+        && url
+            .host_str()
+            .is_some_and(bindify_core::admin::is_loopback_host)
 }

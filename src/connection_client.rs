@@ -4,6 +4,7 @@
 
 use bindify_core::connection_service::{CronOutcome, Grant};
 use bindify_core::flow::ConnectError;
+use bindify_core::flow::revoke::ReplacedGrant;
 use bindify_core::record::{ConnectionRecord, ConnectionView};
 use bindify_core::secret::{SecretHash, b64url};
 use bindify_core::store::StoreError;
@@ -95,18 +96,28 @@ pub async fn create(env: &Env, record: &ConnectionRecord) -> std::result::Result
     }
 }
 
-/// Binds the grant in `fresh` to connection `id` (a reconnect).
+/// What a reconnect did to the grant it replaced.
+#[derive(Deserialize)]
+pub struct Rebound {
+    pub replaced_grant: ReplacedGrant,
+}
+
+/// Binds the grant in `fresh` to connection `id` (a reconnect); the object revokes the grant
+/// it replaced at its server.
 pub async fn rebind(
     env: &Env,
     id: &str,
     fresh: &ConnectionRecord,
-) -> std::result::Result<(), ConnectError> {
+) -> std::result::Result<Rebound, ConnectError> {
     let body = serde_json::to_string(fresh).map_err(|e| store_error("rebind", e.to_string()))?;
-    let response = call(env, id, Method::Post, "/rebind", None, None, Some(body))
+    let mut response = call(env, id, Method::Post, "/rebind", None, None, Some(body))
         .await
         .map_err(|e| store_error("rebind", e.to_string()))?;
     match response.status_code() {
-        200 => Ok(()),
+        200 => response
+            .json()
+            .await
+            .map_err(|e| store_error("rebind", e.to_string())),
         status => Err(store_error(
             "rebind",
             format!("the connection object answered {status}"),

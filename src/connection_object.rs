@@ -3,6 +3,7 @@
 //! `bindify_core::connection_service` and decides nothing itself.
 
 use bindify_core::connection_service::{ConnectionService, ObjectMemory, TokenOutcome};
+use bindify_core::flow::revoke::{ReplacedGrant, grant_token, replaced_grant_token};
 use bindify_core::record::ConnectionRecord;
 use bindify_core::refresh::Unavailable;
 use bindify_core::secret::SecretHash;
@@ -49,6 +50,10 @@ impl DurableObject for Connection {
         let Some(id) = header(&req, CONNECTION_ID_HEADER) else {
             return respond::not_found();
         };
+        // A KV mirror write that failed earlier is retried first (the cron's visit included).
+        if let Err(e) = service.vault.catch_up_mirror(&id).await {
+            worker::console_error!("connection {id}: mirror catch-up failed: {e}");
+        }
         let path = req.path();
         let result = match (req.method(), path.as_str()) {
             (Method::Post, "/create") => {
@@ -64,10 +69,31 @@ impl DurableObject for Connection {
             }
             (Method::Post, "/rebind") => {
                 let fresh: ConnectionRecord = req.json().await?;
-                service
-                    .rebind(&id, fresh, clock::now())
-                    .await
-                    .map(|found| found.then(|| Response::empty().map(|r| r.with_status(200))))
+                let new_tokens = fresh.tokens.clone();
+                match service.rebind(&id, fresh, clock::now()).await {
+                    Ok(Some(replaced)) => {
+                        // The grant the reconnect replaced ends at its server (best effort).
+                        let outcome = match replaced_grant_token(&replaced.tokens, &new_tokens) {
+                            Some((token, hint)) => ReplacedGrant::from(
+                                bindify_core::tokens::revoke(
+                                    &fetch_http::send,
+                                    replaced.revocation_endpoint.as_deref(),
+                                    &replaced.client,
+                                    token,
+                                    hint,
+                                )
+                                .await,
+                            ),
+                            None => ReplacedGrant::StillInUse,
+                        };
+                        Ok(Some(respond::json(
+                            200,
+                            &serde_json::json!({ "replaced_grant": outcome }),
+                        )))
+                    }
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                }
             }
             (Method::Get, "/view") => service
                 .view(&id)
@@ -94,15 +120,7 @@ impl DurableObject for Connection {
             (Method::Post, "/delete") => match service.delete(&id).await {
                 Ok(Some(record)) => {
                     // The grant ends with its refresh token at servers that support RFC 7009.
-                    let refresh = record
-                        .tokens
-                        .refresh_token
-                        .as_ref()
-                        .map(|t| t.secret().clone());
-                    let (token, hint) = match &refresh {
-                        Some(t) => (t.as_str(), "refresh_token"),
-                        None => (record.tokens.access_token.secret().as_str(), "access_token"),
-                    };
+                    let (token, hint) = grant_token(&record.tokens);
                     let revocation = bindify_core::tokens::revoke(
                         &fetch_http::send,
                         record.revocation_endpoint.as_deref(),

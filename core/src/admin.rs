@@ -1,7 +1,7 @@
 //! The owner's credential: the Worker secret `ADMIN_TOKEN`, presented as a bearer token (the
 //! CLI, the API) or traded once for a sealed session cookie (the dashboard). Comparisons are
-//! constant time, sessions die when the token changes, and repeated wrong attempts from one
-//! client are slowed down.
+//! constant time, sessions die when the token changes, and a token too short to resist
+//! guessing is refused. Wrong tokens are counted by [`crate::throttle`].
 
 use serde::{Deserialize, Serialize};
 
@@ -13,10 +13,8 @@ use crate::time::UnixMillis;
 pub const SESSION_COOKIE: &str = "bindify_admin";
 /// How long a dashboard session lasts.
 pub const SESSION_TTL_MS: i64 = 12 * 3_600_000;
-/// Wrong attempts allowed in a window before the client must wait.
-pub const FREE_ATTEMPTS: u32 = 5;
-/// How long wrong attempts are remembered.
-pub const THROTTLE_WINDOW_SECONDS: u64 = 15 * 60;
+/// The shortest `ADMIN_TOKEN` accepted, in bytes: `openssl rand -base64 32` makes 44.
+pub const MIN_TOKEN_BYTES: usize = 32;
 
 const SESSION_AAD: &[u8] = b"bindify/admin-session/v1";
 
@@ -29,10 +27,25 @@ impl std::fmt::Debug for AdminToken {
     }
 }
 
+/// Why the configured `ADMIN_TOKEN` cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    Missing,
+    /// Shorter than [`MIN_TOKEN_BYTES`]; the length is the only thing said about it.
+    TooShort {
+        bytes: usize,
+    },
+}
+
 impl AdminToken {
-    pub fn new(token: String) -> Option<Self> {
-        let token = token.trim().to_owned();
-        (!token.is_empty()).then(|| AdminToken(zeroize::Zeroizing::new(token)))
+    /// The token configured as `text` (surrounding whitespace ignored), if it is long enough.
+    pub fn from_config(text: Option<&str>) -> Result<Self, TokenProblem> {
+        let token = text.map(str::trim).unwrap_or_default();
+        match token.len() {
+            0 => Err(TokenProblem::Missing),
+            bytes if bytes < MIN_TOKEN_BYTES => Err(TokenProblem::TooShort { bytes }),
+            _ => Ok(AdminToken(zeroize::Zeroizing::new(token.to_owned()))),
+        }
     }
 
     /// Whether `presented` is the token. Hashing first makes the comparison independent of
@@ -47,6 +60,42 @@ impl AdminToken {
     /// A short fingerprint bound into sessions, so changing the token ends every session.
     fn fingerprint(&self) -> String {
         b64url(&sha256(self.0.as_bytes())[..12])
+    }
+}
+
+/// The largest sign-in form read, in bytes: a token and a return path fit many times over.
+pub const MAX_LOGIN_FORM_BYTES: usize = 4096;
+
+/// The sign-in form (`application/x-www-form-urlencoded`). `Debug` is redacted.
+pub struct LoginForm {
+    pub token: zeroize::Zeroizing<String>,
+    pub next: Option<String>,
+}
+
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginForm")
+            .field("token", &"<redacted>")
+            .field("next", &self.next)
+            .finish()
+    }
+}
+
+impl LoginForm {
+    /// Reads the form's `token` and `next` fields; anything else is ignored.
+    pub fn parse(body: &[u8]) -> Self {
+        let mut form = LoginForm {
+            token: zeroize::Zeroizing::new(String::new()),
+            next: None,
+        };
+        for (name, value) in url::form_urlencoded::parse(body) {
+            match name.as_ref() {
+                "token" => form.token = zeroize::Zeroizing::new(value.into_owned()),
+                "next" => form.next = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        form
     }
 }
 
@@ -86,22 +135,48 @@ pub enum Guard<'a> {
     OpenForLocalDevelopment,
     /// Deployed without `ADMIN_TOKEN`: management and connecting are refused.
     Unconfigured,
+    /// `ADMIN_TOKEN` is too short: management and connecting are refused until it is replaced.
+    WeakToken { bytes: usize },
 }
 
 impl<'a> Guard<'a> {
-    pub fn new(token: Option<&'a AdminToken>, local_development: bool) -> Self {
+    /// `local_development` is the Worker's setting and the request's host together (see
+    /// [`is_loopback_host`]): open mode is never offered to a public host.
+    pub fn new(token: &'a Result<AdminToken, TokenProblem>, local_development: bool) -> Self {
         match (token, local_development) {
-            (Some(token), _) => Guard::Token(token),
-            (None, true) => Guard::OpenForLocalDevelopment,
-            (None, false) => Guard::Unconfigured,
+            (Ok(token), _) => Guard::Token(token),
+            (Err(TokenProblem::TooShort { bytes }), _) => Guard::WeakToken { bytes: *bytes },
+            (Err(TokenProblem::Missing), true) => Guard::OpenForLocalDevelopment,
+            (Err(TokenProblem::Missing), false) => Guard::Unconfigured,
         }
     }
+}
+
+/// Whether a request's `Origin` header names the Worker's own origin. A missing header does
+/// not: browsers send it on every state-changing request.
+pub fn from_own_origin(origin: Option<&str>, own_origin: &str) -> bool {
+    origin.is_some_and(|o| crate::origin::origin_allowed(Some(o), own_origin, &[]))
+}
+
+/// Whether `host` (the host of the request's URL, without the port) names this machine:
+/// `localhost` or a name under it, `127.0.0.0/8`, or `::1`. Local development's open mode
+/// applies only to such requests, so a Worker deployed with `ALLOW_LOOPBACK_HTTP` by mistake
+/// still refuses strangers.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Why a management request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Denied {
     Unconfigured,
+    WeakToken { bytes: usize },
     Unauthorized,
     ForbiddenOrigin,
 }
@@ -126,6 +201,7 @@ pub fn authorize(
 ) -> Result<(), Denied> {
     let token = match guard {
         Guard::Unconfigured => return Err(Denied::Unconfigured),
+        Guard::WeakToken { bytes } => return Err(Denied::WeakToken { bytes: *bytes }),
         Guard::OpenForLocalDevelopment => return Ok(()),
         Guard::Token(token) => token,
     };
@@ -143,64 +219,10 @@ pub fn authorize(
     if !valid {
         return Err(Denied::Unauthorized);
     }
-    let same_origin = presented
-        .origin
-        .is_some_and(|o| crate::origin::origin_allowed(Some(o), presented.own_origin, &[]));
-    if presented.unsafe_method && !same_origin {
+    if presented.unsafe_method && !from_own_origin(presented.origin, presented.own_origin) {
         return Err(Denied::ForbiddenOrigin);
     }
     Ok(())
-}
-
-/// Seconds a client must wait after `failures` wrong attempts in the window: nothing for the
-/// first few, then doubling from one second up to the window's length.
-pub fn retry_after(failures: u32) -> Option<u64> {
-    if failures < FREE_ATTEMPTS {
-        return None;
-    }
-    let shift = (failures - FREE_ATTEMPTS).min(20);
-    Some((1_u64 << shift).min(THROTTLE_WINDOW_SECONDS))
-}
-
-/// The wrong attempts of one client, as the throttle stores them: `<count>:<last unix ms>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Attempts {
-    pub failures: u32,
-    pub last_failure: UnixMillis,
-}
-
-impl Attempts {
-    pub fn parse(text: &str) -> Self {
-        let mut parts = text.split(':');
-        let failures = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        let last_failure = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        Attempts {
-            failures,
-            last_failure,
-        }
-    }
-
-    pub fn to_text(self) -> String {
-        format!("{}:{}", self.failures, self.last_failure)
-    }
-
-    /// One more wrong attempt at `now`.
-    pub fn failed(self, now: UnixMillis) -> Self {
-        Attempts {
-            failures: self.failures.saturating_add(1),
-            last_failure: now,
-        }
-    }
-
-    /// Seconds left to wait at `now`, if any: the wait runs from the last wrong attempt, so a
-    /// client that waits as told may try again (and each further failure doubles the wait).
-    pub fn wait_seconds(self, now: UnixMillis) -> Option<u64> {
-        let wait_ms = i64::try_from(retry_after(self.failures)?)
-            .ok()?
-            .saturating_mul(1000);
-        let until = self.last_failure.saturating_add(wait_ms);
-        (now < until).then(|| u64::try_from((until - now + 999) / 1000).unwrap_or(1))
-    }
 }
 
 #[cfg(test)]
@@ -208,8 +230,10 @@ mod tests {
     use super::*;
     use crate::testing::{keyring, keyring_with};
 
+    const GOOD: &str = "correct horse battery staple, 32+";
+
     fn token() -> AdminToken {
-        AdminToken::new("correct horse battery staple".into()).expect("token")
+        AdminToken::from_config(Some(GOOD)).expect("token")
     }
 
     fn presented<'a>(
@@ -230,11 +254,39 @@ mod tests {
     #[test]
     fn verifies_in_constant_time_and_redacts() {
         let t = token();
-        assert!(t.verify("correct horse battery staple"));
-        assert!(!t.verify("correct horse battery stapl"));
+        assert!(t.verify(GOOD));
+        assert!(!t.verify(&GOOD[..GOOD.len() - 1]));
         assert!(!t.verify(""));
         assert_eq!(format!("{t:?}"), "AdminToken(<redacted>)");
-        assert!(AdminToken::new("  ".into()).is_none());
+    }
+
+    #[test]
+    fn a_token_shorter_than_32_bytes_is_refused_everywhere() {
+        assert_eq!(
+            AdminToken::from_config(Some("  ")).err(),
+            Some(TokenProblem::Missing)
+        );
+        assert_eq!(
+            AdminToken::from_config(None).err(),
+            Some(TokenProblem::Missing)
+        );
+        let short = "x".repeat(MIN_TOKEN_BYTES - 1);
+        assert_eq!(
+            AdminToken::from_config(Some(&format!(" {short}\n"))).err(),
+            Some(TokenProblem::TooShort { bytes: 31 })
+        );
+        assert!(AdminToken::from_config(Some(&"x".repeat(MIN_TOKEN_BYTES))).is_ok());
+        // Even local development does not open up around a weak token, and the token itself
+        // (right or wrong) gets no further.
+        let weak = AdminToken::from_config(Some(&short));
+        for local in [false, true] {
+            let guard = Guard::new(&weak, local);
+            let p = presented(Some(&short), None, None, false);
+            assert_eq!(
+                authorize(&guard, Some(&keyring()), &p, 0),
+                Err(Denied::WeakToken { bytes: 31 })
+            );
+        }
     }
 
     #[test]
@@ -242,7 +294,7 @@ mod tests {
         let t = token();
         let k = keyring();
         let guard = Guard::Token(&t);
-        let good = "correct horse battery staple";
+        let good = GOOD;
         assert_eq!(
             authorize(
                 &guard,
@@ -307,49 +359,57 @@ mod tests {
         assert!(!session_valid(&k, &t, &session, SESSION_TTL_MS));
         assert!(!session_valid(&k, &t, "forged", 1));
         assert!(!session_valid(&keyring_with(1, [3; 32]), &t, &session, 1));
-        let rotated = AdminToken::new("a new token".into()).expect("token");
+        let rotated =
+            AdminToken::from_config(Some("a new token, at least 32 bytes long")).expect("token");
         assert!(!session_valid(&k, &rotated, &session, 1));
+    }
+
+    #[test]
+    fn the_login_form_is_read_and_redacted() {
+        let form = LoginForm::parse(b"token=a%2Bb%3D&next=%2Fmanage&other=1");
+        assert_eq!(form.token.as_str(), "a+b=");
+        assert_eq!(form.next.as_deref(), Some("/manage"));
+        assert!(!format!("{form:?}").contains("a+b="));
+        assert!(LoginForm::parse(b"").token.is_empty());
+    }
+
+    #[test]
+    fn only_loopback_hosts_count_as_local() {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "app.localhost",
+            "127.0.0.1",
+            "127.8.9.10",
+            "[::1]",
+            "::1",
+            "localhost.",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "bindify.example.workers.dev",
+            "localhost.evil.example",
+            "10.0.0.1",
+            "[::2]",
+            "0.0.0.0",
+            "",
+            "[::ffff:127.0.0.1]",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 
     #[test]
     fn unconfigured_and_local_development() {
         let p = presented(None, None, None, true);
         assert_eq!(
-            authorize(&Guard::new(None, false), None, &p, 0),
+            authorize(&Guard::new(&Err(TokenProblem::Missing), false), None, &p, 0),
             Err(Denied::Unconfigured)
         );
-        assert_eq!(authorize(&Guard::new(None, true), None, &p, 0), Ok(()));
-    }
-
-    #[test]
-    fn the_wait_runs_from_the_last_failure_and_then_lets_the_client_try() {
-        let mut attempts = Attempts::default();
-        for i in 0..FREE_ATTEMPTS {
-            assert_eq!(attempts.wait_seconds(i64::from(i)), None);
-            attempts = attempts.failed(1_000);
-        }
-        assert_eq!(attempts.wait_seconds(1_000), Some(1));
-        assert_eq!(attempts.wait_seconds(1_999), Some(1));
         assert_eq!(
-            attempts.wait_seconds(2_000),
-            None,
-            "waiting as told allows a new try"
-        );
-        attempts = attempts.failed(2_000);
-        assert_eq!(attempts.wait_seconds(2_000), Some(2));
-        assert_eq!(Attempts::parse(&attempts.to_text()), attempts);
-        assert_eq!(Attempts::parse("garbage"), Attempts::default());
-    }
-
-    #[test]
-    fn throttle_grows_after_free_attempts() {
-        assert_eq!(retry_after(0), None);
-        assert_eq!(retry_after(FREE_ATTEMPTS - 1), None);
-        assert_eq!(retry_after(FREE_ATTEMPTS), Some(1));
-        assert_eq!(retry_after(FREE_ATTEMPTS + 3), Some(8));
-        assert_eq!(
-            retry_after(FREE_ATTEMPTS + 40),
-            Some(THROTTLE_WINDOW_SECONDS)
+            authorize(&Guard::new(&Err(TokenProblem::Missing), true), None, &p, 0),
+            Ok(())
         );
     }
 }

@@ -180,21 +180,23 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         Ok(outcome)
     }
 
-    /// Binds the grant of `fresh` to connection `id` (a reconnect). `false` when there is no
-    /// such connection.
+    /// Binds the grant of `fresh` to connection `id` (a reconnect). Returns the record as it
+    /// was, whose grant is now replaced (to be revoked upstream); `None` when there is no such
+    /// connection.
     pub async fn rebind(
         &self,
         id: &str,
         fresh: ConnectionRecord,
         now: UnixMillis,
-    ) -> Result<bool, VaultError> {
+    ) -> Result<Option<ConnectionRecord>, VaultError> {
         let _turn = self.memory.refresh_lock.lock().await;
         let Some(mut record) = self.record(id).await? else {
-            return Ok(false);
+            return Ok(None);
         };
+        let replaced = record.clone();
         record.rebind(fresh, now);
         self.commit(record).await?;
-        Ok(true)
+        Ok(Some(replaced))
     }
 }
 

@@ -32,20 +32,19 @@ pub fn client(issuer: &str, redirect_uri: &str) -> String {
     format!("client:{}", b64url(&sha256(&input)))
 }
 
-/// `cli:<sha256 hex of the code>`: a sealed [`crate::cli_flow::CliRecord`], the state of one
-/// `bindify connect` run, alive for ten minutes and deleted once its result is read.
+/// `cli:<sha256 hex of the code>`: not a KV key; the associated data of the sealed
+/// [`crate::cli_flow::CliRecord`] that the code's own `CliCode` Durable Object keeps (the object
+/// is named by the same hash).
 pub fn cli(code_hash_hex: &str) -> String {
     format!("cli:{code_hash_hex}")
 }
 
-/// `throttle:<sha256 hex of the client address>`: wrong admin credentials counted, expiring
-/// after [`crate::admin::THROTTLE_WINDOW_SECONDS`].
-pub fn throttle(client_hash_hex: &str) -> String {
-    format!("throttle:{client_hash_hex}")
-}
-
 /// `meta:last-cron`: when the cron last ran (Unix milliseconds), written at most hourly.
 pub const LAST_CRON: &str = "meta:last-cron";
+
+/// Durable Object storage key, inside a connection's object, present while the KV mirror
+/// `conn:<id>` is behind the object (a mirror write failed); removed once it has caught up.
+pub const OBJECT_MIRROR_STALE: &str = "mirror-stale";
 
 /// Durable Object storage key of the authoritative sealed record, inside the connection's
 /// own object. Its associated data is the KV key [`connection`], so the two copies are

@@ -38,6 +38,7 @@ pub mod sse;
 pub mod store;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod throttle;
 pub mod time;
 pub mod tokens;
 pub mod upstream;

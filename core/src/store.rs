@@ -30,12 +30,13 @@ pub trait KvStore {
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
-/// An in-memory [`KvStore`] with a switch that makes every call fail, for tests of the paths
-/// that must lose nothing when storage misbehaves.
+/// An in-memory [`KvStore`] with switches that make every call, or every call on keys with a
+/// given prefix, fail, for tests of the paths that must lose nothing when storage misbehaves.
 #[derive(Default)]
 pub struct MemoryStore {
     entries: RefCell<BTreeMap<String, (String, PutOptions)>>,
     broken: RefCell<bool>,
+    failing_prefix: RefCell<Option<String>>,
 }
 
 impl MemoryStore {
@@ -46,6 +47,12 @@ impl MemoryStore {
     /// While broken, every operation fails without touching the data.
     pub fn set_broken(&self, broken: bool) {
         *self.broken.borrow_mut() = broken;
+    }
+
+    /// While set, every operation on a key starting with `prefix` fails without touching the
+    /// data (`None` heals the store).
+    pub fn set_failing_prefix(&self, prefix: Option<&str>) {
+        *self.failing_prefix.borrow_mut() = prefix.map(str::to_owned);
     }
 
     pub fn keys(&self) -> Vec<String> {
@@ -65,8 +72,13 @@ impl MemoryStore {
             .collect()
     }
 
-    fn check(&self, op: &'static str) -> Result<(), StoreError> {
-        if *self.broken.borrow() {
+    fn check(&self, op: &'static str, key: &str) -> Result<(), StoreError> {
+        let prefix_fails = self
+            .failing_prefix
+            .borrow()
+            .as_deref()
+            .is_some_and(|p| key.starts_with(p));
+        if *self.broken.borrow() || prefix_fails {
             return Err(StoreError {
                 op,
                 reason: "store is broken".into(),
@@ -78,12 +90,12 @@ impl MemoryStore {
 
 impl KvStore for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.check("get")?;
+        self.check("get", key)?;
         Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
-        self.check("put")?;
+        self.check("put", key)?;
         self.entries
             .borrow_mut()
             .insert(key.to_owned(), (value.to_owned(), options));
@@ -91,7 +103,7 @@ impl KvStore for MemoryStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.check("delete")?;
+        self.check("delete", key)?;
         self.entries.borrow_mut().remove(key);
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! `POST /api/connect` and `GET /api/connect/<code>`: `bindify connect`.
 
-use bindify_core::cli_flow::CliRecord;
+use bindify_core::cli_flow::{CliRecord, Poll};
 use bindify_core::secret::{b64url, random_bytes};
 use bindify_core::time::rfc3339;
 use worker::{Env, Request, Response, Result};
@@ -22,13 +22,11 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
             "Send {\"server\": \"<preset or MCP URL>\"}.",
         );
     };
-    let keyring = match config::keyring(env) {
-        Ok(k) => k,
-        Err(e) => {
-            let p = e.problem();
-            return admin::api_error(p.status, p.code, &p.message());
-        }
-    };
+    // Nothing can be sealed without the key: say so before handing out a code.
+    if let Err(e) = config::keyring(env) {
+        let p = e.problem();
+        return admin::api_error(p.status, p.code, &p.message());
+    }
     // A preset slug or a URL, checked now so the CLI hears about a bad one at once.
     let is_url = body.server.contains("://");
     let server = match resolve_server(
@@ -45,14 +43,7 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
     let code = b64url(&random_bytes::<32>().map_err(|e| worker::Error::RustError(e.to_string()))?);
     let now = clock::now();
     let record = CliRecord::new(server.to_string(), now);
-    if let Err(e) = cli_codes::save(
-        env,
-        &keyring,
-        &bindify_core::cli_flow::code_hash_hex(&code),
-        &record,
-    )
-    .await
-    {
+    if let Err(e) = cli_codes::create(env, &code, &record).await {
         return storage_failed(e);
     }
     let origin = req.url()?.origin().ascii_serialization();
@@ -67,32 +58,15 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
 }
 
 pub async fn poll(env: &Env, code: &str) -> Result<Response> {
-    let keyring = match config::keyring(env) {
-        Ok(k) => k,
-        Err(e) => return respond::connect_error_json(&e),
-    };
-    let gone = || {
-        admin::api_error(
+    match cli_codes::poll(env, code).await {
+        Ok(Poll::Final(status)) => respond::json(200, &status),
+        // Started and pending look the same to the CLI: still waiting.
+        Ok(Poll::Pending) => respond::json(200, &serde_json::json!({ "status": "pending" })),
+        Ok(Poll::Gone) => admin::api_error(
             404,
             "not_found",
             "This code is unknown, expired or already used; run `bindify connect` again.",
-        )
-    };
-    let (hash, record) = match cli_codes::load(env, &keyring, code).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return gone(),
-        Err(e) => return storage_failed(e),
-    };
-    if record.is_final() {
-        // The result is read once.
-        if let Err(e) = cli_codes::consume(env, &hash).await {
-            return storage_failed(e);
-        }
-        return respond::json(200, &record.status);
+        ),
+        Err(e) => storage_failed(e),
     }
-    if record.expired(clock::now()) {
-        return gone();
-    }
-    // Started and pending look the same to the CLI: still waiting.
-    respond::json(200, &serde_json::json!({ "status": "pending" }))
 }

@@ -15,7 +15,7 @@ pub async fn show(env: &Env) -> Result<Response> {
         }
         Err(_) => "malformed",
     };
-    let admin = if config::admin_token(env).is_some() {
+    let admin = if config::admin_token(env).is_ok() {
         "set"
     } else {
         "missing"

@@ -2,6 +2,7 @@
 //! for a reconnect, say the URL works again; for the CLI, leave the result for it).
 
 use bindify_core::cli_flow::CliStatus;
+use bindify_core::flow::revoke::ReplacedGrant;
 use bindify_core::flow::{self, CallbackParams, Completed, Failure};
 use bindify_core::store::{KvStore, PutOptions};
 use bindify_core::{keys, pages};
@@ -13,7 +14,7 @@ use crate::{cli_codes, clock, config, connection_client, fetch_http, respond};
 
 pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
     let origin = req.url()?.origin().ascii_serialization();
-    let done = match complete(req, env).await {
+    let (done, replaced) = match complete(req, env).await {
         Ok(done) => done,
         Err(failure) => {
             worker::console_warn!("callback failed: {}", failure.error);
@@ -28,8 +29,8 @@ pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
             return respond::problem_page(&problem);
         }
     };
-    let page = if done.extras.reconnect_id.is_some() {
-        pages::reconnected_page(&done.record.server_url)
+    let page = if let Some(replaced) = replaced {
+        pages::reconnected_page(&done.record.server_url, replaced)
     } else {
         let base = format!("{origin}/s/{}", done.secret.expose());
         let (mcp_url, sse_url) = (format!("{base}/mcp"), format!("{base}/sse"));
@@ -55,7 +56,11 @@ pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
     Ok(response)
 }
 
-async fn complete(req: &Request, env: &Env) -> std::result::Result<Completed, Failure> {
+/// The new connection, or for a reconnect what became of the grant it replaced.
+async fn complete(
+    req: &Request,
+    env: &Env,
+) -> std::result::Result<(Completed, Option<ReplacedGrant>), Failure> {
     let keyring = config::keyring(env)?;
     let origin = req
         .url()
@@ -80,10 +85,10 @@ async fn complete(req: &Request, env: &Env) -> std::result::Result<Completed, Fa
     };
 
     if let Some(id) = &done.extras.reconnect_id {
-        connection_client::rebind(env, id, &done.record)
+        let rebound = connection_client::rebind(env, id, &done.record)
             .await
             .map_err(failed)?;
-        return Ok(done);
+        return Ok((done, Some(rebound.replaced_grant)));
     }
     // The record exists before any URL leads to it.
     connection_client::create(env, &done.record)
@@ -96,5 +101,5 @@ async fn complete(req: &Request, env: &Env) -> std::result::Result<Completed, Fa
     )
     .await
     .map_err(|e| failed(e.into()))?;
-    Ok(done)
+    Ok((done, None))
 }

@@ -1,34 +1,80 @@
-//! `GET /connect/<preset>` and `GET /connect?server=<url>`: start the OAuth flow. Connecting
-//! needs the owner (a dashboard session), except in local development without `ADMIN_TOKEN`.
+//! `GET /connect/<preset>` starts the OAuth flow at once. `GET /connect?server=<url>` shows a
+//! confirmation page naming the host, and its `POST /connect` starts the flow (see
+//! `bindify_core::flow::confirm`). Connecting needs the owner (a dashboard session), except in
+//! local development without `ADMIN_TOKEN`.
 
+use bindify_core::flow::confirm::{self, ConfirmForm, MAX_CONFIRM_FORM_BYTES};
 use bindify_core::flow::{self, ConnectError, FlowExtras};
-use bindify_core::presets;
 use bindify_core::upstream::validate_server_url;
+use bindify_core::{admin as rules, pages, presets};
 use worker::{Env, Request, Response, Result};
 
 use crate::admin::{self, PageAccess};
 use crate::storage::Kv;
-use crate::{clock, config, fetch_http, respond};
+use crate::{clock, config, fetch_http, request_body, respond};
 
 #[derive(serde::Deserialize)]
 struct Query {
     server: Option<String>,
 }
 
+/// `GET /connect/<preset>` (starts the flow) and `GET /connect?server=` (asks to confirm).
 pub async fn start(req: &Request, env: &Env, preset: Option<&str>) -> Result<Response> {
     // A missing or malformed encryption key is reported first: nothing can be stored without it.
-    if let Err(error) = config::keyring(env) {
-        return respond::problem_page(&error.problem());
-    }
+    let keyring = match config::keyring(env) {
+        Ok(keyring) => keyring,
+        Err(error) => return respond::problem_page(&error.problem()),
+    };
     let access = admin::page_access(req, env);
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, req);
     }
     let requested = req.query::<Query>().ok().and_then(|q| q.server);
-    let begun = match resolve_server(env, preset, requested.as_deref()) {
-        Ok(server) => begin_flow(req, env, &server, FlowExtras::default()).await,
-        Err(error) => Err(error),
+    let server = match resolve_server(env, preset, requested.as_deref()) {
+        Ok(server) => server,
+        Err(error) => return redirect_or_problem(Err(error)),
     };
+    if preset.is_some() {
+        let begun = begin_flow(req, env, &server, FlowExtras::default()).await;
+        return redirect_or_problem(begun);
+    }
+    let session = admin::session_value(req);
+    match confirm::confirm_token(&keyring, &server, session.as_deref(), clock::now()) {
+        Ok(token) => respond::html(200, pages::confirm_page(&server, &token)),
+        Err(e) => redirect_or_problem(Err(e.into())),
+    }
+}
+
+/// `POST /connect`: the confirmation page's button.
+pub async fn confirmed(mut req: Request, env: &Env) -> Result<Response> {
+    let keyring = match config::keyring(env) {
+        Ok(keyring) => keyring,
+        Err(error) => return respond::problem_page(&error.problem()),
+    };
+    let access = admin::page_access(&req, env);
+    if !matches!(access, PageAccess::Allowed { .. }) {
+        return admin::page_refusal(&access, &req);
+    }
+    // A form post from another site is refused outright. Pages here send no referrer, so a
+    // browser may say `Origin: null` for the page's own post: then the token alone decides.
+    let origin = req.headers().get("origin")?.filter(|o| o != "null");
+    if origin.is_some() && !rules::from_own_origin(origin.as_deref(), &admin::own_origin(&req)) {
+        return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
+    }
+    let Some(body) = request_body::read_capped(&mut req, MAX_CONFIRM_FORM_BYTES).await? else {
+        return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
+    };
+    let form = ConfirmForm::parse(&body);
+    let server = match resolve_server(env, None, form.server.as_deref()) {
+        Ok(server) => server,
+        Err(error) => return redirect_or_problem(Err(error)),
+    };
+    let session = admin::session_value(&req);
+    let token = form.token.unwrap_or_default();
+    if !confirm::confirmed(&keyring, &token, &server, session.as_deref(), clock::now()) {
+        return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
+    }
+    let begun = begin_flow(&req, env, &server, FlowExtras::default()).await;
     redirect_or_problem(begun)
 }
 

@@ -1,10 +1,13 @@
 //! `GET /login`, `POST /login` and `POST /logout`: the dashboard session.
 
-use bindify_core::admin::{self, Guard, SESSION_COOKIE, SESSION_TTL_MS};
+use bindify_core::admin::{
+    self, Guard, LoginForm, MAX_LOGIN_FORM_BYTES, SESSION_COOKIE, SESSION_TTL_MS,
+};
 use bindify_core::pages::{self, safe_next};
 use worker::{Env, Headers, Request, Response, Result};
 
-use crate::{admin as gate, clock, config, respond};
+use crate::admin as gate;
+use crate::{clock, config, request_body, respond};
 
 #[derive(serde::Deserialize)]
 struct NextQuery {
@@ -12,11 +15,13 @@ struct NextQuery {
 }
 
 pub fn page(req: &Request, env: &Env) -> Result<Response> {
-    if let Guard::Unconfigured = Guard::new(
-        config::admin_token(env).as_ref(),
-        config::local_development(env),
-    ) {
-        return respond::problem_page(&gate::unconfigured_problem());
+    let token = config::admin_token(env);
+    match gate::guard(req, env, &token) {
+        Guard::Unconfigured => return respond::problem_page(&gate::unconfigured_problem()),
+        Guard::WeakToken { bytes } => {
+            return respond::problem_page(&gate::weak_token_problem(bytes));
+        }
+        Guard::OpenForLocalDevelopment | Guard::Token(_) => {}
     }
     let next = safe_next(
         req.query::<NextQuery>()
@@ -27,35 +32,40 @@ pub fn page(req: &Request, env: &Env) -> Result<Response> {
     respond::html(200, pages::login_page(&next, None))
 }
 
+/// Checks the token in the form. The right token always signs in; a wrong one is counted by
+/// the throttle, which may answer "wait" instead of "wrong".
 pub async fn submit(mut req: Request, env: &Env) -> Result<Response> {
-    let Some(token) = config::admin_token(env) else {
-        return match config::local_development(env) {
-            true => respond::redirect("/manage", None),
-            false => respond::problem_page(&gate::unconfigured_problem()),
-        };
+    let configured = config::admin_token(env);
+    let token = match gate::guard(&req, env, &configured) {
+        Guard::Token(token) => token,
+        Guard::OpenForLocalDevelopment => return respond::redirect("/manage", None),
+        Guard::Unconfigured => return respond::problem_page(&gate::unconfigured_problem()),
+        Guard::WeakToken { bytes } => {
+            return respond::problem_page(&gate::weak_token_problem(bytes));
+        }
     };
-    if let Some(seconds) = gate::throttled(env, &req).await {
-        let html = pages::login_page(
-            "/manage",
-            Some(&format!(
-                "Too many wrong attempts. Try again in {seconds} seconds."
-            )),
+    let Some(body) = request_body::read_capped(&mut req, MAX_LOGIN_FORM_BYTES).await? else {
+        return respond::html(
+            413,
+            pages::login_page("/manage", Some("That form is too large to be a sign-in.")),
         );
-        let response = respond::html(429, html)?;
-        response
-            .headers()
-            .set("retry-after", &seconds.to_string())?;
-        return Ok(response);
-    }
-    let form = req.form_data().await?;
-    let field = |name: &str| match form.get(name) {
-        Some(worker::FormEntry::Field(value)) => Some(value),
-        _ => None,
     };
-    let next = safe_next(field("next").as_deref());
-    let presented = field("token").unwrap_or_default();
-    if !token.verify(&presented) {
-        gate::record_failure(env, &req).await;
+    let form = LoginForm::parse(&body);
+    let next = safe_next(form.next.as_deref());
+    if !token.verify(&form.token) {
+        if let Some(seconds) = gate::wrong_token(env, &req).await {
+            let html = pages::login_page(
+                &next,
+                Some(&format!(
+                    "Too many wrong attempts. Try again in {seconds} seconds."
+                )),
+            );
+            let response = respond::html(429, html)?;
+            response
+                .headers()
+                .set("retry-after", &seconds.to_string())?;
+            return Ok(response);
+        }
         return respond::html(
             401,
             pages::login_page(&next, Some("That is not this deployment's admin token.")),
@@ -65,7 +75,7 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response> {
         Ok(k) => k,
         Err(e) => return respond::problem_page(&e.problem()),
     };
-    let Some(session) = admin::issue_session(&keyring, &token, clock::now()) else {
+    let Some(session) = admin::issue_session(&keyring, token, clock::now()) else {
         return respond::html(
             500,
             pages::login_page(&next, Some("The session could not be created; try again.")),
@@ -78,7 +88,17 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response> {
     )
 }
 
+/// Ends the session. Only the Worker's own pages may: a request from elsewhere (or without an
+/// `Origin`) is refused, so another site cannot sign the owner out.
 pub fn logout(req: &Request) -> Result<Response> {
+    let origin = req.headers().get("origin")?;
+    if !admin::from_own_origin(origin.as_deref(), &gate::own_origin(req)) {
+        return gate::api_error(
+            403,
+            "forbidden_origin",
+            "Sign out from this Worker's own pages.",
+        );
+    }
     let secure = req.url()?.scheme() == "https";
     let headers = Headers::new();
     headers.set("set-cookie", &session_cookie("", 0, secure))?;

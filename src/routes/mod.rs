@@ -21,6 +21,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     match (method, segments.as_slice()) {
         (Method::Get | Method::Head, [""]) => landing::page(&env),
         (Method::Get, ["connect"]) => connect::start(&req, &env, None).await,
+        (Method::Post, ["connect"]) => connect::confirmed(req, &env).await,
         (Method::Get, ["connect", preset]) => connect::start(&req, &env, Some(preset)).await,
         (Method::Get, ["oauth", "callback"]) => callback::finish(&req, &env).await,
         (Method::Get, ["login"]) => login::page(&req, &env),
@@ -50,10 +51,10 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         }
         (_, ["login"]) => respond::method_not_allowed("GET, POST"),
         (_, ["logout"]) => respond::method_not_allowed("POST"),
+        (_, ["connect"]) => respond::method_not_allowed("GET, POST"),
         (
             _,
             [""]
-            | ["connect"]
             | ["connect", _]
             | ["oauth", "callback"]
             | ["manage"]

@@ -30,6 +30,31 @@ export function kvKeys(persistDir) {
   return keys.sort();
 }
 
+/**
+ * Every KV write that is visible in a Worker's persisted local state: each entry as
+ * `<key> <blob id>` (a put always stores a new blob, so rewriting a key changes its line) and the
+ * blob files on disk. Two equal snapshots mean no put and no delete landed in between, except a
+ * put whose key was deleted again before the second snapshot. Sorted.
+ */
+export function kvWrites(persistDir) {
+  const root = join(persistDir, 'v3', 'kv');
+  if (!existsSync(root)) return [];
+  const lines = [];
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isFile() && entry.parentPath.endsWith('blobs')) lines.push(`blob ${entry.name}`);
+    if (!entry.isFile() || !entry.name.endsWith('.sqlite')) continue;
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      const hasEntries = db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name='_mf_entries'").get();
+      if (hasEntries) lines.push(...db.prepare('SELECT key, blob_id FROM _mf_entries').all().map((r) => `entry ${r.key} ${r.blob_id}`));
+    } finally {
+      db.close();
+    }
+  }
+  return lines.sort();
+}
+
 /** The KV keys that make up stored connections (records and URL index entries). */
 export const connectionKeys = (persistDir) => kvKeys(persistDir).filter((k) => k.startsWith('conn:') || k.startsWith('url:'));
 
@@ -47,6 +72,72 @@ export async function startFlow(workerUrl, path) {
   return { location, state: location.searchParams.get('state'), cookie, setCookie: response.headers.get('set-cookie') };
 }
 
+/**
+ * Connecting a server by URL without a browser: GET /connect?server=<url> (the confirmation
+ * page), then its form's POST /connect. `cookie` is sent with both (a dashboard session, or
+ * nothing in open local development). Returns the POST's response.
+ */
+export async function confirmConnect(workerUrl, serverUrl, { cookie, headers = {} } = {}) {
+  const withCookie = cookie ? { cookie } : {};
+  const page = await fetch(`${workerUrl}/connect?server=${encodeURIComponent(serverUrl)}`, { redirect: 'manual', headers: withCookie });
+  const html = await page.text();
+  const token = /name="confirm" value="([^"]+)"/.exec(html)?.[1];
+  if (page.status !== 200 || !token) {
+    return { status: page.status, body: html, headers: page.headers };
+  }
+  const response = await fetch(`${workerUrl}/connect`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...withCookie, ...headers },
+    body: new URLSearchParams({ server: serverUrl, confirm: token }).toString(),
+  });
+  return { status: response.status, body: await response.text(), headers: response.headers };
+}
+
+/**
+ * Walks oidc-provider's devInteractions (login, then consent) from `authorizeUrl` with fetch,
+ * and returns the URL the authorization server finally redirects to (the client's callback,
+ * not followed). Cookies are kept for the authorization server's origin only.
+ */
+export async function authorizeAt(authorizeUrl, { login = 'test-user', password = 'any-password' } = {}) {
+  const origin = new URL(authorizeUrl).origin;
+  const jar = new Map();
+  let request = { url: authorizeUrl, method: 'GET' };
+  for (let step = 0; step < 12; step += 1) {
+    const response = await fetch(request.url, {
+      method: request.method,
+      redirect: 'manual',
+      headers: {
+        ...(request.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...(jar.size ? { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
+      },
+      body: request.body,
+    });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair.indexOf('=');
+      jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+    if (response.status >= 300 && response.status < 400) {
+      await response.arrayBuffer();
+      const next = new URL(response.headers.get('location'), request.url);
+      if (next.origin !== origin) return next;
+      request = { url: next.href, method: 'GET' };
+      continue;
+    }
+    const html = await response.text();
+    const form = /<form[^>]*\saction="([^"]+)"[^>]*method="post"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
+    if (!form) throw new Error(`authorizeAt: ${request.url} answered ${response.status} without a form`);
+    const fields = new URLSearchParams();
+    for (const [input] of form[2].matchAll(/<input\b[^>]*>/gi)) {
+      const name = /\sname="([^"]*)"/.exec(input)?.[1];
+      if (name) fields.set(name, { login, password }[name] ?? /\svalue="([^"]*)"/.exec(input)?.[1] ?? '');
+    }
+    request = { url: new URL(form[1].replaceAll('&amp;', '&'), request.url).href, method: 'POST', body: fields.toString() };
+  }
+  throw new Error(`authorizeAt: no redirect back to the client from ${authorizeUrl}`);
+}
+
 /** GET /oauth/callback with the given query and optional cookie. */
 export async function callback(workerUrl, query, cookie) {
   const url = new URL('/oauth/callback', workerUrl);
@@ -60,8 +151,9 @@ export const errorCode = (html) => /<span id="error-code">([a-z_]+)<\/span>/.exe
 
 /**
  * Connects through the landing page in `page`: clicks the preset (or submits the form with
- * `serverUrl`), signs in and consents at the authorization server, and returns the URLs the
- * success page shows plus the callback URL the browser used.
+ * `serverUrl` and confirms the server on the page that follows), signs in and consents at the
+ * authorization server, and returns the URLs the success page shows plus the callback URL the
+ * browser used.
  */
 export async function connectInBrowser(page, workerUrl, { preset, serverUrl }) {
   await page.goto(`${workerUrl}/`);
@@ -70,6 +162,8 @@ export async function connectInBrowser(page, workerUrl, { preset, serverUrl }) {
   } else {
     await page.fill('#connect-form input[name="server"]', serverUrl);
     await page.click('#connect-form button[type="submit"]');
+    await page.waitForSelector('body[data-page="confirm"]');
+    await page.click('#confirm-form button[type="submit"]');
   }
   const callbackUrl = await loginAndConsent(page);
   await page.waitForSelector('body[data-page="success"]', { timeout: 15_000 });

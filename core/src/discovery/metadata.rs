@@ -29,6 +29,9 @@ pub struct AuthServerMetadata {
     #[serde(default)]
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     pub scopes_supported: Option<Vec<String>>,
+    /// RFC 9207 §3: the server names itself (`iss`) in every authorization response.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 impl AuthServerMetadata {

@@ -12,6 +12,8 @@ use crate::upstream::UpstreamUrlError;
 pub enum ConnectError {
     #[error("no MCP server URL was given")]
     ServerMissing,
+    #[error("the confirmation of this server is missing, expired or was made elsewhere")]
+    ConfirmationInvalid,
     #[error("unknown preset {0:?}")]
     UnknownPreset(String),
     #[error("MCP server URL rejected: {0}")]
@@ -43,6 +45,8 @@ pub enum ConnectError {
     },
     #[error("the callback came from a different authorization server")]
     IssuerMismatch,
+    #[error("the callback does not name its authorization server, which promised to")]
+    IssuerMissing,
     #[error("the callback carries no authorization code")]
     CodeMissing,
     #[error("the code exchange failed: {0}")]
@@ -86,6 +90,12 @@ impl ConnectError {
                 "server_missing",
                 "No MCP server given",
                 "Pick a preset or paste the URL of an MCP server.",
+            ),
+            E::ConfirmationInvalid => (
+                403,
+                "confirmation_invalid",
+                "This connection was not confirmed",
+                "Paste the server URL on the Bindify home page again and confirm it there.",
             ),
             E::UnknownPreset(_) => (
                 404,
@@ -193,6 +203,12 @@ impl ConnectError {
                 400,
                 "issuer_mismatch",
                 "The answer came from the wrong authorization server",
+                START_AGAIN,
+            ),
+            E::IssuerMissing => (
+                400,
+                "issuer_missing",
+                "The answer did not say which authorization server sent it",
                 START_AGAIN,
             ),
             E::CodeMissing => (

@@ -2,7 +2,9 @@
 //! the authorization server; [`complete`] checks the callback, exchanges the code and produces
 //! a new connection with its permanent URL secret.
 
+pub mod confirm;
 mod error;
+pub mod revoke;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -50,13 +52,18 @@ pub struct ConnectSettings {
 pub const CLIENT_NAME: &str = "Bindify";
 
 /// What storage holds between [`begin`] and [`complete`]. Sealed; removed on first use.
-#[derive(Debug, Serialize, Deserialize)]
+/// `Debug` leaves out the PKCE verifier and the client.
+#[derive(Serialize, Deserialize)]
 pub struct PendingFlow {
     pub server_url: String,
     pub resource: String,
     pub issuer: String,
     pub token_endpoint: String,
     pub revocation_endpoint: Option<String>,
+    /// The server advertised `authorization_response_iss_parameter_supported`: its callback
+    /// must carry `iss` (RFC 9207 §2.4).
+    #[serde(default)]
+    pub iss_required: bool,
     pub client: ClientRegistration,
     pub pkce_verifier: Zeroizing<String>,
     pub created_at: UnixMillis,
@@ -77,8 +84,7 @@ pub struct FlowExtras {
     pub cli_code: Option<String>,
 }
 
-/// Where to send the browser, and the cookie to set on the way.
-#[derive(Debug)]
+/// Where to send the browser, and the cookie to set on the way. `Debug` leaves out the cookie.
 pub struct Begun {
     pub authorize_url: Url,
     pub set_cookie: String,
@@ -122,6 +128,9 @@ where
         issuer: found.issuer.to_string(),
         token_endpoint: found.metadata.token_endpoint.clone(),
         revocation_endpoint: found.metadata.revocation_endpoint.clone(),
+        iss_required: found
+            .metadata
+            .authorization_response_iss_parameter_supported,
         client: client.clone(),
         pkce_verifier: verifier,
         created_at: now,
@@ -210,7 +219,8 @@ where
 }
 
 /// The query of `GET /oauth/callback` (RFC 6749 §4.1.2 and §4.1.2.1, RFC 9207 `iss`).
-#[derive(Debug, Default, Deserialize)]
+/// `Debug` says whether a code and a state came, never what they are.
+#[derive(Default, Deserialize)]
 pub struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -219,8 +229,8 @@ pub struct CallbackParams {
     pub iss: Option<String>,
 }
 
-/// A connection just created, with the one copy of its URL secret.
-#[derive(Debug)]
+/// A connection just created, with the one copy of its URL secret. `Debug` leaves out the
+/// secret and the cookie.
 pub struct Completed {
     pub record: ConnectionRecord,
     pub secret: UrlSecret,
@@ -229,6 +239,50 @@ pub struct Completed {
     /// What the flow was for: a reconnect keeps the id and URL of `extras.reconnect_id` and
     /// takes over only the grant of `record` (see [`ConnectionRecord::rebind`]).
     pub extras: FlowExtras,
+}
+
+impl std::fmt::Debug for PendingFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingFlow")
+            .field("server_url", &self.server_url)
+            .field("issuer", &self.issuer)
+            .field("iss_required", &self.iss_required)
+            .field("created_at", &self.created_at)
+            .field("extras", &self.extras)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Begun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Begun")
+            .field(
+                "authorize_url",
+                &self.authorize_url.origin().ascii_serialization(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackParams")
+            .field("code", &self.code.as_ref().map(|_| "<redacted>"))
+            .field("state", &self.state.as_ref().map(|_| "<redacted>"))
+            .field("error", &self.error)
+            .field("iss", &self.iss)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Completed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completed")
+            .field("id", &self.record.id)
+            .field("server_url", &self.record.server_url)
+            .field("extras", &self.extras)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A failed completion, with what the flow was for when that is known.
@@ -273,10 +327,10 @@ pub async fn complete<C: HttpClient, S>(
 where
     S: KvStore,
 {
+    // Without a state of ours nothing in the query can be trusted, an `error_description`
+    // least of all: anyone can send a browser here with text of their choosing.
     let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) else {
-        return Err(authorization_error(params)
-            .unwrap_or(ConnectError::StateMissing)
-            .into());
+        return Err(ConnectError::StateMissing.into());
     };
     let problem = |p| match p {
         StateProblem::Invalid => ConnectError::StateInvalid,
@@ -310,6 +364,15 @@ async fn exchange<C: HttpClient, S: KvStore>(
     clear_cookie: String,
     now: UnixMillis,
 ) -> Result<Completed, ConnectError> {
+    // RFC 9207 §2.4, for answers and errors alike: when the server names itself, it must be
+    // the one the user was sent to; a server that promised to name itself must do so.
+    match &params.iss {
+        Some(iss) if iss.trim_end_matches('/') != pending.issuer.trim_end_matches('/') => {
+            return Err(ConnectError::IssuerMismatch);
+        }
+        None if pending.iss_required => return Err(ConnectError::IssuerMissing),
+        _ => {}
+    }
     if let Some(error) = authorization_error(params) {
         if let ConnectError::AuthorizationError { error: code, .. } = &error
             && (code == "invalid_client" || code == "unauthorized_client")
@@ -323,12 +386,6 @@ async fn exchange<C: HttpClient, S: KvStore>(
                 .await?;
         }
         return Err(error);
-    }
-    // RFC 9207 §2.4: when the server names itself, it must be the one we sent the user to.
-    if let Some(iss) = &params.iss
-        && iss.trim_end_matches('/') != pending.issuer.trim_end_matches('/')
-    {
-        return Err(ConnectError::IssuerMismatch);
     }
     let code = params
         .code

@@ -15,8 +15,8 @@ const STATE_AAD: &[u8] = b"bindify/oauth-state/v1";
 /// Name prefix of the per-flow browser-binding cookie.
 const COOKIE_PREFIX: &str = "bindify_flow_";
 
-/// What a sealed state carries.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What a sealed state carries. `Debug` leaves out the cookie binding.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct StateClaims {
     /// Id of the pending flow in storage.
     pub flow: String,
@@ -24,6 +24,15 @@ pub struct StateClaims {
     pub exp: UnixMillis,
     /// base64url SHA-256 of the browser's cookie value.
     pub bind: String,
+}
+
+impl std::fmt::Debug for StateClaims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateClaims")
+            .field("flow", &self.flow)
+            .field("exp", &self.exp)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a state was not accepted.

@@ -459,6 +459,137 @@ fn a_mixed_up_issuer_is_refused() {
     assert!(finish(&peer, &store, &params, Some(&s.cookie_header), NOW).is_ok());
 }
 
+/// The metadata of `peer()` with `authorization_response_iss_parameter_supported` (RFC 9207).
+fn peer_naming_itself() -> ScriptedPeer {
+    let peer = peer();
+    peer.on(
+        "GET",
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        200,
+        &serde_json::json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": "https://auth.example.com/authorize",
+            "token_endpoint": "https://auth.example.com/token",
+            "registration_endpoint": "https://auth.example.com/register",
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
+        })
+        .to_string(),
+    );
+    peer
+}
+
+#[test]
+fn iss_is_required_when_the_server_promises_it() {
+    let peer = peer_naming_itself();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    let without = callback("c", &s.state);
+    let err = finish(&peer, &store, &without, Some(&s.cookie_header), NOW).expect_err("no iss");
+    assert!(matches!(err, ConnectError::IssuerMissing));
+    assert_eq!(
+        (err.problem().status, err.problem().code),
+        (400, "issuer_missing")
+    );
+    assert!(
+        peer.requests_to("https://auth.example.com/token")
+            .is_empty()
+    );
+
+    let s = start(&peer, &store);
+    let mut with = callback("c", &s.state);
+    with.iss = Some(ISSUER.into());
+    assert!(finish(&peer, &store, &with, Some(&s.cookie_header), NOW).is_ok());
+
+    // A server that does not promise it may leave it out (the default metadata).
+    let plain = self::peer();
+    let store = MemoryStore::new();
+    let s = start(&plain, &store);
+    let without = callback("c", &s.state);
+    assert!(finish(&plain, &store, &without, Some(&s.cookie_header), NOW).is_ok());
+}
+
+#[test]
+fn an_error_from_another_issuer_is_a_mix_up_and_forgets_nothing() {
+    let peer = peer_naming_itself();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    let params = CallbackParams {
+        state: Some(s.state.clone()),
+        error: Some("invalid_client".into()),
+        error_description: Some("from elsewhere".into()),
+        iss: Some("https://evil.example.com".into()),
+        ..CallbackParams::default()
+    };
+    let err = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect_err("mix-up");
+    assert!(matches!(err, ConnectError::IssuerMismatch));
+    assert!(!err.problem().detail.contains("from elsewhere"));
+    assert!(store.keys().iter().any(|k| k.starts_with("client:")));
+}
+
+#[test]
+fn without_a_valid_state_the_query_text_is_never_shown() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    for state in [None, Some("made-up".to_owned()), Some(String::new())] {
+        let params = CallbackParams {
+            state: state.clone(),
+            error: Some("access_denied".into()),
+            error_description: Some("Call +1 555 0100 to restore access".into()),
+            ..CallbackParams::default()
+        };
+        let err = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect_err("refused");
+        let problem = err.problem();
+        let expected = if state.as_deref().is_some_and(|s| !s.is_empty()) {
+            "state_invalid"
+        } else {
+            "state_missing"
+        };
+        assert_eq!(problem.code, expected);
+        assert!(!problem.message().contains("555"), "{}", problem.message());
+        assert!(!crate::pages::error_page(&problem).contains("555"));
+    }
+}
+
+#[test]
+fn debug_output_never_shows_codes_cookies_verifiers_or_url_secrets() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    let cookie_value = s.cookie_header.split('=').nth(1).expect("value").to_owned();
+    let begun = format!("{:?}", s.begun);
+    assert!(
+        !begun.contains(&cookie_value) && !begun.contains(&s.state),
+        "{begun}"
+    );
+
+    let flow_key = flow_keys(&store).pop().expect("pending flow");
+    let sealed = block_on(store.get(&flow_key))
+        .expect("get")
+        .expect("stored");
+    let pending: PendingFlow = keyring()
+        .open_json(flow_key.as_bytes(), &sealed)
+        .expect("opens");
+    assert!(!format!("{pending:?}").contains(pending.pkce_verifier.as_str()));
+    let claims = StateClaims::open(&keyring(), &s.state, NOW).expect("state");
+    assert!(!format!("{claims:?}").contains(&claims.bind));
+
+    let params = callback("the-authorization-code", &s.state);
+    let shown = format!("{params:?}");
+    assert!(
+        !shown.contains("the-authorization-code") && !shown.contains(&s.state),
+        "{shown}"
+    );
+
+    let done = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect("completed");
+    let shown = format!("{done:?}");
+    assert!(
+        !shown.contains(done.secret.expose()) && !shown.contains("AT-secret-1"),
+        "{shown}"
+    );
+}
+
 #[test]
 fn a_refused_code_exchange_is_reported() {
     let peer = peer();

@@ -36,7 +36,7 @@ ul.presets small { color: var(--muted); }
 form.connect { display: flex; gap: .5rem; flex-wrap: wrap; }
 input[type=url] { flex: 1 1 20rem; padding: .6rem .75rem; font: inherit; border: 1px solid var(--border); border-radius: .5rem; background: transparent; color: inherit; }
 button, .button { padding: .6rem 1rem; font: inherit; border: 0; border-radius: .5rem; background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; display: inline-block; }
-button.secondary { background: transparent; color: var(--accent); border: 1px solid var(--accent); padding: .35rem .7rem; font-size: .9rem; }
+button.secondary, .button.secondary { background: transparent; color: var(--accent); border: 1px solid var(--accent); padding: .35rem .7rem; font-size: .9rem; }
 .url-row { display: flex; gap: .5rem; align-items: center; margin: .35rem 0 1rem; }
 code.url { flex: 1; padding: .55rem .7rem; border-radius: .5rem; background: var(--bg-soft); overflow-wrap: anywhere; font-size: .9rem; }
 pre { padding: .75rem; border-radius: .5rem; background: var(--bg-soft); overflow-x: auto; font-size: .85rem; }

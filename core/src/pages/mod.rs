@@ -1,6 +1,7 @@
 //! The HTML pages, rendered from plain functions: the landing page, the success page with the
 //! permanent URLs, and the error page. Every interpolated value goes through [`escape`].
 
+mod confirm;
 mod dashboard;
 mod error;
 mod landing;
@@ -9,6 +10,7 @@ mod login;
 mod reconnected;
 mod success;
 
+pub use confirm::confirm_page;
 pub use dashboard::dashboard_page;
 pub use error::error_page;
 pub use landing::landing_page;
