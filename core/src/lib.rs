@@ -32,6 +32,7 @@ pub mod proxy_headers;
 pub mod record;
 pub mod refresh;
 pub mod registration;
+pub mod relay;
 pub mod secret;
 pub mod session;
 pub mod sse;
