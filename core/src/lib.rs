@@ -42,6 +42,7 @@ pub(crate) mod testing;
 pub mod time;
 pub mod tokens;
 pub mod upstream;
+pub mod upstream_session;
 pub mod vault;
 pub mod wellknown;
 pub mod www_authenticate;
