@@ -6,6 +6,7 @@
 // a connection either. Every peer is real (oidc-provider, the MCP SDK's server, Chromium);
 // tests/fixtures/hostile.mjs switches the misbehaviours on.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -93,6 +94,7 @@ describe('a hostile Streamable HTTP upstream', () => {
   let worker;
   let conn;
   let id;
+  const secrets = [];
 
   before(async () => {
     as = await startOAuthServer({ accessTokenTTL: 600 });
@@ -101,6 +103,7 @@ describe('a hostile Streamable HTTP upstream', () => {
       vars: { TOKEN_ENCRYPTION_KEY: newKey(), ALLOW_LOOPBACK_HTTP: 'true', DEMO_SERVER_URL: hostile.url },
     });
     conn = await connectHeadless(worker.url);
+    secrets.push(conn.secret);
     id = (await status(worker, conn.secret)).id;
   });
 
@@ -285,6 +288,7 @@ describe('a hostile Streamable HTTP upstream', () => {
 
   test('a rotated URL replays nothing on Last-Event-ID, and its session is gone', async () => {
     const other = await connectHeadless(worker.url);
+    secrets.push(other.secret);
     const otherId = (await status(worker, other.secret)).id;
     const controller = new AbortController();
     const stream = await fetch(other.sseUrl, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
@@ -306,6 +310,16 @@ describe('a hostile Streamable HTTP upstream', () => {
     const message = await post(endpoint, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
     assert.equal(message.status, 404);
     assert.deepEqual(await message.json(), { error: 'not_found', message: 'Nothing is here.' });
+  });
+
+  // Last in this group: it reads the log of everything above.
+  test("Bindify's own log lines carry no URL secret", () => {
+    const log = readFileSync(worker.logFile, 'utf8');
+    // The dev server's access log records request paths, secrets included (so does the
+    // platform's request log; see SECURITY.md): the search does reach them.
+    assert.ok(secrets.every((secret) => log.includes(secret)));
+    const own = log.split('\n').filter((line) => !line.startsWith('[wrangler:'));
+    assert.deepEqual(own.filter((line) => secrets.some((secret) => line.includes(secret))), []);
   });
 });
 
@@ -386,6 +400,30 @@ describe('a hostile legacy (HTTP+SSE) upstream', () => {
     } finally {
       await client.close();
     }
+  });
+
+  // Last in this group: it rotates the connection's URL.
+  test('a rotated URL loses its bridged session: its stream, DELETE and requests get 404', async () => {
+    const init = await post(conn.mcpUrl, initialize('b-1'));
+    assert.equal(init.status, 200);
+    const session = init.headers.get('mcp-session-id');
+    assert.match(session, /^bindify-bridge-/);
+    assert.equal((await lastMessage(init)).id, 'b-1');
+    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+    const live = await fetch(conn.mcpUrl, { headers: { accept: 'text/event-stream', ...headers }, signal: AbortSignal.timeout(PATIENCE_MS) });
+    assert.equal(live.status, 200);
+    await live.body.cancel();
+
+    const id = (await status(worker, conn.secret)).id;
+    assert.equal((await fetch(`${worker.url}/api/connections/${id}/rotate`, { method: 'POST' })).status, 200);
+
+    const stream = await fetch(conn.mcpUrl, { headers: { accept: 'text/event-stream', ...headers }, signal: AbortSignal.timeout(PATIENCE_MS) });
+    assert.equal(stream.status, 404);
+    assert.deepEqual(await stream.json(), { error: 'not_found', message: 'Nothing is here.' });
+    const ended = await fetch(conn.mcpUrl, { method: 'DELETE', headers });
+    assert.equal(ended.status, 404);
+    const call = await post(conn.mcpUrl, { jsonrpc: '2.0', id: 'b-2', method: 'tools/list' }, headers);
+    assert.equal(call.status, 404);
   });
 });
 
