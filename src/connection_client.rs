@@ -30,13 +30,24 @@ pub struct CronRequest {
 pub enum TokenAnswer {
     Token(Grant),
     NeedsReauth,
-    Transient { retry_at: i64 },
+    Transient {
+        retry_at: i64,
+    },
+    /// The upstream refused the current token, and a refresh for that is not allowed yet.
+    RefreshLimited {
+        retry_at: Option<i64>,
+    },
     NotFound,
 }
 
 #[derive(Deserialize)]
 struct TransientBody {
     retry_at: i64,
+}
+
+#[derive(Deserialize)]
+struct LimitedBody {
+    retry_at: Option<i64>,
 }
 
 async fn call(
@@ -150,6 +161,13 @@ pub async fn token(
                 retry_at: body.retry_at,
             },
             Err(_) => TokenAnswer::Transient { retry_at: 0 },
+        },
+        429 => TokenAnswer::RefreshLimited {
+            retry_at: response
+                .json::<LimitedBody>()
+                .await
+                .ok()
+                .and_then(|b| b.retry_at),
         },
         _ => TokenAnswer::NotFound,
     })

@@ -206,5 +206,9 @@ fn token_response(outcome: &TokenOutcome) -> Result<Response> {
             503,
             &serde_json::json!({ "error": "transient", "retry_at": retry_at }),
         ),
+        TokenOutcome::RefreshLimited(limited) => respond::json(
+            429,
+            &serde_json::json!({ "error": "refresh_limited", "retry_at": limited.retry_at }),
+        ),
     }
 }

@@ -5,6 +5,16 @@
 //! after acquiring it the record is re-read and the decision taken again, so callers that
 //! queued behind a refresh use its result instead of refreshing again. The refreshed record is
 //! written to the object's storage before any caller receives the new access token.
+//!
+//! The lock is held for one token request and one storage write. The HTTP client bounds the
+//! token request (on Workers, `fetch_http` aborts it after its timeout), so an authorization
+//! server that never answers holds the lock, and every caller queued behind it, no longer than
+//! that timeout; the caller that held it gets a transient failure and the backoff starts.
+//!
+//! A refresh asked for because the upstream refused an unexpired token is limited by
+//! [`RejectionRefreshes`]: at most one per token and one a minute, kept in the object's memory.
+//! An object only leaves memory after it has been idle, that is when no request is arriving to
+//! be refused, so the limit holds for as long as a hostile upstream is being asked.
 
 use std::cell::{Cell, RefCell};
 
@@ -14,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::HttpClient;
 use crate::record::{ConnectionRecord, ConnectionView};
-use crate::refresh::{self, Decision, Unavailable};
+use crate::refresh::{self, Decision, RefreshLimited, RejectionRefreshes, Unavailable};
 use crate::secret::SecretHash;
 use crate::store::KvStore;
 use crate::time::UnixMillis;
@@ -28,6 +38,8 @@ pub struct ObjectMemory {
     /// The cached record is newer than storage (a write failed); write it before anything else.
     unsaved: Cell<bool>,
     refresh_lock: Mutex<()>,
+    /// Refreshes made because the upstream refused an unexpired token.
+    rejections: Cell<RejectionRefreshes>,
 }
 
 /// A usable access token. `Debug` is redacted by `AccessToken`.
@@ -44,6 +56,9 @@ pub struct Grant {
 pub enum TokenOutcome {
     Token(Grant),
     Unavailable(Unavailable),
+    /// The upstream refused the current token, and a refresh for that refusal is not allowed
+    /// now (see [`RejectionRefreshes`]).
+    RefreshLimited(RefreshLimited),
 }
 
 /// What one cron visit did.
@@ -132,7 +147,7 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         match refresh::decide(&record, now, rejected.as_ref()) {
             Ok(Decision::UseCurrent) => Ok(Some(TokenOutcome::Token(grant(&record)))),
             Err(unavailable) => Ok(Some(TokenOutcome::Unavailable(unavailable))),
-            Ok(Decision::Refresh) => {
+            Ok(Decision::Refresh | Decision::RefreshRejected) => {
                 let _turn = self.memory.refresh_lock.lock().await;
                 // Re-read: a refresh may have finished while this caller waited its turn.
                 let Some(mut record) = self.record(id).await? else {
@@ -141,7 +156,15 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
                 match refresh::decide(&record, now, rejected.as_ref()) {
                     Ok(Decision::UseCurrent) => Ok(Some(TokenOutcome::Token(grant(&record)))),
                     Err(unavailable) => Ok(Some(TokenOutcome::Unavailable(unavailable))),
-                    Ok(Decision::Refresh) => {
+                    Ok(decision) => {
+                        if let (Decision::RefreshRejected, Some(rejected)) = (decision, &rejected) {
+                            let mut rejections = self.memory.rejections.get();
+                            if let Err(limited) = rejections.check(rejected, now) {
+                                return Ok(Some(TokenOutcome::RefreshLimited(limited)));
+                            }
+                            rejections.note(rejected, now);
+                            self.memory.rejections.set(rejections);
+                        }
                         let result = refresh::refresh(http, &mut record, now).await;
                         let answer = match result {
                             Ok(()) => TokenOutcome::Token(grant(&record)),

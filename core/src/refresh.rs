@@ -30,6 +30,14 @@ pub const BACKOFF_BASE_MS: i64 = 30_000;
 /// Longest delay between retries.
 pub const BACKOFF_MAX_MS: i64 = 30 * 60_000;
 
+/// Shortest time between two refreshes made because the upstream refused a token that had not
+/// expired. An upstream that refuses every token (hostile, or broken) would otherwise make
+/// Bindify rotate the grant on every request, spending the authorization server's rate limit
+/// and, at some providers, the grant itself. A minute is long next to a normal refusal, which
+/// happens once when a token is revoked early, and short next to the hour a token usually
+/// lives.
+pub const REJECTION_REFRESH_INTERVAL_MS: i64 = 60_000;
+
 /// Why the proxy cannot get a usable token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unavailable {
@@ -46,8 +54,52 @@ pub enum Unavailable {
 pub enum Decision {
     /// The current access token is good.
     UseCurrent,
-    /// Refresh first.
+    /// Refresh first: the access token is expiring (or has no refresh buffer left).
     Refresh,
+    /// Refresh because the upstream refused the current access token although it has not
+    /// expired; subject to [`RejectionRefreshes`].
+    RefreshRejected,
+}
+
+/// The refreshes one connection made because the upstream refused an unexpired token: at most
+/// one per access token, and at most one per [`REJECTION_REFRESH_INTERVAL_MS`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RejectionRefreshes {
+    /// When the last one ran, and the SHA-256 of the token whose refusal caused it.
+    last: Option<(UnixMillis, [u8; 32])>,
+}
+
+/// A refresh for a refused token that [`RejectionRefreshes`] does not allow now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshLimited {
+    /// When a refusal may cause a refresh again; `None` when this very token already caused
+    /// one (the authorization server handed the same token back), so only its expiry or a
+    /// reconnect replaces it.
+    pub retry_at: Option<UnixMillis>,
+}
+
+impl RejectionRefreshes {
+    /// Whether a refresh for the refused token with SHA-256 `rejected` may run at `now`.
+    pub fn check(&self, rejected: &[u8; 32], now: UnixMillis) -> Result<(), RefreshLimited> {
+        let Some((at, hash)) = self.last else {
+            return Ok(());
+        };
+        if ct_eq_bytes(&hash, rejected) {
+            return Err(RefreshLimited { retry_at: None });
+        }
+        let allowed_at = at.saturating_add(REJECTION_REFRESH_INTERVAL_MS);
+        if now < allowed_at {
+            return Err(RefreshLimited {
+                retry_at: Some(allowed_at),
+            });
+        }
+        Ok(())
+    }
+
+    /// Notes a refresh for the refused token `rejected`, started at `now`.
+    pub fn note(&mut self, rejected: &[u8; 32], now: UnixMillis) {
+        self.last = Some((now, *rejected));
+    }
 }
 
 /// Delay before retry number `failures` (1-based).
@@ -100,7 +152,8 @@ pub fn decide(
     // A rejected token that is no longer current was already replaced by another request's
     // refresh: the current one is used without refreshing again.
     let rejected_current = rejected.is_some_and(|hash| is_current_token(record, hash));
-    if access_token_fresh(record, now) && !rejected_current {
+    let fresh = access_token_fresh(record, now);
+    if fresh && !rejected_current {
         return Ok(Decision::UseCurrent);
     }
     if let Some(retry_at) = record.next_attempt_at.filter(|t| *t > now) {
@@ -112,7 +165,11 @@ pub fn decide(
             Err(Unavailable::Transient { retry_at })
         };
     }
-    Ok(Decision::Refresh)
+    Ok(if fresh {
+        Decision::RefreshRejected
+    } else {
+        Decision::Refresh
+    })
 }
 
 /// Whether the cron should refresh this connection now.

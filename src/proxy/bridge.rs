@@ -8,6 +8,7 @@ use worker::{Headers, Method, Response, ResponseBuilder, Result};
 
 use super::{Admitted, legacy};
 use crate::connection_client::{CONNECTION_ID_HEADER, SECRET_HASH_HEADER};
+use crate::relay::guard;
 use crate::resolve::Resolved;
 use crate::sse_session::{RECONNECT_HEADER, SESSION_HEADER};
 
@@ -19,15 +20,6 @@ pub fn session_of(admitted: &Admitted) -> Option<String> {
         .find(|(name, _)| name == bindify_core::proxy_headers::MCP_SESSION_ID)
         .map(|(_, value)| value.clone())
         .filter(|value| value.starts_with(BRIDGE_SESSION_PREFIX))
-}
-
-/// Whether an upstream answer to a POST `initialize` means "I only speak HTTP+SSE" (the
-/// MCP backwards-compatibility rule: a 4xx to the POST).
-pub fn means_legacy_upstream(admitted: &Admitted, status: u16) -> bool {
-    admitted.method == Method::Post
-        && admitted.inbound.as_ref().and_then(|i| i.first_method()) == Some("initialize")
-        && session_of(admitted).is_none()
-        && matches!(status, 400 | 404 | 405)
 }
 
 /// Starts a bridged session with the client's `initialize`.
@@ -62,6 +54,7 @@ pub async fn start(
         headers.append(&name, &value)?;
     }
     headers.set(bindify_core::proxy_headers::MCP_SESSION_ID, &session)?;
+    guard(&headers)?;
     let (_, body) = response.into_parts();
     Ok(ResponseBuilder::new()
         .with_status(status)
@@ -76,6 +69,11 @@ pub async fn forward(
     admitted: &Admitted,
     session: &str,
 ) -> Result<Response> {
+    // A POST asks the connection's object for a token, which checks the secret; a GET stream
+    // or a DELETE does not, so they check it here.
+    if admitted.method != Method::Post && !legacy::live(env, found).await? {
+        return crate::respond::not_found();
+    }
     let headers = Headers::new();
     headers.set(SECRET_HASH_HEADER, &found.hash.to_hex())?;
     let response = legacy::call(
@@ -89,7 +87,7 @@ pub async fn forward(
     .await?;
     // An unknown or foreign session: the client must initialize again (Streamable HTTP §session).
     if response.status_code() == 404 {
-        return Ok(Response::empty()?.with_status(404));
+        return crate::relay::empty(404);
     }
     Ok(response)
 }

@@ -1,14 +1,18 @@
 //! `/s/<secret>/sse` and `/s/<secret>/message`: the permanent URL as a legacy HTTP+SSE MCP
 //! endpoint (revision 2024-11-05). Each stream is a session held by an `SseSession` object;
 //! this file admits requests and routes them to the right session.
+//!
+//! The session's `endpoint` event names `/s/<secret>/message?session=<id>`: the secret stays
+//! in the path, where the client was given it, and the query carries only the session id.
 
 use bindify_core::proxy;
 use bindify_core::secret::{b64url, random_bytes};
 use bindify_core::session::parse_event_id;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
 
-use super::{body, refusal};
+use super::body;
 use crate::connection_client::{CONNECTION_ID_HEADER, SECRET_HASH_HEADER};
+use crate::relay::refusal;
 use crate::resolve::{self, Resolved};
 use crate::sse_session::{AFTER_HEADER, ENDPOINT_HEADER, RECONNECT_HEADER, SESSION_HEADER};
 use crate::{config, connection_client, respond};
@@ -56,6 +60,12 @@ pub async fn stream(req: Request, env: &Env, secret: &str) -> Result<Response> {
         Ok(ok) => ok,
         Err(response) => return Ok(response),
     };
+    // The URL must lead to a live connection before a session is opened or resumed for it:
+    // a rotated-away or revoked URL replays nothing, even while the isolate still remembers
+    // its index entry.
+    if !live(env, &found).await? {
+        return respond::not_found();
+    }
     let headers = Headers::new();
     headers.set(SECRET_HASH_HEADER, &found.hash.to_hex())?;
     if let Some(last) = req.headers().get("last-event-id")? {
@@ -64,14 +74,6 @@ pub async fn stream(req: Request, env: &Env, secret: &str) -> Result<Response> {
         };
         headers.set(AFTER_HEADER, &seen.to_string())?;
         return call(env, session, Method::Get, "/resume", headers, None).await;
-    }
-    // The URL must lead to a live connection before a session is opened for it.
-    if connection_client::status(env, &found.id, &found.hash)
-        .await?
-        .status_code()
-        != 200
-    {
-        return respond::not_found();
     }
     let session =
         b64url(&random_bytes::<16>().map_err(|e| worker::Error::RustError(e.to_string()))?);
@@ -82,8 +84,17 @@ pub async fn stream(req: Request, env: &Env, secret: &str) -> Result<Response> {
         ENDPOINT_HEADER,
         &format!("{base}/message?session={session}"),
     )?;
-    headers.set(RECONNECT_HEADER, &format!("{base}/reconnect"))?;
+    headers.set(RECONNECT_HEADER, &proxy::reconnect_url(&origin, &found.id))?;
     call(env, &session, Method::Post, "/open", headers, None).await
+}
+
+/// Whether the secret `found` came with still opens its connection (its object compares the
+/// hash with the record's in constant time).
+pub(super) async fn live(env: &Env, found: &Resolved) -> Result<bool> {
+    Ok(connection_client::status(env, &found.id, &found.hash)
+        .await?
+        .status_code()
+        == 200)
 }
 
 /// `POST /s/<secret>/message?session=<id>`: one client message for its session.

@@ -36,7 +36,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
             crate::api::handle(req, &env, &rest).await
         }
         (Method::Get, ["s", secret, "status"]) => status::show(&env, secret).await,
-        (Method::Get, ["s", secret, "reconnect"]) => reconnect::start(&req, &env, secret).await,
+        (Method::Get, ["s", secret, "reconnect"]) => reconnect::start(&env, secret).await,
         (_, ["s", secret, "sse"]) => {
             let secret = (*secret).to_owned();
             crate::proxy::legacy::stream(req, &env, &secret).await

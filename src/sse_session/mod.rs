@@ -15,10 +15,13 @@ use bindify_core::session::Replay;
 use worker::{DurableObject, Env, Method, Request, Response, Result, State, durable_object};
 
 use crate::connection_client::{CONNECTION_ID_HEADER, SECRET_HASH_HEADER};
+use crate::relay::{empty, refusal};
 use crate::respond;
 use state::{Session, Shared, open_listener, open_request_stream, open_stream};
+use upstream::Undelivered;
 
-/// Internal headers of `/open` and `/resume`.
+/// Internal headers of `/open`, `/bridge` and `/resume`. The Worker's routes send them; the
+/// object depends on nothing of the routes.
 pub const SESSION_HEADER: &str = "x-bindify-session";
 pub const ENDPOINT_HEADER: &str = "x-bindify-endpoint";
 pub const RECONNECT_HEADER: &str = "x-bindify-reconnect";
@@ -66,7 +69,7 @@ impl DurableObject for SseSession {
                 let body = req.bytes().await?;
                 let inbound = match bindify_core::proxy::check_body(&body) {
                     Ok(inbound) => inbound,
-                    Err(refused) => return crate::proxy::refusal(&refused),
+                    Err(refused) => return refusal(&refused),
                 };
                 if self.shared.borrow().is_none() {
                     let (Some(id), Some(connection_id), Some(reconnect)) = (
@@ -93,13 +96,12 @@ impl DurableObject for SseSession {
                         // Registered before delivery, so the answer cannot arrive unrouted.
                         let response = open_request_stream(&self.shared, ids)?;
                         // Failures for requests arrive on the stream as JSON-RPC errors.
-                        let _ = upstream::deliver(&self.env, &self.shared, body, &inbound).await;
-                        Ok(response)
+                        match upstream::deliver(&self.env, &self.shared, body, &inbound).await {
+                            Err(Undelivered::Gone) => respond::not_found(),
+                            _ => Ok(response),
+                        }
                     }
-                    _ => match upstream::deliver(&self.env, &self.shared, body, &inbound).await {
-                        Ok(()) => Ok(Response::empty()?.with_status(202)),
-                        Err(refused) => crate::proxy::refusal(&refused),
-                    },
+                    _ => answer(upstream::deliver(&self.env, &self.shared, body, &inbound).await),
                 }
             }
             (Method::Get, "/bridge") => {
@@ -113,7 +115,7 @@ impl DurableObject for SseSession {
                     return respond::not_found();
                 }
                 self.shared.replace(None);
-                Ok(Response::empty()?.with_status(200))
+                empty(200)
             }
             (Method::Get, "/resume") => {
                 if !self.owned_by(&hash) {
@@ -139,12 +141,9 @@ impl DurableObject for SseSession {
                 let body = req.bytes().await?;
                 let inbound = match bindify_core::proxy::check_body(&body) {
                     Ok(inbound) => inbound,
-                    Err(refused) => return crate::proxy::refusal(&refused),
+                    Err(refused) => return refusal(&refused),
                 };
-                match upstream::deliver(&self.env, &self.shared, body, &inbound).await {
-                    Ok(()) => Ok(Response::ok("Accepted")?.with_status(202)),
-                    Err(refused) => crate::proxy::refusal(&refused),
-                }
+                answer(upstream::deliver(&self.env, &self.shared, body, &inbound).await)
             }
             _ => respond::not_found(),
         }
@@ -158,6 +157,16 @@ impl SseSession {
             .borrow()
             .as_ref()
             .is_some_and(|s| s.hash.ct_eq(hash))
+    }
+}
+
+/// The answer to a delivered message: 202, its refusal, or the shared 404 once the session's
+/// URL no longer opens its connection.
+fn answer(delivered: std::result::Result<(), Undelivered>) -> Result<Response> {
+    match delivered {
+        Ok(()) => empty(202),
+        Err(Undelivered::Refused(refused)) => refusal(&refused),
+        Err(Undelivered::Gone) => respond::not_found(),
     }
 }
 

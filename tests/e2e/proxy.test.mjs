@@ -294,9 +294,14 @@ describe('MCP through the permanent URL: bad input', () => {
     const error = await client.callTool({ name: 'echo', arguments: { text: 'x' } }).catch((e) => e);
     assert.ok(error instanceof McpError, String(error));
     assert.equal(error.code, -32001);
-    assert.ok(error.message.includes(`${worker.url}/s/${secretOf(url)}/reconnect`), error.message);
     const status = await (await fetch(url.replace(/mcp$/, 'status'))).json();
     assert.equal(status.state, 'needs_reauth');
+    // The way back is the dashboard's page for the connection, which needs the owner; the
+    // error, which clients show to the model and write to logs, carries no URL secret.
+    const reconnectUrl = `${worker.url}/manage/${status.id}/reconnect`;
+    assert.ok(error.message.includes(`Open ${reconnectUrl} in a browser`), error.message);
+    assert.equal(error.data?.reconnect_url, reconnectUrl);
+    assert.ok(!JSON.stringify({ message: error.message, data: error.data }).includes(secretOf(url)));
     await client.close();
   });
 });

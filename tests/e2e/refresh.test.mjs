@@ -219,7 +219,7 @@ describe('refresh: a grant revoked at the authorization server', () => {
   test('needs_reauth with a reconnect link, no more refreshes, and reconnect keeps the URL', async () => {
     const { as, worker } = stack;
     const { mcpUrl, secret } = await connectHeadless(worker.url);
-    const reconnectUrl = `${worker.url}/s/${secret}/reconnect`;
+    const reconnectUrl = `${worker.url}/manage/${(await status(worker, secret)).id}/reconnect`;
     const client = await newClient(mcpUrl);
     clients.push(client);
     assert.equal(await echo(client, 'granted'), 'granted');

@@ -122,6 +122,72 @@ fn a_401_with_an_already_replaced_token_does_not_refresh_again() {
 }
 
 #[test]
+fn an_upstream_refusing_every_token_gets_one_refresh_a_minute() {
+    use crate::refresh::{REJECTION_REFRESH_INTERVAL_MS, RefreshLimited};
+    let f = Fixture::new(T0 + 3_600_000);
+    let peer = ScriptedPeer::new();
+    peer.on("POST", TOKEN, 200, ROTATED);
+    let http = peer.client();
+    let service = f.service();
+    let hash = f.secret.hash();
+    // The first refusal of AT-1 refreshes.
+    let first = block_on(service.token(&http, "c1", &hash, Some(sha256(b"AT-1")), T0));
+    assert_eq!(access(first.expect("ok")), "AT-2");
+    // AT-2 is refused at once, and again: no refresh, and the caller learns when one may run.
+    for at in [T0 + 1, T0 + 30_000, T0 + REJECTION_REFRESH_INTERVAL_MS - 1] {
+        let limited = block_on(service.token(&http, "c1", &hash, Some(sha256(b"AT-2")), at));
+        match limited.expect("ok") {
+            Some(TokenOutcome::RefreshLimited(RefreshLimited { retry_at })) => {
+                assert_eq!(retry_at, Some(T0 + REJECTION_REFRESH_INTERVAL_MS));
+            }
+            other => panic!("expected a limited refresh, got {other:?}"),
+        }
+    }
+    assert_eq!(peer.requests_to(TOKEN).len(), 1);
+    // A request without a refusal still gets the current token meanwhile.
+    let plain = block_on(service.token(&http, "c1", &hash, None, T0 + 2));
+    assert_eq!(access(plain.expect("ok")), "AT-2");
+    // A minute after the first, a refusal refreshes again.
+    peer.on(
+        "POST",
+        TOKEN,
+        200,
+        r#"{"access_token":"AT-3","token_type":"Bearer","expires_in":3600,"refresh_token":"RT-3"}"#,
+    );
+    let later = block_on(service.token(
+        &http,
+        "c1",
+        &hash,
+        Some(sha256(b"AT-2")),
+        T0 + REJECTION_REFRESH_INTERVAL_MS,
+    ));
+    assert_eq!(access(later.expect("ok")), "AT-3");
+    assert_eq!(peer.requests_to(TOKEN).len(), 2);
+}
+
+#[test]
+fn an_expiring_token_refreshes_even_right_after_a_refusal_refresh() {
+    let f = Fixture::new(T0 + 3_600_000);
+    let peer = ScriptedPeer::new();
+    peer.on("POST", TOKEN, 200, ROTATED);
+    let http = peer.client();
+    let service = f.service();
+    let hash = f.secret.hash();
+    let first = block_on(service.token(&http, "c1", &hash, Some(sha256(b"AT-1")), T0));
+    assert_eq!(access(first.expect("ok")), "AT-2");
+    // AT-2 lives an hour from T0; an hour later it is refreshed for its expiry, refusal or not.
+    peer.on(
+        "POST",
+        TOKEN,
+        200,
+        r#"{"access_token":"AT-3","token_type":"Bearer","expires_in":3600,"refresh_token":"RT-3"}"#,
+    );
+    let expiring =
+        block_on(service.token(&http, "c1", &hash, Some(sha256(b"AT-2")), T0 + 3_600_000));
+    assert_eq!(access(expiring.expect("ok")), "AT-3");
+}
+
+#[test]
 fn a_wrong_secret_gets_nothing_and_triggers_nothing() {
     let f = Fixture::new(T0);
     let peer = ScriptedPeer::new();

@@ -36,11 +36,57 @@ fn a_fresh_token_is_used_and_an_expiring_one_refreshed() {
 #[test]
 fn a_401_on_the_current_token_refreshes_but_a_stale_401_does_not() {
     let r = record(Some(T0 + HOUR));
-    assert_eq!(decide(&r, T0, Some(&hash("AT-1"))), Ok(Decision::Refresh));
+    assert_eq!(
+        decide(&r, T0, Some(&hash("AT-1"))),
+        Ok(Decision::RefreshRejected)
+    );
     // Another request already refreshed: the rejected token is not the current one.
     assert_eq!(
         decide(&r, T0, Some(&hash("AT-0"))),
         Ok(Decision::UseCurrent)
+    );
+    // Refused and expiring anyway: an ordinary refresh, which no refusal limit holds back.
+    assert_eq!(
+        decide(&r, T0 + HOUR - 1, Some(&hash("AT-1"))),
+        Ok(Decision::Refresh)
+    );
+}
+
+#[test]
+fn refusals_refresh_once_per_token_and_once_a_minute() {
+    let mut limit = RejectionRefreshes::default();
+    assert_eq!(limit.check(&hash("AT-1"), T0), Ok(()));
+    limit.note(&hash("AT-1"), T0);
+    // The same token again (the authorization server handed it back): never again.
+    assert_eq!(
+        limit.check(&hash("AT-1"), T0 + 10 * HOUR),
+        Err(RefreshLimited { retry_at: None })
+    );
+    // The next token, refused too soon after.
+    assert_eq!(
+        limit.check(&hash("AT-2"), T0 + 1),
+        Err(RefreshLimited {
+            retry_at: Some(T0 + REJECTION_REFRESH_INTERVAL_MS)
+        })
+    );
+    assert_eq!(
+        limit.check(&hash("AT-2"), T0 + REJECTION_REFRESH_INTERVAL_MS - 1),
+        Err(RefreshLimited {
+            retry_at: Some(T0 + REJECTION_REFRESH_INTERVAL_MS)
+        })
+    );
+    assert_eq!(
+        limit.check(&hash("AT-2"), T0 + REJECTION_REFRESH_INTERVAL_MS),
+        Ok(())
+    );
+    // A clock at the end of time does not overflow.
+    let mut late = RejectionRefreshes::default();
+    late.note(&hash("AT-1"), i64::MAX - 1);
+    assert_eq!(
+        late.check(&hash("AT-2"), i64::MAX - 1),
+        Err(RefreshLimited {
+            retry_at: Some(i64::MAX)
+        })
     );
 }
 
