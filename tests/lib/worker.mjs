@@ -52,6 +52,9 @@ export async function startWorker({ vars = {}, port, main = workerMain, config =
         ...process.env,
         CI: '1',
         WRANGLER_SEND_METRICS: 'false',
+        // wrangler dev keeps a local trace store of every request (URLs included) unless told not
+        // to; a deployed Bindify enables no Workers Observability, and tests look at its storage.
+        X_LOCAL_OBSERVABILITY: 'false',
         FORCE_COLOR: '0', // fewer ANSI escapes in the log (esbuild-style warnings keep theirs)
         WRANGLER_LOG_PATH: join(dir, 'wrangler-logs'),
       },
