@@ -2,6 +2,7 @@
 
 mod callback;
 mod cli;
+mod client_metadata;
 pub(crate) mod connect;
 mod landing;
 mod login;
@@ -23,6 +24,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         (Method::Get, ["connect"]) => connect::start(&req, &env, None).await,
         (Method::Get, ["connect", preset]) => connect::start(&req, &env, Some(preset)).await,
         (Method::Get, ["oauth", "callback"]) => callback::finish(&req, &env).await,
+        (Method::Get, ["oauth", "client-metadata.json"]) => client_metadata::document(&req, &env),
         (Method::Get, ["login"]) => login::page(&req, &env),
         (Method::Post, ["login"]) => login::submit(req, &env).await,
         (Method::Post, ["logout"]) => login::logout(&req),
@@ -55,7 +57,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
             [""]
             | ["connect"]
             | ["connect", _]
-            | ["oauth", "callback"]
+            | ["oauth", "callback" | "client-metadata.json"]
             | ["manage"]
             | ["manage", _, "reconnect"]
             | ["cli", _]
