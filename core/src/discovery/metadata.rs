@@ -29,6 +29,8 @@ pub struct AuthServerMetadata {
     #[serde(default)]
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     pub scopes_supported: Option<Vec<String>>,
+    /// RFC 8414 §2; when absent, `authorization_code` and `implicit` are the default.
+    pub grant_types_supported: Option<Vec<String>>,
     /// Client ID Metadata Documents (MCP authorization 2025-11-25, "Client ID Metadata
     /// Documents"): the server accepts an https URL as `client_id` and reads the client's
     /// metadata from it.
@@ -56,12 +58,14 @@ impl AuthServerMetadata {
             code_challenge_methods_supported: vec!["S256".to_owned()],
             token_endpoint_auth_methods_supported: None,
             scopes_supported: None,
+            grant_types_supported: None,
             client_id_metadata_document_supported: false,
         }
     }
 
-    /// RFC 8414 §3.3: `issuer` must equal the issuer the metadata was fetched for. The MCP
-    /// spec: refuse servers that do not advertise PKCE S256. Every endpoint must pass the same
+    /// RFC 8414 §3.3: `issuer` must equal the issuer the metadata was fetched for. A server
+    /// must offer the authorization code grant, which is how the owner authorizes Bindify.
+    /// The MCP spec: refuse servers that do not advertise PKCE S256. Every endpoint must pass the same
     /// URL policy as the MCP server itself.
     pub fn validate(&self, issuer: &Url, policy: UpstreamPolicy) -> Result<(), DiscoveryError> {
         let expected = issuer.as_str().trim_end_matches('/');
@@ -70,6 +74,13 @@ impl AuthServerMetadata {
                 "issuer {:?} does not match {:?}",
                 self.issuer, expected
             )));
+        }
+        if self
+            .grant_types_supported
+            .as_ref()
+            .is_some_and(|grants| !grants.iter().any(|g| g == "authorization_code"))
+        {
+            return Err(DiscoveryError::NoAuthorizationCodeGrant);
         }
         if !self
             .code_challenge_methods_supported

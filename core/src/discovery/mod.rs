@@ -48,6 +48,10 @@ pub enum DiscoveryError {
     InvalidMetadata(String),
     #[error("the authorization server does not support PKCE with S256")]
     NoPkceS256,
+    #[error(
+        "the authorization server offers no authorization code grant (grant_types_supported lacks authorization_code), so no one can sign in to it from a browser"
+    )]
+    NoAuthorizationCodeGrant,
     #[error("a discovered URL is not allowed: {0}")]
     DisallowedUrl(String),
 }

@@ -156,6 +156,25 @@ fn refuses_servers_without_pkce_s256() {
 }
 
 #[test]
+fn refuses_servers_without_the_authorization_code_grant() {
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    peer.on("GET", PRM_PATH, 200, &prm(MCP, "https://auth.example.com"));
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&as_metadata("https://auth.example.com")).expect("json");
+    meta["grant_types_supported"] = serde_json::json!(["client_credentials"]);
+    peer.on("GET", AS_META, 200, &meta.to_string());
+    assert_eq!(
+        run(&peer, MCP).err(),
+        Some(DiscoveryError::NoAuthorizationCodeGrant)
+    );
+
+    meta["grant_types_supported"] = serde_json::json!(["authorization_code", "refresh_token"]);
+    peer.on("GET", AS_META, 200, &meta.to_string());
+    assert!(run(&peer, MCP).is_ok());
+}
+
+#[test]
 fn refuses_metadata_for_another_issuer() {
     let peer = ScriptedPeer::new();
     peer.on("POST", MCP, 401, "");
