@@ -16,6 +16,17 @@ use crate::respond;
 
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let url = req.url()?;
+    if crate::config::local_development(&env)
+        && !bindify_core::upstream::local_request_allowed(&url)
+    {
+        return respond::json(
+            403,
+            &serde_json::json!({
+                "error": "forbidden_host",
+                "message": "This local Bindify answers only requests addressed to 127.0.0.1, localhost or [::1].",
+            }),
+        );
+    }
     let path = url.path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method();
