@@ -7,8 +7,8 @@
 const MAX_STEPS = 25;
 
 /** Field values the owner knows, by input name. Unknown visible fields stop the walk. */
-function knownValues({ serverUrl, adminToken, client }) {
-  const values = {};
+function knownValues({ serverUrl, adminToken, client, account }) {
+  const values = { ...account };
   if (serverUrl) values.server = serverUrl;
   if (adminToken) {
     values.token = adminToken;
@@ -27,12 +27,14 @@ export class Owner {
   /**
    * `bindifyUrl`: the deployment. `adminToken`: its ADMIN_TOKEN, for a sign-in page (none in
    * local development). `client`: a client the owner registered at the authorization server
-   * (`client_id`, `client_secret`), for a page that asks for one.
+   * (`client_id`, `client_secret`), for a page that asks for one. `account`: the owner's
+   * sign-in at the service (form field name to value, e.g. `{ login, password }`).
    */
-  constructor(bindifyUrl, { adminToken, client } = {}) {
+  constructor(bindifyUrl, { adminToken, client, account } = {}) {
     this.bindifyUrl = bindifyUrl;
     this.adminToken = adminToken;
     this.client = client;
+    this.account = account;
   }
 
   /**
@@ -40,7 +42,7 @@ export class Owner {
    * the permanent URLs the final page shows.
    */
   async connect(serverUrl) {
-    this.#values = knownValues({ serverUrl, adminToken: this.adminToken, client: this.client });
+    this.#values = knownValues({ serverUrl, adminToken: this.adminToken, client: this.client, account: this.account });
     const end = await this.#walk({ url: new URL('/', this.bindifyUrl).href, method: 'GET' }, { start: 'connect' });
     if (!end.mcpUrl) throw new OwnerError('the walk ended without a permanent URL', end);
     return end;
@@ -48,7 +50,7 @@ export class Owner {
 
   /** Opens a link Bindify gave (a reconnect link), as the owner clicking it. */
   async open(link) {
-    this.#values = knownValues({ adminToken: this.adminToken, client: this.client });
+    this.#values = knownValues({ adminToken: this.adminToken, client: this.client, account: this.account });
     return this.#walk({ url: new URL(link, this.bindifyUrl).href, method: 'GET' }, {});
   }
 

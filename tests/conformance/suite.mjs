@@ -10,9 +10,10 @@ import { node22, testsDir } from '../lib/paths.mjs';
 export const conformanceBin = join(testsDir, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 export const clientDriver = join(testsDir, 'conformance/client.mjs');
 
-function run(args, { env = process.env, timeoutMs = 120_000 } = {}) {
+function run(args, { env = process.env, timeoutMs = 120_000, preload } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(node22, [conformanceBin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const node = preload ? ['--import', preload] : [];
+    const child = spawn(node22, [...node, conformanceBin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -78,11 +79,18 @@ export async function runClientScenario(name, { bindifyUrl, adminToken, timeoutM
   }
 }
 
-/** Runs server scenario `name` against the MCP server at `url`. `env` reaches the runner. */
-export async function runServerScenario(name, { url, env = process.env, timeoutMs = 120_000 }) {
+/**
+ * Runs server scenario `name` against the MCP server at `url`. With `bearer` ({ origin, token }),
+ * the runner presents that access token on every request to that origin (see bearer.mjs).
+ */
+export async function runServerScenario(name, { url, bearer, timeoutMs = 120_000 }) {
   const outputDir = mkdtempSync(join(tmpdir(), 'bindify-conformance-'));
   try {
-    const result = await run(['server', '--url', url, '--scenario', name, '-o', outputDir], { env, timeoutMs });
+    const env = bearer
+      ? { ...process.env, CONFORMANCE_BEARER_ORIGIN: bearer.origin, CONFORMANCE_BEARER_TOKEN: bearer.token }
+      : process.env;
+    const preload = bearer ? join(testsDir, 'conformance/bearer.mjs') : undefined;
+    const result = await run(['server', '--url', url, '--scenario', name, '-o', outputDir], { env, timeoutMs, preload });
     const summary = summarise(readChecks(outputDir));
     return { name, passed: result.code === 0 && !summary.bad.some((b) => b.startsWith('FAILURE')), ...summary, output: result.stdout + result.stderr };
   } finally {
