@@ -53,6 +53,9 @@ export async function startWorker({ vars = {}, port, main = workerMain, config =
         CI: '1',
         WRANGLER_SEND_METRICS: 'false',
         FORCE_COLOR: '0', // fewer ANSI escapes in the log (esbuild-style warnings keep theirs)
+        // wrangler >= 4.1xx records every request (URLs, headers) into a local trace store in
+        // the state directory; Bindify's URL secrets and tokens must not land on disk unsealed.
+        X_LOCAL_OBSERVABILITY: 'false',
         WRANGLER_LOG_PATH: join(dir, 'wrangler-logs'),
       },
     });
