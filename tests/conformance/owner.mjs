@@ -87,11 +87,19 @@ export class Owner {
       const form = start === 'connect' && formsSubmitted === 0
         ? forms.find((f) => f.names.includes('server'))
         : forms.find((f) => !f.names.includes('server')) ?? forms[0];
-      if (!form || (page.kind?.startsWith('error') && !form.asksFor(['client_id']))) {
-        throw new OwnerError(`${request.method} ${redact(request.url)} answered ${response.status} with nothing to go on`, { ...page, status: response.status, trail });
+      const isError = page.kind?.startsWith('error');
+      if (form && (!isError || form.asksFor(['client_id']))) {
+        formsSubmitted += 1;
+        request = form.submission(request.url, this.#values);
+        continue;
       }
-      formsSubmitted += 1;
-      request = form.submission(request.url, this.#values);
+      // A page whose one way on is a button-styled link (not back to the start page).
+      const onward = !isError && page.buttons.find((href) => new URL(href, request.url).pathname !== '/');
+      if (onward) {
+        request = { url: new URL(onward, request.url).href, method: 'GET' };
+        continue;
+      }
+      throw new OwnerError(`${request.method} ${redact(request.url)} answered ${response.status} with nothing to go on`, { ...page, status: response.status, trail });
     }
     throw new OwnerError(`no final page after ${MAX_STEPS} steps`, { trail });
   }
@@ -105,13 +113,17 @@ export class OwnerError extends Error {
   }
 }
 
-/** What a page shows: its data-page name, permanent URLs, error code, forms and text. */
+/** What a page shows: its data-page name, permanent URLs, error code, forms, button links and text. */
 export function readPage(html) {
   const kind = /<body[^>]*\sdata-page="([^"]*)"/i.exec(html)?.[1] ?? null;
   const mcpUrl = /<code[^>]*\sid="mcp-url"[^>]*>([^<]+)<\/code>/.exec(html)?.[1];
   const sseUrl = /<code[^>]*\sid="sse-url"[^>]*>([^<]+)<\/code>/.exec(html)?.[1];
   const errorCode = /<span id="error-code">([a-z_]+)<\/span>/.exec(html)?.[1] ?? null;
   const forms = [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)].map(([, attrs, inner]) => new Form(attrs, inner));
+  const buttons = [...html.matchAll(/<a\b([^>]*)>/gi)]
+    .map(([, attrs]) => attrs)
+    .filter((attrs) => /\bbutton\b/.test(attr(attrs, 'class') ?? '') && attr(attrs, 'href'))
+    .map((attrs) => attr(attrs, 'href'));
   const text = unescapeHtml(html.replace(/<(style|script)[\s\S]*?<\/\1>/gi, '').replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim();
   return {
     kind,
@@ -119,6 +131,7 @@ export function readPage(html) {
     sseUrl: sseUrl && unescapeHtml(sseUrl),
     errorCode,
     forms,
+    buttons,
     text,
   };
 }
