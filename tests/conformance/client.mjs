@@ -25,10 +25,10 @@ async function main() {
   const context = process.env.MCP_CONFORMANCE_CONTEXT ? JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT) : {};
   log(`scenario ${process.env.MCP_CONFORMANCE_SCENARIO ?? '?'}: connecting ${serverUrl} through ${bindifyUrl}`);
 
-  const owner = new Owner(bindifyUrl, {
-    adminToken: process.env.BINDIFY_ADMIN_TOKEN || undefined,
-    client: context.client_id ? { client_id: context.client_id, client_secret: context.client_secret } : undefined,
-  });
+  // What the scenario hands the client (a pre-registered client's id and secret, a key) is
+  // what the owner would type into a page that asks for it, field by field.
+  const fields = Object.fromEntries(Object.entries(context).filter(([k, v]) => k !== 'name' && typeof v === 'string'));
+  const owner = new Owner(bindifyUrl, { adminToken: process.env.BINDIFY_ADMIN_TOKEN || undefined, fields });
   const { mcpUrl } = await owner.connect(serverUrl);
   log('connected; permanent URL received');
 

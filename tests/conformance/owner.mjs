@@ -6,17 +6,14 @@
 
 const MAX_STEPS = 25;
 
-/** Field values the owner knows, by input name. Unknown visible fields stop the walk. */
-function knownValues({ serverUrl, adminToken, client, account }) {
-  const values = { ...account };
+/** Field values the owner knows, by input name. Unknown required fields stop the walk. */
+function knownValues({ serverUrl, adminToken, fields }) {
+  const values = { ...fields };
   if (serverUrl) values.server = serverUrl;
   if (adminToken) {
     values.token = adminToken;
     values.admin_token = adminToken;
-    values.password = adminToken;
   }
-  if (client?.client_id) values.client_id = client.client_id;
-  if (client?.client_secret) values.client_secret = client.client_secret;
   return values;
 }
 
@@ -25,16 +22,15 @@ export class Owner {
   #values;
 
   /**
-   * `bindifyUrl`: the deployment. `adminToken`: its ADMIN_TOKEN, for a sign-in page (none in
-   * local development). `client`: a client the owner registered at the authorization server
-   * (`client_id`, `client_secret`), for a page that asks for one. `account`: the owner's
-   * sign-in at the service (form field name to value, e.g. `{ login, password }`).
+   * `bindifyUrl`: the deployment. `adminToken`: its ADMIN_TOKEN, for Bindify's sign-in page
+   * (none in local development). `fields`: what else the owner knows, by form field name: the
+   * sign-in at the service (`login`, `password`), a client registered there (`client_id`,
+   * `client_secret`), for a page that asks for them.
    */
-  constructor(bindifyUrl, { adminToken, client, account } = {}) {
+  constructor(bindifyUrl, { adminToken, fields = {} } = {}) {
     this.bindifyUrl = bindifyUrl;
     this.adminToken = adminToken;
-    this.client = client;
-    this.account = account;
+    this.fields = fields;
   }
 
   /**
@@ -42,7 +38,7 @@ export class Owner {
    * the permanent URLs the final page shows.
    */
   async connect(serverUrl) {
-    this.#values = knownValues({ serverUrl, adminToken: this.adminToken, client: this.client, account: this.account });
+    this.#values = knownValues({ serverUrl, adminToken: this.adminToken, fields: this.fields });
     const end = await this.#walk({ url: new URL('/', this.bindifyUrl).href, method: 'GET' }, { start: 'connect' });
     if (!end.mcpUrl) throw new OwnerError('the walk ended without a permanent URL', end);
     return end;
@@ -50,7 +46,7 @@ export class Owner {
 
   /** Opens a link Bindify gave (a reconnect link), as the owner clicking it. */
   async open(link) {
-    this.#values = knownValues({ adminToken: this.adminToken, client: this.client, account: this.account });
+    this.#values = knownValues({ adminToken: this.adminToken, fields: this.fields });
     return this.#walk({ url: new URL(link, this.bindifyUrl).href, method: 'GET' }, {});
   }
 

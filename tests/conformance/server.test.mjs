@@ -36,7 +36,7 @@ describe('conformance: every server scenario, directly and through Bindify', () 
     everything = await startEverythingServer({ issuer: as.issuer });
     token = await obtainAccessToken(as.issuer, everything.resource);
     worker = await startWorker({ vars: { TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'), ALLOW_LOOPBACK_HTTP: 'true' } });
-    ({ mcpUrl } = await new Owner(worker.url, { account: { login: 'owner', password: 'any-password' } }).connect(everything.url));
+    ({ mcpUrl } = await new Owner(worker.url, { fields: { login: 'owner', password: 'any-password' } }).connect(everything.url));
   });
 
   after(async () => {

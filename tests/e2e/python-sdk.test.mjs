@@ -80,7 +80,7 @@ describe('the Python MCP SDK through the permanent URLs', () => {
     typescript = await startMcpServer({ issuer: as.issuer });
     pythonServer = await startPythonServer(as.issuer);
     worker = await startWorker({ vars: { TOKEN_ENCRYPTION_KEY: newKey(), ALLOW_LOOPBACK_HTTP: 'true' } });
-    const owner = new Owner(worker.url, { account: { login: 'owner', password: 'any-password' } });
+    const owner = new Owner(worker.url, { fields: { login: 'owner', password: 'any-password' } });
     toTypescript = await owner.connect(typescript.url);
     toPython = await owner.connect(pythonServer.url);
   });
