@@ -2,7 +2,8 @@
 //! revision ("Authorization Server Discovery" and "Fallbacks for Servers without Metadata
 //! Discovery") puts the authorization server at the MCP server's origin: its metadata at the
 //! origin's well-known URL, else the default endpoints `/authorize`, `/token` and `/register`
-//! there. [`super::discover`] comes here only when no protected resource metadata exists.
+//! there. [`super::discover`] comes here only when no protected resource metadata exists, and
+//! allows the default endpoints only for a server that answered the probe with a 401.
 
 use url::Url;
 
@@ -16,6 +17,7 @@ pub(super) async fn discover<C: HttpClient>(
     server: &Url,
     policy: UpstreamPolicy,
     scopes: Vec<String>,
+    allow_defaults: bool,
 ) -> Result<Discovered, DiscoveryError> {
     let origin = origin_of(server);
     let mut found = None;
@@ -39,7 +41,8 @@ pub(super) async fn discover<C: HttpClient>(
             }
             (issuer, metadata)
         }
-        None => (origin.clone(), AuthServerMetadata::defaults_at(&origin)),
+        None if allow_defaults => (origin.clone(), AuthServerMetadata::defaults_at(&origin)),
+        None => return Err(DiscoveryError::NoAuthServerMetadata(origin.to_string())),
     };
     metadata.validate(&issuer, policy)?;
     Ok(Discovered {

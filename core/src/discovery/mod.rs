@@ -115,7 +115,11 @@ pub async fn discover<C: HttpClient>(
             // No challenge and no metadata: nothing here asks for authorization.
             return Err(DiscoveryError::NoAuthRequired(status));
         }
-        return legacy::discover(http, server, policy, challenge_scopes.unwrap_or_default()).await;
+        // The default endpoints are for a server that asked for a token: any other answer (a
+        // 404 from a mistyped URL, say) is not taken for an authorization server.
+        let challenged = matches!(probe, Probe::Challenged(_));
+        let scopes = challenge_scopes.unwrap_or_default();
+        return legacy::discover(http, server, policy, scopes, challenged).await;
     };
     let resource = match prm.resource.as_deref().map(str::trim) {
         // RFC 9728 §3.3: the metadata must be about the server we asked for. As the MCP SDKs

@@ -438,6 +438,19 @@ fn a_2025_03_26_server_without_any_metadata_gets_the_default_endpoints() {
 }
 
 #[test]
+fn without_a_challenge_no_default_endpoints_are_made_up() {
+    // A mistyped URL: the server answers 404 and publishes no metadata.
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 404, "not found");
+    assert_eq!(
+        run(&peer, MCP).err(),
+        Some(DiscoveryError::NoAuthServerMetadata(
+            "https://mcp.example.com/".into()
+        ))
+    );
+}
+
+#[test]
 fn the_client_id_metadata_document_flag_is_read() {
     let peer = ScriptedPeer::new();
     peer.on("POST", MCP, 401, "");
