@@ -74,8 +74,18 @@ pub fn connect_settings(env: &Env, origin: &Url) -> Result<ConnectSettings, Conn
         state_ttl_ms: state_ttl_seconds.saturating_mul(1000),
         redirect_uri,
         configured_clients: configured_clients(env),
+        client_metadata_url: client_metadata_url(env, origin),
         secure_cookies: origin.scheme() == "https",
     })
+}
+
+/// The https URL of Bindify's Client ID Metadata Document: `CLIENT_METADATA_URL`, else
+/// `/oauth/client-metadata.json` on `origin` when that is https.
+pub fn client_metadata_url(env: &Env, origin: &Url) -> Option<Url> {
+    bindify_core::registration::client_metadata_url(
+        origin,
+        text(env, "CLIENT_METADATA_URL").as_deref(),
+    )
 }
 
 /// `OAUTH_CLIENTS`: a JSON object from issuer URL to `{"client_id", "client_secret"?}`. An

@@ -1,7 +1,8 @@
-//! Getting a client id at an authorization server: a pre-registered client from configuration
-//! first (for servers without dynamic registration), then RFC 7591 dynamic client registration.
-//! The result is cached per (issuer, redirect URI) by the caller, sealed, under
-//! [`crate::keys::client`].
+//! Getting a client id at an authorization server, in this order: a client the owner
+//! registered there (for servers without dynamic registration), then Bindify's own Client ID
+//! Metadata Document when the server accepts those, then RFC 7591 dynamic client registration.
+//! A dynamic registration is cached per (issuer, redirect URI) by the caller, sealed, under
+//! [`crate::keys::client`]; the other two need no call and nothing cached.
 
 use oauth2::ClientSecret;
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,8 @@ pub struct ClientRegistration {
 #[serde(rename_all = "snake_case")]
 pub enum ClientSource {
     Configured,
+    /// The client id is the URL of Bindify's Client ID Metadata Document.
+    MetadataDocument,
     Dynamic,
 }
 
@@ -75,6 +78,72 @@ impl ConfiguredClient {
             registered_at: now,
         }
     }
+}
+
+/// Where Bindify serves its Client ID Metadata Document, on its own origin.
+pub const CLIENT_METADATA_PATH: &str = "/oauth/client-metadata.json";
+
+/// The URL of Bindify's Client ID Metadata Document: `configured` (`CLIENT_METADATA_URL`)
+/// when set, else [`CLIENT_METADATA_PATH`] on `origin`. A client id URL must be https and
+/// have a path (MCP authorization 2025-11-25, "Client ID Metadata Documents"), so a Worker
+/// served over plain http has none unless one is configured.
+pub fn client_metadata_url(origin: &Url, configured: Option<&str>) -> Option<Url> {
+    let url = match configured {
+        Some(raw) => Url::parse(raw.trim()).ok()?,
+        None => origin.join(CLIENT_METADATA_PATH).ok()?,
+    };
+    let usable = url.scheme() == "https"
+        && url.host().is_some()
+        && url.path() != "/"
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    usable.then_some(url)
+}
+
+/// Bindify's Client ID Metadata Document (RFC 7591 §2 client metadata, with `client_id` equal
+/// to the URL it is served at): a public client using PKCE, the authorization code and refresh
+/// token grants, and this deployment's callback.
+pub fn client_metadata_document(
+    client_id: &Url,
+    redirect_uri: &Url,
+    client_name: &str,
+) -> serde_json::Value {
+    let mut client_uri = redirect_uri.clone();
+    client_uri.set_path("/");
+    client_uri.set_query(None);
+    serde_json::json!({
+        "client_id": client_id.as_str(),
+        "client_name": client_name,
+        "client_uri": client_uri.as_str(),
+        "redirect_uris": [redirect_uri.as_str()],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "application_type": "web",
+    })
+}
+
+/// The client to use without registering, in order: the one the owner registered at this
+/// server, else Bindify's metadata document URL when the server accepts those
+/// (`client_id_metadata_document_supported`). `None`: register dynamically.
+pub fn without_registration(
+    configured: Option<&ConfiguredClient>,
+    metadata_url: Option<&Url>,
+    metadata: &AuthServerMetadata,
+    now: UnixMillis,
+) -> Option<ClientRegistration> {
+    if let Some(configured) = configured {
+        return Some(configured.clone().into_registration(now));
+    }
+    let url = metadata_url.filter(|_| metadata.client_id_metadata_document_supported)?;
+    Some(ClientRegistration {
+        client_id: url.to_string(),
+        client_secret: None,
+        auth_method: TokenAuthMethod::None,
+        source: ClientSource::MetadataDocument,
+        registered_at: now,
+    })
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -192,3 +261,6 @@ pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
         cleaned
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -202,167 +202,63 @@ fn token_set(
     }
 }
 
-/// Error codes after which retrying cannot help (RFC 6749 §5.2): the grant or the client is
-/// gone, so the user must authorize again.
-const REJECTION_CODES: [&str; 3] = ["invalid_grant", "invalid_client", "unauthorized_client"];
+/// Error codes after which retrying cannot help: the grant, the client or the resource is
+/// wrong, so the user must authorize again.
+/// - RFC 6749 §5.2: `invalid_grant`, `invalid_client`, `unauthorized_client`.
+/// - RFC 8707 §2: `invalid_target`, the `resource` is not one the server accepts for this
+///   grant (the same request will be refused again).
+/// - GitHub, which answers errors with HTTP 200: `bad_refresh_token` (expired or revoked),
+///   `bad_verification_code` (the code is expired or wrong), `incorrect_client_credentials`.
+const REJECTION_CODES: [&str; 7] = [
+    "invalid_grant",
+    "invalid_client",
+    "unauthorized_client",
+    "invalid_target",
+    "bad_refresh_token",
+    "bad_verification_code",
+    "incorrect_client_credentials",
+];
+
+/// An OAuth error body (RFC 6749 §5.2), wherever it turns up.
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    error: String,
+    error_description: Option<String>,
+}
 
 fn classify<E: std::error::Error>(
     error: RequestTokenError<E, oauth2::StandardErrorResponse<BasicErrorResponseType>>,
 ) -> TokenError {
     match error {
         RequestTokenError::ServerResponse(body) => {
-            let code = body.error().as_ref().to_owned();
-            if REJECTION_CODES.contains(&code.as_str()) {
-                TokenError::Rejected {
-                    error: code,
-                    description: body.error_description().map(|d| truncate(d, 300)),
-                }
-            } else {
-                // server_error, temporarily_unavailable, and codes a retry may outlive.
-                TokenError::Transient(code)
-            }
+            classify_code(body.error().as_ref(), body.error_description())
         }
         RequestTokenError::Request(e) => TokenError::Transient(truncate(&e.to_string(), 200)),
-        // A body that is not an OAuth response: a gateway page, a 5xx, a truncated answer.
-        RequestTokenError::Parse(e, _) => TokenError::Transient(format!(
-            "unreadable response: {}",
-            truncate(&e.to_string(), 200)
-        )),
+        RequestTokenError::Parse(e, body) => match serde_json::from_slice::<ErrorBody>(&body) {
+            // An error body with a success status, as GitHub sends them.
+            Ok(error) => classify_code(&error.error, error.error_description.as_ref()),
+            // A body that is not an OAuth response: a gateway page, a 5xx, a truncated answer.
+            Err(_) => TokenError::Transient(format!(
+                "unreadable response: {}",
+                truncate(&e.to_string(), 200)
+            )),
+        },
         RequestTokenError::Other(e) => TokenError::InvalidResponse(truncate(&e, 200)),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::registration::{ClientSource, TokenAuthMethod};
-    use crate::testing::{ScriptedPeer, block_on};
-
-    const TOKEN: &str = "https://auth.example.com/token";
-
-    fn client() -> ClientRegistration {
-        ClientRegistration {
-            client_id: "c1".into(),
-            client_secret: None,
-            auth_method: TokenAuthMethod::None,
-            source: ClientSource::Dynamic,
-            registered_at: 0,
+fn classify_code(code: &str, description: Option<&String>) -> TokenError {
+    let code = truncate(code, 64);
+    if REJECTION_CODES.contains(&code.as_str()) {
+        TokenError::Rejected {
+            error: code,
+            description: description.map(|d| truncate(d, 300)),
         }
-    }
-
-    fn refresh_with(peer: &ScriptedPeer) -> Result<TokenSet, TokenError> {
-        let client = client();
-        let endpoint = TokenEndpoint {
-            token_endpoint: TOKEN,
-            client: &client,
-            resource: "https://mcp.example.com/mcp",
-        };
-        block_on(refresh(
-            &peer.client(),
-            &endpoint,
-            &RefreshToken::new("RT-old".into()),
-            1_000,
-        ))
-    }
-
-    #[test]
-    fn refresh_sends_resource_and_rotates() {
-        let peer = ScriptedPeer::new();
-        peer.on("POST", TOKEN, 200, r#"{"access_token":"AT2","token_type":"Bearer","expires_in":60,"refresh_token":"RT-new"}"#);
-        let tokens = refresh_with(&peer).expect("refreshed");
-        assert_eq!(
-            tokens.refresh_token.map(|t| t.secret().clone()).as_deref(),
-            Some("RT-new")
-        );
-        assert_eq!(tokens.expires_at, Some(61_000));
-        let sent = &peer.requests()[0];
-        assert_eq!(sent.form("grant_type").as_deref(), Some("refresh_token"));
-        assert_eq!(sent.form("refresh_token").as_deref(), Some("RT-old"));
-        assert_eq!(
-            sent.form("resource").as_deref(),
-            Some("https://mcp.example.com/mcp")
-        );
-    }
-
-    #[test]
-    fn a_response_without_refresh_token_keeps_the_old_one() {
-        let peer = ScriptedPeer::new();
-        peer.on(
-            "POST",
-            TOKEN,
-            200,
-            r#"{"access_token":"AT2","token_type":"Bearer"}"#,
-        );
-        let tokens = refresh_with(&peer).expect("refreshed");
-        assert_eq!(
-            tokens.refresh_token.map(|t| t.secret().clone()).as_deref(),
-            Some("RT-old")
-        );
-        assert_eq!(tokens.expires_at, None);
-    }
-
-    #[test]
-    fn revocation_posts_the_token_with_its_hint() {
-        let peer = ScriptedPeer::new();
-        peer.on("POST", "https://auth.example.com/revoke", 200, "");
-        let outcome = block_on(revoke(
-            &peer.client(),
-            Some("https://auth.example.com/revoke"),
-            &client(),
-            "RT-1",
-            "refresh_token",
-        ));
-        assert_eq!(outcome, Revocation::Revoked);
-        let sent = &peer.requests()[0];
-        assert_eq!(sent.form("token").as_deref(), Some("RT-1"));
-        assert_eq!(
-            sent.form("token_type_hint").as_deref(),
-            Some("refresh_token")
-        );
-        assert_eq!(sent.form("client_id").as_deref(), Some("c1"));
-        assert_eq!(
-            block_on(revoke(
-                &peer.client(),
-                None,
-                &client(),
-                "x",
-                "refresh_token"
-            )),
-            Revocation::Unsupported
-        );
-        peer.on("POST", "https://auth.example.com/revoke", 503, "");
-        assert_eq!(
-            block_on(revoke(
-                &peer.client(),
-                Some("https://auth.example.com/revoke"),
-                &client(),
-                "x",
-                "refresh_token"
-            )),
-            Revocation::Failed
-        );
-    }
-
-    #[test]
-    fn failures_are_classified() {
-        let peer = ScriptedPeer::new();
-        peer.on(
-            "POST",
-            TOKEN,
-            400,
-            r#"{"error":"invalid_grant","error_description":"grant revoked"}"#,
-        );
-        let err = refresh_with(&peer).expect_err("rejected");
-        assert!(err.is_rejection());
-        assert!(err.to_string().contains("grant revoked"));
-
-        peer.on("POST", TOKEN, 503, r#"{"error":"temporarily_unavailable"}"#);
-        assert!(matches!(refresh_with(&peer), Err(TokenError::Transient(_))));
-        peer.on("POST", TOKEN, 502, "<html>Bad gateway</html>");
-        assert!(matches!(refresh_with(&peer), Err(TokenError::Transient(_))));
-        peer.fail("POST", TOKEN);
-        assert!(matches!(refresh_with(&peer), Err(TokenError::Transient(_))));
-        // An error never echoes the refresh token.
-        assert!(!format!("{:?}", refresh_with(&peer)).contains("RT-old"));
+    } else {
+        // server_error, temporarily_unavailable, and codes a retry may outlive.
+        TokenError::Transient(code)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,6 +2,7 @@
 
 mod callback;
 mod cli;
+mod client_metadata;
 pub(crate) mod connect;
 mod landing;
 mod login;
@@ -15,6 +16,17 @@ use crate::respond;
 
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let url = req.url()?;
+    if crate::config::local_development(&env)
+        && !bindify_core::upstream::local_request_allowed(&url)
+    {
+        return respond::json(
+            403,
+            &serde_json::json!({
+                "error": "forbidden_host",
+                "message": "This local Bindify answers only requests addressed to 127.0.0.1, localhost or [::1].",
+            }),
+        );
+    }
     let path = url.path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method();
@@ -24,6 +36,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         (Method::Post, ["connect"]) => connect::confirmed(req, &env).await,
         (Method::Get, ["connect", preset]) => connect::start(&req, &env, Some(preset)).await,
         (Method::Get, ["oauth", "callback"]) => callback::finish(&req, &env).await,
+        (Method::Get, ["oauth", "client-metadata.json"]) => client_metadata::document(&req, &env),
         (Method::Get, ["login"]) => login::page(&req, &env),
         (Method::Post, ["login"]) => login::submit(req, &env).await,
         (Method::Post, ["logout"]) => login::logout(&req),
@@ -56,7 +69,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
             _,
             [""]
             | ["connect", _]
-            | ["oauth", "callback"]
+            | ["oauth", "callback" | "client-metadata.json"]
             | ["manage"]
             | ["manage", _, "reconnect"]
             | ["cli", _]

@@ -44,6 +44,8 @@ pub struct ConnectSettings {
     pub redirect_uri: Url,
     /// Pre-registered clients by issuer (`OAUTH_CLIENTS`).
     pub configured_clients: BTreeMap<String, ConfiguredClient>,
+    /// The https URL of Bindify's Client ID Metadata Document, if it has one.
+    pub client_metadata_url: Option<Url>,
     /// Whether the Worker is served over https (sets `Secure` on the cookie).
     pub secure_cookies: bool,
 }
@@ -176,7 +178,8 @@ where
     })
 }
 
-/// A pre-registered client, else a cached dynamic registration, else a new one (cached).
+/// A pre-registered client, else the metadata document, else a cached dynamic registration,
+/// else a new one (cached).
 async fn obtain_client<C: HttpClient, S>(
     http: &C,
     store: &S,
@@ -194,8 +197,13 @@ where
             .configured_clients
             .get(issuer.trim_end_matches('/'))
     });
-    if let Some(configured) = configured {
-        return Ok(configured.clone().into_registration(now));
+    if let Some(client) = registration::without_registration(
+        configured,
+        settings.client_metadata_url.as_ref(),
+        &found.metadata,
+        now,
+    ) {
+        return Ok(client);
     }
     let key = keys::client(issuer, settings.redirect_uri.as_str());
     if let Some(text) = store.get(&key).await? {

@@ -14,6 +14,7 @@ fn settings() -> ConnectSettings {
         state_ttl_ms: 600_000,
         redirect_uri: Url::parse("https://bindify.example.com/oauth/callback").expect("url"),
         configured_clients: BTreeMap::new(),
+        client_metadata_url: None,
         secure_cookies: true,
     }
 }
