@@ -16,7 +16,7 @@ use crate::respond;
 
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let url = req.url()?;
-    if crate::config::local_development(&env)
+    if crate::config::upstream_policy(&env).allow_loopback_http
         && !bindify_core::upstream::local_request_allowed(&url)
     {
         return respond::json(

@@ -63,6 +63,7 @@ impl AuthServerMetadata {
             scopes_supported: None,
             grant_types_supported: None,
             client_id_metadata_document_supported: false,
+            authorization_response_iss_parameter_supported: false,
         }
     }
 
