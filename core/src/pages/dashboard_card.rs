@@ -13,8 +13,12 @@ pub fn connection_card(view: &ConnectionView, now: UnixMillis, refresh_window_ms
     let id = escape(&view.id);
     let label = escape(&view.label);
     let at = |text: Option<&str>| text.and_then(parse_rfc3339).map(|t| time_element(t, now));
-    let expires =
-        at(view.access_token_expires_at.as_deref()).unwrap_or_else(|| "no stated expiry".into());
+    // A refused grant's token is never sent again, whatever its expiry.
+    let expires = if standing == Standing::NeedsReauth(ReauthReason::Refused) {
+        "not in use".into()
+    } else {
+        at(view.access_token_expires_at.as_deref()).unwrap_or_else(|| "no stated expiry".into())
+    };
     let refreshed = at(view.last_refresh_at.as_deref()).unwrap_or_else(|| "never".into());
     let created = at(Some(&view.created_at)).unwrap_or_else(|| escape(&view.created_at));
     let reconnect_class = if standing.needs_reconnect() {
@@ -170,6 +174,7 @@ mod tests {
         assert!(
             html.contains("(invalid_grant: &lt;revoked&gt;)</span>. Reconnect to authorize again")
         );
+        assert!(html.contains(r#"<dd class="expires">not in use</dd>"#));
         let reconnect = html.find(r#"data-action="reconnect""#).expect("reconnect");
         let rotate = html.find(r#"data-action="rotate""#).expect("rotate");
         assert!(reconnect < rotate, "Reconnect comes first");
