@@ -183,7 +183,13 @@ fn each_failure_maps_to_its_exit_code() {
             Fake::new().answer(503, json!({"error": "admin_token_missing", "message": "m"})),
             |c| c.list().expect_err("x"),
             1,
-            "secret put ADMIN_TOKEN",
+            "has no ADMIN_TOKEN secret, so it refuses management: run `scripts/deploy.sh` in your Bindify checkout",
+        ),
+        (
+            Fake::new().answer(503, json!({"error": "admin_token_weak", "message": "m"})),
+            |c| c.list().expect_err("x"),
+            1,
+            "shorter than 32 bytes, so it refuses management: run `scripts/wrangler.sh secret delete ADMIN_TOKEN && scripts/deploy.sh`",
         ),
         (
             Fake::new().answer(
