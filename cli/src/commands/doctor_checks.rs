@@ -114,8 +114,8 @@ fn storage(problem: &str) -> Check {
             NAME,
             Level::Fail,
             "the Worker has no VAULT KV namespace bound, so it cannot store or list \
-             connections. scripts/deploy.sh creates the namespace, writes its id into \
-             wrangler.toml and deploys",
+             connections. Deploy from the repository's wrangler.toml, which declares it: \
+             scripts/deploy.sh creates the namespace, writes its id there and deploys",
         )
         .fix(fixes::CREATE_KV_NAMESPACE)
     } else {
