@@ -1,5 +1,6 @@
 //! The HTML pages, rendered from plain functions: the landing page, the success page with the
-//! permanent URLs, and the error page. Every interpolated value goes through [`escape`].
+//! permanent URLs, the owner's dashboard (`dashboard*`, `standing`, `times`), and the error
+//! page. Every interpolated value goes through [`escape`].
 
 mod confirm;
 mod copy;
