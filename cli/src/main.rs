@@ -6,6 +6,7 @@ mod clock;
 mod commands;
 mod config;
 mod error;
+mod fixes;
 mod output;
 mod resolve;
 mod secret;

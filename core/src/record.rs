@@ -105,6 +105,10 @@ pub struct ConnectionView {
     pub last_refresh_at: Option<String>,
     pub last_error: Option<String>,
     pub created_at: String,
+    /// Whether Bindify holds a refresh token; without one the grant ends with the access token.
+    pub refreshable: bool,
+    /// After a transient refresh failure: no background retry before this instant.
+    pub next_attempt_at: Option<String>,
 }
 
 impl ConnectionView {
@@ -119,6 +123,8 @@ impl ConnectionView {
             last_refresh_at: meta.last_refresh_at.map(rfc3339),
             last_error: meta.last_error.clone(),
             created_at: rfc3339(meta.created_at),
+            refreshable: meta.has_refresh_token,
+            next_attempt_at: meta.next_attempt_at.map(rfc3339),
         }
     }
 }
@@ -185,5 +191,46 @@ impl ConnectionRecord {
             last_error: self.last_error.clone(),
             next_attempt_at: self.next_attempt_at.map(rfc3339),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::record::ConnectionState;
+    use crate::secret::UrlSecret;
+    use crate::testing::sample_record;
+
+    #[test]
+    fn the_view_shows_the_backoff_and_whether_the_grant_refreshes() {
+        let hash = UrlSecret::generate().expect("secret").hash();
+        let mut record = sample_record("c1", hash, Some(1_795_690_200_000));
+        record.state = ConnectionState::Error;
+        record.next_attempt_at = Some(1_795_690_230_000);
+        record.last_error = Some("the token endpoint answered 503".into());
+        let view = record.view();
+        assert_eq!(view.state, ConnectionState::Error);
+        assert!(view.refreshable);
+        assert_eq!(
+            view.next_attempt_at.as_deref(),
+            Some("2026-11-26T10:50:30Z")
+        );
+        assert_eq!(
+            view.access_token_expires_at.as_deref(),
+            Some("2026-11-26T10:50:00Z")
+        );
+        assert_eq!(
+            view.last_error.as_deref(),
+            Some("the token endpoint answered 503")
+        );
+
+        record.tokens.refresh_token = None;
+        record.next_attempt_at = None;
+        let view = record.view();
+        assert!(!view.refreshable);
+        assert_eq!(view.next_attempt_at, None);
+        let json = serde_json::to_value(&view).expect("json");
+        assert_eq!(json["refreshable"], false);
+        assert!(json["next_attempt_at"].is_null());
+        assert!(json.get("secret_hash").is_none() && json.get("tokens").is_none());
     }
 }

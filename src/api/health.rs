@@ -1,4 +1,5 @@
-//! `GET /api/health`: what `bindify doctor` checks.
+//! `GET /api/health`: what `bindify doctor` checks. Every field is read separately, so one
+//! missing setting does not hide the others.
 
 use bindify_core::envelope::KeyError;
 use bindify_core::flow::ConnectError;
@@ -20,22 +21,38 @@ pub async fn show(env: &Env) -> Result<Response> {
     } else {
         "missing"
     };
-    let kv = env.kv(config::KV_BINDING)?;
-    let last_cron = kv
-        .get(keys::LAST_CRON)
-        .text()
-        .await
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<i64>().ok())
-        .map(bindify_core::time::rfc3339);
-    let connections = list_views(env).await.map(|v| v.len()).ok();
+    // `unbound`: the Worker was deployed without its VAULT KV namespace.
+    let (storage, last_cron, connections) = match env.kv(config::KV_BINDING) {
+        Err(_) => ("unbound", None, None),
+        Ok(kv) => {
+            let last_cron = kv.get(keys::LAST_CRON).text().await;
+            let connections = list_views(env).await.map(|v| v.len());
+            match (last_cron, connections) {
+                (Ok(last), Ok(n)) => (
+                    "ok",
+                    last.and_then(|v| v.parse::<i64>().ok())
+                        .map(bindify_core::time::rfc3339),
+                    Some(n),
+                ),
+                (last, listed) => {
+                    if let Err(e) = &last {
+                        worker::console_error!("health: reading the last cron run failed: {e}");
+                    }
+                    if let Err(e) = &listed {
+                        worker::console_error!("health: listing connections failed: {e}");
+                    }
+                    ("unavailable", None, None)
+                }
+            }
+        }
+    };
     respond::json(
         200,
         &serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
             "encryption_key": key,
             "admin_token": admin,
+            "storage": storage,
             "last_cron_run": last_cron,
             "connections": connections,
         }),

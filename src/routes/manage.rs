@@ -7,7 +7,11 @@ use worker::{Env, Request, Response, Result};
 
 use super::connect::{begin_flow, redirect_or_problem};
 use crate::admin::{self, PageAccess};
-use crate::{api, config, connection_client, respond};
+use crate::{api, clock, config, connection_client, respond};
+
+/// How long a URL still answers after it was rotated away or revoked: every request resolves
+/// its secret through the connection's object, so the old URL stops at once.
+const OLD_URL_ANSWERS_FOR_SECONDS: u64 = 0;
 
 pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
     let access = admin::page_access(req, env);
@@ -27,7 +31,14 @@ pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
             );
         }
     };
-    respond::html(200, pages::dashboard_page(&connections, open_notice))
+    let dashboard = pages::Dashboard {
+        connections: &connections,
+        now: clock::now(),
+        refresh_window_ms: config::refresh_window_ms(env),
+        old_url_answers_for_seconds: OLD_URL_ANSWERS_FOR_SECONDS,
+        local_development_notice: open_notice,
+    };
+    respond::html(200, pages::dashboard_page(&dashboard))
 }
 
 /// Re-authorizes connection `id`, keeping its URL.

@@ -60,8 +60,15 @@ describe('connect flow', () => {
       assert.ok(await page.isVisible(`#${id}`), id);
     }
     assert.match(await page.textContent('#code-command'), new RegExp(`claude mcp add --transport http bindify ${mcpUrl}`));
-    await page.click('button[data-copy-target="mcp-url"]');
-    await page.waitForFunction(() => document.querySelector('button[data-copy-target="mcp-url"]').textContent !== 'Copy');
+    // Copy puts the URL on the clipboard, and says so only then.
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: worker.url });
+    for (const target of ['mcp-url', 'sse-url', 'code-command']) {
+      await page.click(`button[data-copy-target="${target}"]`);
+      await page.waitForFunction((t) => document.querySelector(`button[data-copy-target="${t}"]`).textContent !== 'Copy', target);
+      assert.equal(await page.textContent(`button[data-copy-target="${target}"]`), 'Copied');
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await page.textContent(`#${target}`));
+    }
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `claude mcp add --transport http bindify ${mcpUrl}`);
 
     // The authorization server saw PKCE S256, the resource indicator and one code exchange.
     const authorize = as.authorizationRequests.at(-1);

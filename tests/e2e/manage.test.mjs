@@ -76,7 +76,7 @@ describe('dashboard and management API', () => {
 
   test('reconnecting keeps the URL and revokes the grant it replaced', async () => {
     await page.goto(`${worker.url}/manage`);
-    const id = await page.locator('#connections tbody tr').first().getAttribute('data-id');
+    const id = await page.locator('article.connection').first().getAttribute('data-id');
     const replaced = as.tokenRequests.filter((r) => r.issued?.refresh_token).at(-1).issued.refresh_token;
     const destroyed = destroyedRefreshTokens.length;
     await page.goto(`${worker.url}/manage/${id}/reconnect`);
@@ -96,30 +96,38 @@ describe('dashboard and management API', () => {
   test('the dashboard lists the connection; label, rotate and revoke work from it', async () => {
     await page.goto(`${worker.url}/manage`);
     await page.waitForSelector('body[data-page="dashboard"]');
-    const row = page.locator('#connections tbody tr').first();
-    assert.equal(await row.locator('.upstream').textContent(), mcp.url);
-    assert.equal(await row.locator('.state').textContent(), 'active');
+    const card = page.locator('article.connection').first();
+    assert.equal(await card.locator('.upstream').textContent(), mcp.url);
+    // 60-second tokens always expire within the cron's refresh window.
+    assert.equal(await card.locator('.badge').getAttribute('data-state'), 'active');
+    assert.equal(await card.locator('.badge').textContent(), 'Refreshing soon');
 
-    await row.locator('input.label').fill('Demo at work');
-    await row.locator('input.label').press('Enter');
-    await page.waitForFunction(() => document.getElementById('status-line').textContent === 'Label saved.');
-    const id = await row.getAttribute('data-id');
+    await card.locator('.edit-label').click();
+    await card.locator('.label-edit input').fill('Demo at work');
+    await card.locator('.label-edit input').press('Enter');
+    await page.waitForFunction(() => document.querySelector('article.connection .label-feedback').textContent === 'Label saved.');
+    const id = await card.getAttribute('data-id');
     assert.equal((await api('GET', `/api/connections/${id}`)).json.label, 'Demo at work');
 
     // Connect an MCP client, then rotate: the old URL dies at once, the new one works.
     const before = await api('GET', '/api/connections');
     assert.equal(before.json.connections.length, 1);
-    page.once('dialog', (dialog) => dialog.accept());
-    await row.locator('[data-action=rotate]').click();
+    await card.locator('[data-action=rotate]').click();
+    await page.click('#rotate-dialog button[value=confirm]');
     await page.waitForSelector('#new-urls:not([hidden])');
     const newUrl = await page.textContent('#new-urls #mcp-url');
     const client = await connectClient(newUrl);
     assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'rotated' } })), 'rotated');
     await client.close();
 
-    page.once('dialog', (dialog) => dialog.accept());
-    await row.locator('[data-action=revoke]').click();
-    await page.waitForFunction(() => document.getElementById('status-line').textContent === 'Connection revoked.');
+    // Revoking from the dashboard revokes the grant at the authorization server.
+    const current = as.tokenRequests.filter((r) => r.issued?.refresh_token).at(-1).issued.refresh_token;
+    await card.locator('[data-action=revoke]').click();
+    await page.click('#revoke-dialog button[value=confirm]');
+    await page.waitForFunction(() => document.getElementById('status-line').textContent.startsWith('Revoked'));
+    assert.equal(await page.textContent('#status-line'), 'Revoked \u201cDemo at work\u201d. Its tokens were revoked at the authorization server.');
+    assert.ok(destroyedRefreshTokens.includes(current), 'the refresh token was revoked at the authorization server');
+    assert.equal(await page.isVisible('#no-connections'), true);
     const gone = await fetch(newUrl.replace(/mcp$/, 'status'));
     assert.equal(gone.status, 404);
     assert.equal((await api('GET', '/api/connections')).json.connections.length, 0);

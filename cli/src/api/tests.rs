@@ -183,7 +183,13 @@ fn each_failure_maps_to_its_exit_code() {
             Fake::new().answer(503, json!({"error": "admin_token_missing", "message": "m"})),
             |c| c.list().expect_err("x"),
             1,
-            "secret put ADMIN_TOKEN",
+            "has no ADMIN_TOKEN secret, so it refuses management: run `scripts/deploy.sh` in your Bindify checkout",
+        ),
+        (
+            Fake::new().answer(503, json!({"error": "admin_token_weak", "message": "m"})),
+            |c| c.list().expect_err("x"),
+            1,
+            "shorter than 32 bytes, so it refuses management: run `scripts/wrangler.sh secret delete ADMIN_TOKEN && scripts/deploy.sh`",
         ),
         (
             Fake::new().answer(
@@ -241,6 +247,8 @@ fn the_workers_connection_view_reads_as_a_listed_connection() {
         last_refresh_at: None,
         last_error: Some("invalid_grant".into()),
         created_at: "2026-11-20T09:00:00Z".into(),
+        refreshable: true,
+        next_attempt_at: None,
     };
     let read: super::types::Connection =
         serde_json::from_value(serde_json::to_value(&view).expect("json")).expect("parse");

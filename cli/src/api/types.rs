@@ -93,6 +93,9 @@ pub struct Health {
     pub encryption_key: String,
     /// `set` or `missing`.
     pub admin_token: String,
+    /// `ok`, `unbound` (no VAULT KV namespace) or `unavailable`; absent from older Workers.
+    #[serde(default)]
+    pub storage: Option<String>,
     #[serde(default)]
     pub last_cron_run: Option<String>,
     #[serde(default)]

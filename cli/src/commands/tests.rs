@@ -321,6 +321,137 @@ fn doctor_checklists() {
 }
 
 #[test]
+fn doctor_gives_the_fix_for_each_finding() {
+    let now = parse_rfc3339("2026-11-26T11:08:00Z").expect("now");
+    let run = |second: Fake| doctor(&client(second), now);
+    let healthy_root = || Fake::new().answer(200, json!(""));
+    // (health answer, check, level, detail, fix, exit)
+    let cases: Vec<(u16, serde_json::Value, &str, &str, &str, &str, Exit)> = vec![
+        (
+            200,
+            json!({"encryption_key": "missing", "admin_token": "set", "storage": "ok", "last_cron_run": "2026-11-26T11:05:00Z", "connections": 0}),
+            "encryption key",
+            "fail",
+            "TOKEN_ENCRYPTION_KEY is not set, so no connection can be stored.",
+            "scripts/deploy.sh",
+            Exit::Generic,
+        ),
+        (
+            200,
+            json!({"encryption_key": "malformed", "admin_token": "set", "storage": "ok", "last_cron_run": "2026-11-26T11:05:00Z", "connections": 0}),
+            "encryption key",
+            "fail",
+            "No connection is stored yet, so a new key loses nothing",
+            "scripts/wrangler.sh secret delete TOKEN_ENCRYPTION_KEY && scripts/deploy.sh",
+            Exit::Generic,
+        ),
+        (
+            200,
+            json!({"encryption_key": "malformed", "admin_token": "set", "storage": "ok", "last_cron_run": "2026-11-26T11:05:00Z", "connections": 3}),
+            "encryption key",
+            "fail",
+            "Stored connections open only with the key they were sealed with: put that key back",
+            "scripts/wrangler.sh secret put TOKEN_ENCRYPTION_KEY",
+            Exit::Generic,
+        ),
+        (
+            503,
+            json!({"error": "admin_token_missing", "message": "m"}),
+            "admin token",
+            "fail",
+            "the Worker has no ADMIN_TOKEN secret, so it refuses to connect or manage anything.",
+            "scripts/deploy.sh",
+            Exit::Generic,
+        ),
+        (
+            503,
+            json!({"error": "admin_token_weak", "message": "m"}),
+            "admin token",
+            "fail",
+            "the Worker's ADMIN_TOKEN is shorter than 32 bytes",
+            "scripts/wrangler.sh secret delete ADMIN_TOKEN && scripts/deploy.sh",
+            Exit::Generic,
+        ),
+        (
+            200,
+            json!({"encryption_key": "ok", "admin_token": "set", "storage": "unbound", "last_cron_run": null, "connections": null}),
+            "storage",
+            "fail",
+            "the Worker has no VAULT KV namespace bound",
+            "scripts/deploy.sh",
+            Exit::Generic,
+        ),
+        (
+            200,
+            json!({"encryption_key": "ok", "admin_token": "set", "storage": "unavailable", "last_cron_run": null, "connections": null}),
+            "storage",
+            "fail",
+            "the VAULT KV namespace answered with an error",
+            "scripts/wrangler.sh tail",
+            Exit::Generic,
+        ),
+        (
+            200,
+            json!({"encryption_key": "ok", "admin_token": "set", "storage": "ok", "last_cron_run": null, "connections": 1}),
+            "cron",
+            "warn",
+            "the cron has never run on this Worker. It runs every 5 minutes",
+            "scripts/deploy.sh",
+            Exit::Ok,
+        ),
+        (
+            200,
+            json!({"encryption_key": "ok", "admin_token": "missing", "storage": "ok", "last_cron_run": "2026-11-26T11:05:00Z", "connections": 1}),
+            "admin token",
+            "warn",
+            "the Worker is open for local development, on its loopback address only",
+            "scripts/deploy.sh",
+            Exit::Ok,
+        ),
+    ];
+    for (status, body, name, level, detail, fix, exit) in cases {
+        let out = run(healthy_root().answer(status, body.clone()));
+        assert_eq!(out.exit, exit, "{body}\n{}", out.human);
+        let checks = out.value()["checks"].as_array().expect("checks").clone();
+        let check = checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} check for {body}: {checks:?}"));
+        assert_eq!(check["level"], level, "{body}");
+        assert!(
+            check["detail"].as_str().expect("detail").contains(detail),
+            "{body}: {}",
+            check["detail"]
+        );
+        assert_eq!(check["fix"], fix, "{body}");
+        assert!(
+            out.human.contains(&format!("\n       fix: {fix}\n")),
+            "{}",
+            out.human
+        );
+        assert!(
+            out.human
+                .contains("Run each fix from the root of the Bindify checkout")
+        );
+    }
+
+    // Without storage, the cron cannot be judged: no "never run" on top of it.
+    let unbound = run(healthy_root().answer(
+        200,
+        json!({"encryption_key": "ok", "admin_token": "set", "storage": "unbound"}),
+    ));
+    assert!(!unbound.human.contains("cron"), "{}", unbound.human);
+    // A healthy Worker has nothing to fix.
+    let healthy = run(healthy_root().answer(
+        200,
+        json!({"encryption_key": "ok", "admin_token": "set", "storage": "ok", "last_cron_run": "2026-11-26T11:05:00Z", "connections": 1}),
+    ));
+    assert_eq!(healthy.exit, Exit::Ok);
+    assert!(!healthy.human.contains("fix:"), "{}", healthy.human);
+    assert!(healthy.value()["checks"][2].get("fix").is_none());
+}
+
+#[test]
 fn login_saves_only_a_token_the_worker_accepts() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("bindify");
