@@ -19,6 +19,7 @@ pub mod cookies;
 pub mod cron;
 pub mod discovery;
 pub mod envelope;
+pub mod failure;
 pub mod flow;
 pub mod http;
 pub mod jsonrpc;
