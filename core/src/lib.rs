@@ -25,6 +25,7 @@ pub mod http;
 pub mod jsonrpc;
 pub mod keys;
 pub mod legacy_sse;
+pub mod object_protocol;
 pub mod origin;
 pub mod pages;
 pub mod presets;
