@@ -161,7 +161,7 @@ impl Failure {
                 },
                 status: own.status(),
                 per_request: true,
-                message: format!("Bindify: {}", own.message()),
+                message: own.message(),
                 data: Some(own.data()),
                 retry_after: own.retry_after(),
             },

@@ -34,7 +34,7 @@ fn table() -> Vec<Row> {
         code: STORAGE_FAILED,
         status: 503,
         message: format!(
-            "Bindify: Bindify's own storage failed: {failed}. {CHECK_STORAGE} {service}. Try again in a minute."
+            "Bindify's own storage failed: {failed}. {CHECK_STORAGE} {service}. Try again in a minute."
         ),
         data: Some(
             json!({ "source": "bindify_storage", "error": "storage_unavailable", "storage": what }),
@@ -46,7 +46,7 @@ fn table() -> Vec<Row> {
         source: Source::BindifyConfiguration,
         code: MISCONFIGURED,
         status: 500,
-        message: format!("Bindify: {message}"),
+        message: message.to_owned(),
         data: Some(
             json!({ "source": "bindify_configuration", "error": error, "variable": variable }),
         ),
@@ -109,7 +109,7 @@ fn table() -> Vec<Row> {
             source: Source::Bindify,
             code: jsonrpc::INTERNAL_ERROR,
             status: 500,
-            message: "Bindify: Bindify hit an internal error; the MCP server and its authorization server are not involved. Try again; if it keeps happening, the operator can look at the Worker's log (`npx wrangler tail`).".into(),
+            message: "Bindify hit an internal error; the MCP server and its authorization server are not involved. Try again; if it keeps happening, the operator can look at the Worker's log (`npx wrangler tail`).".into(),
             data: Some(json!({ "source": "bindify", "error": "internal_error" })),
             retry_after: None,
         },
