@@ -179,12 +179,17 @@ impl Failure {
                 retry_at,
             } => {
                 let wait = seconds_until(*retry_at, now);
+                // An attempt that took longer than the interval leaves nothing to wait for.
+                let when = if *retry_at > now {
+                    format!("The next request after {} tries again (in {wait} s).", rfc3339(*retry_at))
+                } else {
+                    "The next request tries again.".to_owned()
+                };
                 answer(
                     AUTH_SERVER_UNAVAILABLE,
                     503,
                     format!(
-                        "Bindify: the authorization server {authorization_server} is unavailable, so the access token could not be renewed. The next request after {} tries again (in {wait} s).",
-                        rfc3339(*retry_at)
+                        "Bindify: the authorization server {authorization_server} is unavailable, so the access token could not be renewed. {when}"
                     ),
                     json!({
                         "authorization_server": authorization_server,

@@ -144,6 +144,23 @@ fn table() -> Vec<Row> {
             retry_after: Some(5),
         },
         Row {
+            failure: Failure::AuthServerUnavailable {
+                authorization_server: "https://auth.example.com".into(),
+                retry_at: NOW - 5_000,
+            },
+            source: Source::AuthorizationServer,
+            code: AUTH_SERVER_UNAVAILABLE,
+            status: 503,
+            message: "Bindify: the authorization server https://auth.example.com is unavailable, so the access token could not be renewed. The next request tries again.".into(),
+            data: Some(json!({
+                "authorization_server": "https://auth.example.com",
+                "retry_at": "2026-11-26T10:49:55Z",
+                "state": "error",
+                "source": "authorization_server",
+            })),
+            retry_after: Some(1),
+        },
+        Row {
             failure: Failure::TokenRefused {
                 upstream: UPSTREAM.into(),
                 retry_at: Some(NOW + 59_500),
