@@ -105,7 +105,7 @@ pub async fn refresh<C: HttpClient>(
 }
 
 /// How a revocation went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Revocation {
     Revoked,

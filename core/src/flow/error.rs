@@ -3,6 +3,7 @@
 
 use crate::discovery::DiscoveryError;
 use crate::envelope::{EnvelopeError, KeyError};
+use crate::failure::OwnFailure;
 use crate::registration::RegistrationError;
 use crate::store::StoreError;
 use crate::tokens::TokenError;
@@ -57,6 +58,9 @@ pub enum ConnectError {
     Seal(#[from] EnvelopeError),
     #[error("random number generation failed")]
     Random,
+    /// Bindify's own storage, configuration or code failed in a connection's object.
+    #[error("{0}")]
+    Own(OwnFailure),
 }
 
 /// What the user is shown for an error.
@@ -235,6 +239,16 @@ impl ConnectError {
                 "Bindify hit an internal error",
                 "Try again. If it keeps happening, check the Worker's logs.",
             ),
+            E::Own(own) => (
+                own.status(),
+                own.code(),
+                match own {
+                    OwnFailure::Storage { .. } => "Bindify could not reach its storage",
+                    OwnFailure::Misconfigured { .. } => "Bindify is misconfigured",
+                    OwnFailure::Internal => "Bindify hit an internal error",
+                },
+                "See docs/configuration.md and the Worker's log.",
+            ),
         };
         Problem {
             status,
@@ -257,6 +271,7 @@ impl ConnectError {
                 }
             }
             ConnectError::KeyMalformed(e) => e.to_string(),
+            ConnectError::Own(own) => own.message(),
             ConnectError::Store(_) | ConnectError::Seal(_) | ConnectError::Random => {
                 "The request could not be completed.".into()
             }
