@@ -58,11 +58,15 @@ export function kvWrites(persistDir) {
 
 /**
  * The KV entries whose key starts with `prefix`, each as `{ key, metadata, value }`: the
- * metadata parsed, the value read from its blob file. Read straight from workerd's files.
+ * metadata parsed, the value read from its blob file (`v3/kv/<namespace>/blobs/<blob id>`).
+ * Read straight from workerd's files.
  */
 export function kvEntries(persistDir, prefix) {
   const root = join(persistDir, 'v3', 'kv');
   if (!existsSync(root)) return [];
+  const blobs = new Map(readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.parentPath.endsWith('blobs'))
+    .map((entry) => [entry.name, join(entry.parentPath, entry.name)]));
   const entries = [];
   for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.sqlite')) continue;
@@ -72,8 +76,8 @@ export function kvEntries(persistDir, prefix) {
       if (!hasEntries) continue;
       const rows = db.prepare('SELECT key, blob_id, metadata FROM _mf_entries WHERE substr(key, 1, ?) = ?').all(prefix.length, prefix);
       for (const { key, blob_id: blobId, metadata } of rows) {
-        const blob = join(entry.parentPath, 'blobs', blobId);
-        entries.push({ key, metadata: metadata ? JSON.parse(metadata) : null, value: existsSync(blob) ? readFileSync(blob, 'utf8') : null });
+        const blob = blobs.get(blobId);
+        entries.push({ key, metadata: metadata ? JSON.parse(metadata) : null, value: blob ? readFileSync(blob, 'utf8') : null });
       }
     } finally {
       db.close();
