@@ -39,10 +39,13 @@ describe('dashboard and management API', () => {
 
   // What the authorization server saw of revocations.
   const destroyedRefreshTokens = [];
+  const revokedGrants = [];
+  const currentRefreshToken = () => as.tokenRequests.filter((r) => r.issued?.refresh_token).at(-1).issued.refresh_token;
 
   before(async () => {
     as = await startOAuthServer({ accessTokenTTL: 60 });
     as.provider.on('refresh_token.destroyed', (token) => destroyedRefreshTokens.push(token.jti));
+    as.provider.on('grant.revoked', (_ctx, grantId) => revokedGrants.push(grantId));
     mcp = await startMcpServer({ issuer: as.issuer });
     worker = await startWorker({
       vars: { TOKEN_ENCRYPTION_KEY: newKey(), ALLOW_LOOPBACK_HTTP: 'true', DEMO_SERVER_URL: mcp.url, ADMIN_TOKEN: adminToken },
@@ -117,9 +120,14 @@ describe('dashboard and management API', () => {
     assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'rotated' } })), 'rotated');
     await client.close();
 
+    const refreshToken = currentRefreshToken();
+    const grants = revokedGrants.length;
     page.once('dialog', (dialog) => dialog.accept());
     await row.locator('[data-action=revoke]').click();
     await page.waitForFunction(() => document.getElementById('status-line').textContent === 'Connection revoked.');
+    // RFC 7009 at the authorization server: the refresh token and its grant are gone.
+    assert.ok(destroyedRefreshTokens.includes(refreshToken), 'the refresh token was revoked at the authorization server');
+    assert.equal(revokedGrants.length, grants + 1, 'the grant was revoked at the authorization server');
     const gone = await fetch(newUrl.replace(/mcp$/, 'status'));
     assert.equal(gone.status, 404);
     assert.equal((await api('GET', '/api/connections')).json.connections.length, 0);
@@ -145,8 +153,12 @@ describe('dashboard and management API', () => {
 
     const reconnect = await api('POST', `/api/connections/${id}/reconnect`);
     assert.equal(reconnect.json.reconnect_url, `${worker.url}/manage/${id}/reconnect`);
+    const refreshToken = currentRefreshToken();
+    const grants = revokedGrants.length;
     const revoked = await api('DELETE', `/api/connections/${id}`);
     assert.deepEqual(revoked.json, { revoked: true, upstream_revocation: 'revoked' });
+    assert.ok(destroyedRefreshTokens.includes(refreshToken), 'the refresh token was revoked at the authorization server');
+    assert.equal(revokedGrants.length, grants + 1, 'the grant was revoked at the authorization server');
     assert.equal((await api('GET', `/api/connections/${id}`)).status, 404);
   });
 
