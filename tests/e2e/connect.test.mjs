@@ -50,7 +50,14 @@ describe('connect flow', () => {
   test('a browser connects once and leaves with two permanent URLs; tokens are stored sealed', async () => {
     const page = await browser.newPage();
     const before = connectionKeys(worker.persistDir);
+    const seenRequests = mcp.requests.length;
     const { mcpUrl, sseUrl } = await connectInBrowser(page, worker.url, { preset: 'demo' });
+
+    // First contact: an MCP initialize without a token, answered 401 with a challenge that names
+    // the protected resource metadata (RFC 9728 §5.1), which is what Bindify reads next.
+    const [probe, metadata] = mcp.requests.slice(seenRequests);
+    assert.deepEqual([probe.method, probe.path, probe.rpc, probe.authorization, probe.status], ['POST', '/mcp', ['initialize'], null, 401]);
+    assert.deepEqual([metadata.method, metadata.url, metadata.status], ['GET', '/.well-known/oauth-protected-resource/mcp', 200]);
 
     const secret = secretOf(mcpUrl);
     assert.ok(secret, `permanent URL ${mcpUrl}`);

@@ -61,8 +61,11 @@ describe('MCP through the permanent URL', () => {
     const seen = full.requests.length;
     const client = await connectClient(urls.full.mcpUrl);
     await exerciseEverything(client);
-    // Every request reached the upstream with Bindify's bearer token.
-    assert.ok(full.requests.slice(seen).every((r) => r.authorization));
+    // Every request reached the upstream with Bindify's bearer token, the client's stream for
+    // server messages (GET) included.
+    const later = full.requests.slice(seen);
+    assert.ok(later.every((r) => r.authorization));
+    assert.ok(later.some((r) => r.method === 'GET' && r.path === '/mcp'), 'the GET stream reached the upstream');
     await client.close();
   });
 
