@@ -129,7 +129,7 @@ describe('MCP through the permanent URL', () => {
     await delay(TTL * 1000 + 500);
     await echo('last');
     const all = refreshes(start);
-    assert.equal(all.length, 3, JSON.stringify(all.map(({ issued, ...r }) => r)));
+    assert.equal(all.length, 3, JSON.stringify(all.map(({ issued, presented, ...r }) => r)));
     assert.ok(all.every((r) => r.status === 200 && r.resource === full.resource));
     assert.deepEqual(as.tokenRequests.filter((r) => r.error === 'invalid_grant'), []);
     await client.close();
