@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::record::TokenSet;
+use crate::secret::ct_eq_bytes;
 use crate::tokens::Revocation;
 
 /// What became of the grant a reconnect replaced, as the reconnected page reports it.
@@ -48,7 +49,8 @@ pub fn replaced_grant_token<'a>(
 ) -> Option<(&'a str, &'static str)> {
     let (token, hint) = grant_token(replaced);
     let (kept, _) = grant_token(current);
-    let same = token == kept || token == current.access_token.secret().as_str();
+    let same = ct_eq_bytes(token.as_bytes(), kept.as_bytes())
+        || ct_eq_bytes(token.as_bytes(), current.access_token.secret().as_bytes());
     (!same).then_some((token, hint))
 }
 
