@@ -82,7 +82,9 @@ impl DurableObject for CliCode {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.state.storage().delete_all().await?;
+        bindify_core::cli_flow::expire(&ObjectStore(self.state.storage()))
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
         Response::empty()
     }
 }

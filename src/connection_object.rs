@@ -13,7 +13,7 @@ use worker::{DurableObject, Env, Method, Request, Response, Result, State, durab
 use crate::connection_client::{
     CONNECTION_ID_HEADER, CronRequest, REJECTED_TOKEN_HEADER, SECRET_HASH_HEADER,
 };
-use crate::storage::{Kv, ObjectStore};
+use crate::storage::{self, ObjectStore};
 use crate::{clock, config, fetch_http, respond};
 
 #[durable_object]
@@ -38,7 +38,7 @@ impl DurableObject for Connection {
             Err(e) => return respond::connect_error_json(&e),
         };
         let object = ObjectStore(self.state.storage());
-        let kv = Kv(self.env.kv(config::KV_BINDING)?);
+        let kv = storage::kv(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
         let service = ConnectionService {
             vault: Vault {
                 object: &object,

@@ -186,6 +186,12 @@ impl<S: KvStore> CliCodes<'_, S> {
     }
 }
 
+/// Removes whatever a code's object holds, once the code can no longer matter (the object's
+/// alarm, some time after [`CODE_TTL_MS`]).
+pub async fn expire<S: KvStore>(store: &S) -> Result<(), StoreError> {
+    store.delete(RECORD).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +242,9 @@ mod tests {
         block_on(codes.create(&CliRecord::new("https://x.example/mcp".into(), 0))).expect("ok");
         assert_eq!(block_on(codes.start(CODE_TTL_MS)), Ok(None));
         assert_eq!(block_on(codes.poll(CODE_TTL_MS)), Ok(Poll::Gone));
+        assert_eq!(store.keys(), ["record"]);
+        block_on(expire(&store)).expect("expired");
+        assert!(store.keys().is_empty());
         // The same sealed record under another code's name does not open.
         let other_hash = code_hash_hex("b");
         let other = CliCodes {

@@ -44,6 +44,7 @@ pub mod time;
 pub mod tokens;
 pub mod upstream;
 pub mod upstream_session;
+pub mod url_index;
 pub mod vault;
 pub mod wellknown;
 pub mod www_authenticate;

@@ -2,10 +2,9 @@
 
 use bindify_core::envelope::KeyError;
 use bindify_core::flow::ConnectError;
-use bindify_core::keys;
 use worker::{Env, Response, Result};
 
-use crate::{api::connections::list_views, config, respond};
+use crate::{api::connections::list_views, config, respond, storage};
 
 pub async fn show(env: &Env) -> Result<Response> {
     let key = match config::keyring(env) {
@@ -20,15 +19,11 @@ pub async fn show(env: &Env) -> Result<Response> {
     } else {
         "missing"
     };
-    let kv = env.kv(config::KV_BINDING)?;
-    let last_cron = kv
-        .get(keys::LAST_CRON)
-        .text()
-        .await
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<i64>().ok())
-        .map(bindify_core::time::rfc3339);
+    let last_cron = match storage::kv(env) {
+        Ok(kv) => bindify_core::cron::last_run(&kv).await.ok().flatten(),
+        Err(_) => None,
+    }
+    .map(bindify_core::time::rfc3339);
     let connections = list_views(env).await.map(|v| v.len()).ok();
     respond::json(
         200,

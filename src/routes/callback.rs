@@ -3,14 +3,11 @@
 
 use bindify_core::cli_flow::CliStatus;
 use bindify_core::flow::revoke::ReplacedGrant;
-use bindify_core::flow::{self, CallbackParams, Completed, Failure};
-use bindify_core::store::{KvStore, PutOptions};
-use bindify_core::{keys, pages};
+use bindify_core::flow::{self, CallbackParams, Completed, ConnectError, Failure};
+use bindify_core::pages;
 use worker::{Env, Request, Response, Result};
 
-use super::connect::store_error;
-use crate::storage::Kv;
-use crate::{cli_codes, clock, config, connection_client, fetch_http, respond};
+use crate::{cli_codes, clock, config, connection_client, fetch_http, resolve, respond, storage};
 
 pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
     let origin = req.url()?.origin().ascii_serialization();
@@ -68,7 +65,7 @@ async fn complete(
     let settings = config::connect_settings(env, &origin)?;
     let params: CallbackParams = req.query().unwrap_or_default();
     let cookie = req.headers().get("cookie").ok().flatten();
-    let kv = Kv(env.kv(config::KV_BINDING).map_err(store_error)?);
+    let kv = storage::kv(env).map_err(ConnectError::from)?;
     let done = flow::complete(
         &fetch_http::send,
         &kv,
@@ -90,16 +87,7 @@ async fn complete(
             .map_err(failed)?;
         return Ok((done, Some(rebound.replaced_grant)));
     }
-    // The record exists before any URL leads to it.
-    connection_client::create(env, &done.record)
-        .await
-        .map_err(failed)?;
-    kv.put(
-        &keys::url_index(&done.record.secret_hash),
-        &done.record.id,
-        PutOptions::default(),
-    )
-    .await
-    .map_err(|e| failed(e.into()))?;
+    // The record exists before any URL leads to it; without its URL, it is removed again.
+    resolve::create(env, &done.record).await.map_err(failed)?;
     Ok((done, None))
 }

@@ -10,8 +10,7 @@ use bindify_core::{admin as rules, pages, presets};
 use worker::{Env, Request, Response, Result};
 
 use crate::admin::{self, PageAccess};
-use crate::storage::Kv;
-use crate::{clock, config, fetch_http, request_body, respond};
+use crate::{clock, config, fetch_http, request_body, respond, storage};
 
 #[derive(serde::Deserialize)]
 struct Query {
@@ -122,7 +121,7 @@ pub(crate) async fn begin_flow(
     let keyring = config::keyring(env)?;
     let origin = req.url().map_err(|_| ConnectError::ServerMissing)?;
     let settings = config::connect_settings(env, &origin)?;
-    let kv = Kv(env.kv(config::KV_BINDING).map_err(store_error)?);
+    let kv = storage::kv(env)?;
     flow::begin(
         &fetch_http::send,
         &kv,
@@ -133,11 +132,4 @@ pub(crate) async fn begin_flow(
         clock::now(),
     )
     .await
-}
-
-pub(crate) fn store_error(e: worker::Error) -> ConnectError {
-    ConnectError::Store(bindify_core::store::StoreError {
-        op: "bind",
-        reason: e.to_string(),
-    })
 }
