@@ -2,9 +2,10 @@
 //! session, and the throttle on wrong tokens. Decisions are `bindify_core::admin`'s and
 //! `bindify_core::throttle`'s; the counting happens in the `Throttle` Durable Object.
 
-use bindify_core::admin::{self, AdminToken, Denied, Guard, Presented, TokenProblem};
+use bindify_core::admin::{self, Denied, Guard, Presented};
 use bindify_core::flow::Problem;
 use bindify_core::pages::{self, safe_next};
+use bindify_core::settings::Settings;
 use bindify_core::throttle;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
 
@@ -39,28 +40,23 @@ pub fn own_origin(req: &Request) -> String {
 
 /// The guard for this request: the configured token, or open local development when the
 /// Worker allows it and the request is addressed to a loopback host.
-pub fn guard<'a>(
-    req: &Request,
-    env: &Env,
-    token: &'a std::result::Result<AdminToken, TokenProblem>,
-) -> Guard<'a> {
+pub fn guard<'a>(req: &Request, settings: &'a Settings) -> Guard<'a> {
     let local = req
         .url()
-        .is_ok_and(|url| config::local_development(env, &url));
-    Guard::new(token, local)
+        .is_ok_and(|url| settings.local_development(url.host_str()));
+    Guard::new(&settings.admin_token, local)
 }
 
 /// Whether a page request comes with a live session (or needs none).
-pub fn page_access(req: &Request, env: &Env) -> PageAccess {
-    let token = config::admin_token(env);
-    match guard(req, env, &token) {
+pub fn page_access(req: &Request, settings: &Settings) -> PageAccess {
+    match guard(req, settings) {
         Guard::Unconfigured => PageAccess::Refused(unconfigured_problem()),
         Guard::WeakToken { bytes } => PageAccess::Refused(weak_token_problem(bytes)),
         Guard::OpenForLocalDevelopment => PageAccess::Allowed { open_notice: true },
         Guard::Token(token) => {
-            let valid = match (config::keyring(env), session_cookie(req)) {
+            let valid = match (settings.keyring(), session_cookie(req)) {
                 (Ok(keyring), Some(value)) => {
-                    admin::session_valid(&keyring, token, &value, clock::now())
+                    admin::session_valid(keyring, token, &value, clock::now())
                 }
                 _ => false,
             };
@@ -147,9 +143,12 @@ pub async fn wrong_token(env: &Env, req: &Request) -> Option<u64> {
 
 /// Checks an API request: `Ok(Err(response))` is the refusal to send. The credential is
 /// checked first, so the right token is never throttled.
-pub async fn check_api(req: &Request, env: &Env) -> Result<std::result::Result<(), Response>> {
-    let token = config::admin_token(env);
-    let guard = guard(req, env, &token);
+pub async fn check_api(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+) -> Result<std::result::Result<(), Response>> {
+    let guard = guard(req, settings);
     let authorization = req.headers().get("authorization")?;
     let bearer = authorization.as_deref().and_then(|h| {
         h.strip_prefix("Bearer ")
@@ -165,8 +164,8 @@ pub async fn check_api(req: &Request, env: &Env) -> Result<std::result::Result<(
         own_origin: &own,
         unsafe_method: !matches!(req.method(), Method::Get | Method::Head),
     };
-    let keyring = config::keyring(env).ok();
-    match admin::authorize(&guard, keyring.as_ref(), &presented, clock::now()) {
+    let keyring = settings.keyring().ok();
+    match admin::authorize(&guard, keyring, &presented, clock::now()) {
         Ok(()) => Ok(Ok(())),
         Err(Denied::Unconfigured) => problem_json(&unconfigured_problem()).map(Err),
         Err(Denied::WeakToken { bytes }) => problem_json(&weak_token_problem(bytes)).map(Err),

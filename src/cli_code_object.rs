@@ -27,7 +27,8 @@ impl DurableObject for CliCode {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let keyring = match config::keyring(&self.env) {
+        let settings = config::read(&self.env);
+        let keyring = match settings.keyring() {
             Ok(k) => k,
             Err(e) => return respond::connect_error_json(&e),
         };
@@ -37,7 +38,7 @@ impl DurableObject for CliCode {
         let store = ObjectStore(self.state.storage());
         let codes = CliCodes {
             store: &store,
-            keyring: &keyring,
+            keyring,
             hash: &hash,
         };
         let result = match (req.method(), req.path().as_str()) {

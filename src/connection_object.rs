@@ -33,7 +33,8 @@ impl DurableObject for Connection {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let keyring = match config::keyring(&self.env) {
+        let settings = config::read(&self.env);
+        let keyring = match settings.keyring() {
             Ok(k) => k,
             Err(e) => return respond::connect_error_json(&e),
         };
@@ -43,7 +44,7 @@ impl DurableObject for Connection {
             vault: Vault {
                 object: &object,
                 kv: &kv,
-                keyring: &keyring,
+                keyring,
             },
             memory: &self.memory,
         };

@@ -13,8 +13,9 @@ use crate::{clock, config, connection_client, listing, storage};
 pub async fn run(env: &Env) {
     let now = clock::now();
     note_run(env, now).await;
-    let window_ms = config::refresh_window_ms(env);
-    let budget = config::cron_max_refreshes(env);
+    let settings = config::read(env);
+    let window_ms = settings.refresh_window_ms;
+    let budget = settings.cron_max_refreshes;
     let listed = match listing::connections(env).await {
         Ok(listed) => listed,
         Err(e) => {

@@ -54,7 +54,7 @@ pub const MIN_SEALED_LEN: usize = HEADER_LEN + TAG_LEN;
 pub const KEY_LEN: usize = 32;
 
 /// Why a master key from configuration was refused. Messages never contain key material.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
     /// The configured value is empty (after trimming whitespace).
     #[error(
@@ -74,6 +74,11 @@ pub enum KeyError {
         /// How many bytes the configured value decoded to.
         got: usize,
     },
+    /// `TOKEN_ENCRYPTION_KEY_VERSION` is set but is not a version byte.
+    #[error(
+        "TOKEN_ENCRYPTION_KEY_VERSION must be a whole number from 1 to 255 (the version of TOKEN_ENCRYPTION_KEY)"
+    )]
+    Version,
 }
 
 /// Why sealing or opening a record failed. Messages never contain plaintext or key material.

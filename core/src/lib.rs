@@ -35,6 +35,7 @@ pub mod registration;
 pub mod relay;
 pub mod secret;
 pub mod session;
+pub mod settings;
 pub mod sse;
 pub mod store;
 #[cfg(test)]

@@ -2,19 +2,20 @@
 
 use bindify_core::cli_flow::{CliRecord, Poll};
 use bindify_core::secret::{b64url, random_bytes};
+use bindify_core::settings::Settings;
 use bindify_core::time::rfc3339;
 use worker::{Env, Request, Response, Result};
 
 use super::storage_failed;
 use crate::routes::connect::resolve_server;
-use crate::{admin, cli_codes, clock, config, respond};
+use crate::{admin, cli_codes, clock, respond};
 
 #[derive(serde::Deserialize)]
 struct ConnectBody {
     server: String,
 }
 
-pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
+pub async fn create(req: &mut Request, env: &Env, settings: &Settings) -> Result<Response> {
     let Ok(body) = req.json::<ConnectBody>().await else {
         return admin::api_error(
             400,
@@ -23,14 +24,14 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
         );
     };
     // Nothing can be sealed without the key: say so before handing out a code.
-    if let Err(e) = config::keyring(env) {
+    if let Err(e) = settings.keyring() {
         let p = e.problem();
         return admin::api_error(p.status, p.code, &p.message());
     }
     // A preset slug or a URL, checked now so the CLI hears about a bad one at once.
     let is_url = body.server.contains("://");
     let server = match resolve_server(
-        env,
+        settings,
         (!is_url).then_some(body.server.as_str()),
         is_url.then_some(body.server.as_str()),
     ) {

@@ -2,19 +2,20 @@
 
 use bindify_core::envelope::KeyError;
 use bindify_core::flow::ConnectError;
+use bindify_core::settings::Settings;
 use worker::{Env, Response, Result};
 
-use crate::{api::connections::list_views, config, respond, storage};
+use crate::{api::connections::list_views, respond, storage};
 
-pub async fn show(env: &Env) -> Result<Response> {
-    let key = match config::keyring(env) {
+pub async fn show(env: &Env, settings: &Settings) -> Result<Response> {
+    let key = match settings.keyring() {
         Ok(_) => "ok",
         Err(ConnectError::KeyMissing) | Err(ConnectError::KeyMalformed(KeyError::Missing)) => {
             "missing"
         }
         Err(_) => "malformed",
     };
-    let admin = if config::admin_token(env).is_ok() {
+    let admin = if settings.admin_token.is_ok() {
         "set"
     } else {
         "missing"

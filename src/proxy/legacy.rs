@@ -8,6 +8,7 @@
 use bindify_core::proxy;
 use bindify_core::secret::{b64url, random_bytes};
 use bindify_core::session::parse_event_id;
+use bindify_core::settings::Settings;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
 
 use super::body;
@@ -27,6 +28,7 @@ struct MessageQuery {
 async fn resolve_and_admit(
     req: &Request,
     env: &Env,
+    settings: &Settings,
     secret: &str,
 ) -> Result<std::result::Result<(Resolved, String), Response>> {
     let found = match resolve::connection(env, secret).await {
@@ -43,20 +45,23 @@ async fn resolve_and_admit(
     };
     let own = req.url()?.origin().ascii_serialization();
     let origin = req.headers().get("origin")?;
-    if let Err(refused) =
-        proxy::check_origin(origin.as_deref(), &own, &config::allowed_origins(env))
-    {
+    if let Err(refused) = proxy::check_origin(origin.as_deref(), &own, &settings.allowed_origins) {
         return Ok(Err(refusal(&refused)?));
     }
     Ok(Ok((found, own)))
 }
 
 /// `GET /s/<secret>/sse`: a new session, or the resumption of one named by `Last-Event-ID`.
-pub async fn stream(req: Request, env: &Env, secret: &str) -> Result<Response> {
+pub async fn stream(
+    req: Request,
+    env: &Env,
+    settings: &Settings,
+    secret: &str,
+) -> Result<Response> {
     if req.method() != Method::Get {
         return respond::method_not_allowed("GET");
     }
-    let (found, origin) = match resolve_and_admit(&req, env, secret).await? {
+    let (found, origin) = match resolve_and_admit(&req, env, settings, secret).await? {
         Ok(ok) => ok,
         Err(response) => return Ok(response),
     };
@@ -98,11 +103,16 @@ pub(super) async fn live(env: &Env, found: &Resolved) -> Result<bool> {
 }
 
 /// `POST /s/<secret>/message?session=<id>`: one client message for its session.
-pub async fn message(mut req: Request, env: &Env, secret: &str) -> Result<Response> {
+pub async fn message(
+    mut req: Request,
+    env: &Env,
+    settings: &Settings,
+    secret: &str,
+) -> Result<Response> {
     if req.method() != Method::Post {
         return respond::method_not_allowed("POST");
     }
-    let (found, _) = match resolve_and_admit(&req, env, secret).await? {
+    let (found, _) = match resolve_and_admit(&req, env, settings, secret).await? {
         Ok(ok) => ok,
         Err(response) => return Ok(response),
     };

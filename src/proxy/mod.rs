@@ -10,13 +10,14 @@ pub mod legacy;
 
 use bindify_core::jsonrpc::Inbound;
 use bindify_core::proxy::{self, Refusal};
+use bindify_core::settings::Settings;
 use bindify_core::upstream_session::means_legacy_upstream;
 use worker::{Env, Headers, Method, Request, RequestInit, RequestRedirect, Response, Result};
 
 use crate::forward::{self, Target};
 use crate::relay::{self, refusal};
 use crate::resolve::{self, Resolved};
-use crate::{config, respond};
+use crate::respond;
 
 /// A request that passed admission.
 struct Admitted {
@@ -26,13 +27,18 @@ struct Admitted {
     inbound: Option<Inbound>,
 }
 
-pub async fn mcp(mut req: Request, env: &Env, secret: &str) -> Result<Response> {
+pub async fn mcp(
+    mut req: Request,
+    env: &Env,
+    settings: &Settings,
+    secret: &str,
+) -> Result<Response> {
     let found = match resolve(env, secret).await? {
         Ok(found) => found,
         Err(response) => return Ok(response),
     };
     let origin = req.url()?.origin().ascii_serialization();
-    let admitted = match admit(&mut req, env, &origin).await? {
+    let admitted = match admit(&mut req, settings, &origin).await? {
         Ok(admitted) => admitted,
         Err(refused) => return refusal(&refused),
     };
@@ -78,12 +84,12 @@ async fn resolve(env: &Env, secret: &str) -> Result<std::result::Result<Resolved
 /// Admit: refuse what must not reach the upstream.
 async fn admit(
     req: &mut Request,
-    env: &Env,
+    settings: &Settings,
     own_origin: &str,
 ) -> Result<std::result::Result<Admitted, Refusal>> {
     let origin = req.headers().get("origin")?;
     if let Err(refused) =
-        proxy::check_origin(origin.as_deref(), own_origin, &config::allowed_origins(env))
+        proxy::check_origin(origin.as_deref(), own_origin, &settings.allowed_origins)
     {
         return Ok(Err(refused));
     }

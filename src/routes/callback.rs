@@ -5,13 +5,14 @@ use bindify_core::cli_flow::CliStatus;
 use bindify_core::flow::revoke::ReplacedGrant;
 use bindify_core::flow::{self, CallbackParams, Completed, ConnectError, Failure};
 use bindify_core::pages;
+use bindify_core::settings::Settings;
 use worker::{Env, Request, Response, Result};
 
-use crate::{cli_codes, clock, config, connection_client, fetch_http, resolve, respond, storage};
+use crate::{cli_codes, clock, connection_client, fetch_http, resolve, respond, storage};
 
-pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
+pub async fn finish(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
     let origin = req.url()?.origin().ascii_serialization();
-    let (done, replaced) = match complete(req, env).await {
+    let (done, replaced) = match complete(req, env, settings).await {
         Ok(done) => done,
         Err(failure) => {
             worker::console_warn!("callback failed: {}", failure.error);
@@ -57,20 +58,21 @@ pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
 async fn complete(
     req: &Request,
     env: &Env,
+    settings: &Settings,
 ) -> std::result::Result<(Completed, Option<ReplacedGrant>), Failure> {
-    let keyring = config::keyring(env)?;
+    let keyring = settings.keyring()?;
     let origin = req
         .url()
         .map_err(|_| bindify_core::flow::ConnectError::StateMissing)?;
-    let settings = config::connect_settings(env, &origin)?;
+    let connect = settings.connect_settings(&origin)?;
     let params: CallbackParams = req.query().unwrap_or_default();
     let cookie = req.headers().get("cookie").ok().flatten();
     let kv = storage::kv(env).map_err(ConnectError::from)?;
     let done = flow::complete(
         &fetch_http::send,
         &kv,
-        &keyring,
-        &settings,
+        keyring,
+        &connect,
         &params,
         cookie.as_deref(),
         clock::now(),

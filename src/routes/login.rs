@@ -4,19 +4,19 @@ use bindify_core::admin::{
     self, Guard, LoginForm, MAX_LOGIN_FORM_BYTES, SESSION_COOKIE, SESSION_TTL_MS,
 };
 use bindify_core::pages::{self, safe_next};
+use bindify_core::settings::Settings;
 use worker::{Env, Headers, Request, Response, Result};
 
 use crate::admin as gate;
-use crate::{clock, config, request_body, respond};
+use crate::{clock, request_body, respond};
 
 #[derive(serde::Deserialize)]
 struct NextQuery {
     next: Option<String>,
 }
 
-pub fn page(req: &Request, env: &Env) -> Result<Response> {
-    let token = config::admin_token(env);
-    match gate::guard(req, env, &token) {
+pub fn page(req: &Request, settings: &Settings) -> Result<Response> {
+    match gate::guard(req, settings) {
         Guard::Unconfigured => return respond::problem_page(&gate::unconfigured_problem()),
         Guard::WeakToken { bytes } => {
             return respond::problem_page(&gate::weak_token_problem(bytes));
@@ -34,9 +34,8 @@ pub fn page(req: &Request, env: &Env) -> Result<Response> {
 
 /// Checks the token in the form. The right token always signs in; a wrong one is counted by
 /// the throttle, which may answer "wait" instead of "wrong".
-pub async fn submit(mut req: Request, env: &Env) -> Result<Response> {
-    let configured = config::admin_token(env);
-    let token = match gate::guard(&req, env, &configured) {
+pub async fn submit(mut req: Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let token = match gate::guard(&req, settings) {
         Guard::Token(token) => token,
         Guard::OpenForLocalDevelopment => return respond::redirect("/manage", None),
         Guard::Unconfigured => return respond::problem_page(&gate::unconfigured_problem()),
@@ -71,11 +70,11 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response> {
             pages::login_page(&next, Some("That is not this deployment's admin token.")),
         );
     }
-    let keyring = match config::keyring(env) {
+    let keyring = match settings.keyring() {
         Ok(k) => k,
         Err(e) => return respond::problem_page(&e.problem()),
     };
-    let Some(session) = admin::issue_session(&keyring, token, clock::now()) else {
+    let Some(session) = admin::issue_session(keyring, token, clock::now()) else {
         return respond::html(
             500,
             pages::login_page(&next, Some("The session could not be created; try again.")),

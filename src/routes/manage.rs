@@ -2,15 +2,16 @@
 
 use bindify_core::flow::{ConnectError, FlowExtras};
 use bindify_core::pages;
+use bindify_core::settings::Settings;
 use bindify_core::upstream::validate_server_url;
 use worker::{Env, Request, Response, Result};
 
 use super::connect::{begin_flow, redirect_or_problem};
 use crate::admin::{self, PageAccess};
-use crate::{api, config, connection_client, respond};
+use crate::{api, connection_client, respond};
 
-pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
-    let access = admin::page_access(req, env);
+pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let access = admin::page_access(req, settings);
     let PageAccess::Allowed { open_notice } = access else {
         return admin::page_refusal(&access, req);
     };
@@ -31,26 +32,36 @@ pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
 }
 
 /// Re-authorizes connection `id`, keeping its URL.
-pub async fn reconnect(req: &Request, env: &Env, id: &str) -> Result<Response> {
-    let access = admin::page_access(req, env);
+pub async fn reconnect(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    id: &str,
+) -> Result<Response> {
+    let access = admin::page_access(req, settings);
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, req);
     }
-    reconnect_by_id(req, env, id).await
+    reconnect_by_id(req, env, settings, id).await
 }
 
 /// Starts the reconnect flow of connection `id`. The caller has checked who may.
-pub async fn reconnect_by_id(req: &Request, env: &Env, id: &str) -> Result<Response> {
+pub async fn reconnect_by_id(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    id: &str,
+) -> Result<Response> {
     let Some(view) = connection_client::view(env, id).await? else {
         return respond::not_found();
     };
-    let begun = match validate_server_url(&view.upstream, config::upstream_policy(env)) {
+    let begun = match validate_server_url(&view.upstream, settings.upstream_policy()) {
         Ok(server) => {
             let extras = FlowExtras {
                 reconnect_id: Some(view.id),
                 cli_code: None,
             };
-            begin_flow(req, env, &server, extras).await
+            begin_flow(req, env, settings, &server, extras).await
         }
         Err(e) => Err(e.into()),
     };
