@@ -2,7 +2,7 @@
 //! session, and the throttle on wrong tokens. Decisions are `bindify_core::admin`'s and
 //! `bindify_core::throttle`'s; the counting happens in the `Throttle` Durable Object.
 
-use bindify_core::admin::{self, Denied, Guard, Presented};
+use bindify_core::admin::{self, AdminToken, Denied, Guard, Presented, SessionCookie};
 use bindify_core::flow::Problem;
 use bindify_core::pages::{self, safe_next};
 use bindify_core::settings::Settings;
@@ -23,13 +23,14 @@ pub enum PageAccess {
 }
 
 /// The dashboard session cookie's value, as presented (not checked).
-pub fn session_value(req: &Request) -> Option<String> {
+pub fn session_value(req: &Request) -> Option<SessionCookie> {
     session_cookie(req)
 }
 
-fn session_cookie(req: &Request) -> Option<String> {
+fn session_cookie(req: &Request) -> Option<SessionCookie> {
     let header = req.headers().get("cookie").ok().flatten();
-    bindify_core::cookies::find(header.as_deref(), admin::SESSION_COOKIE).map(str::to_owned)
+    bindify_core::cookies::find(header.as_deref(), admin::SESSION_COOKIE)
+        .map(|value| SessionCookie::new(value.to_owned()))
 }
 
 pub fn own_origin(req: &Request) -> String {
@@ -55,8 +56,8 @@ pub fn page_access(req: &Request, settings: &Settings) -> PageAccess {
         Guard::OpenForLocalDevelopment => PageAccess::Allowed { open_notice: true },
         Guard::Token(token) => {
             let valid = match (settings.keyring(), session_cookie(req)) {
-                (Ok(keyring), Some(value)) => {
-                    admin::session_valid(keyring, token, &value, clock::now())
+                (Ok(keyring), Some(cookie)) => {
+                    admin::session_valid(keyring, token, &cookie, clock::now())
                 }
                 _ => false,
             };
@@ -150,16 +151,19 @@ pub async fn check_api(
 ) -> Result<std::result::Result<(), Response>> {
     let guard = guard(req, settings);
     let authorization = req.headers().get("authorization")?;
-    let bearer = authorization.as_deref().and_then(|h| {
-        h.strip_prefix("Bearer ")
-            .or_else(|| h.strip_prefix("bearer "))
-    });
+    let bearer = authorization
+        .as_deref()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .and_then(AdminToken::parse);
     let cookie = session_cookie(req);
     let origin = req.headers().get("origin")?;
     let own = own_origin(req);
     let presented = Presented {
-        bearer,
-        session: cookie.as_deref(),
+        bearer: bearer.as_ref(),
+        session: cookie.as_ref(),
         origin: origin.as_deref(),
         own_origin: &own,
         unsafe_method: !matches!(req.method(), Method::Get | Method::Head),

@@ -2,7 +2,7 @@
 //! code's hash, so storage never holds the code itself. The object decides; see
 //! `bindify_core::cli_flow`.
 
-use bindify_core::cli_flow::{CliRecord, CliStatus, Poll, code_hash_hex};
+use bindify_core::cli_flow::{CliRecord, CliStatus, ConnectCode, Poll};
 use bindify_core::store::StoreError;
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
@@ -44,21 +44,15 @@ fn unexpected(op: &'static str, status: u16) -> StoreError {
     }
 }
 
-/// Stores the record of a new code (the code itself, not its hash).
-pub async fn create(env: &Env, code: &str, record: &CliRecord) -> Result<(), StoreError> {
+/// Stores the record of a new code.
+pub async fn create(env: &Env, code: &ConnectCode, record: &CliRecord) -> Result<(), StoreError> {
     let body = serde_json::to_string(record).map_err(|e| StoreError {
         op: "create",
         reason: e.to_string(),
     })?;
-    let response = call(
-        env,
-        &code_hash_hex(code),
-        Method::Post,
-        "/create",
-        Some(body),
-    )
-    .await
-    .map_err(failed("create"))?;
+    let response = call(env, &code.hash_hex(), Method::Post, "/create", Some(body))
+        .await
+        .map_err(failed("create"))?;
     match response.status_code() {
         201 => Ok(()),
         status => Err(unexpected("create", status)),
@@ -67,12 +61,12 @@ pub async fn create(env: &Env, code: &str, record: &CliRecord) -> Result<(), Sto
 
 /// Starts code `code` once: its hash and server when this call started it, `None` when it is
 /// unknown, expired or already used.
-pub async fn start(env: &Env, code: &str) -> Result<Option<(String, String)>, StoreError> {
+pub async fn start(env: &Env, code: &ConnectCode) -> Result<Option<(String, String)>, StoreError> {
     #[derive(serde::Deserialize)]
     struct Started {
         server: String,
     }
-    let hash = code_hash_hex(code);
+    let hash = code.hash_hex();
     let mut response = call(env, &hash, Method::Post, "/start", None)
         .await
         .map_err(failed("start"))?;
@@ -109,8 +103,8 @@ pub async fn finish(env: &Env, hash: &str, status: CliStatus) {
 }
 
 /// What the CLI learns about code `code`; a final result is read once.
-pub async fn poll(env: &Env, code: &str) -> Result<Poll, StoreError> {
-    let mut response = call(env, &code_hash_hex(code), Method::Get, "/poll", None)
+pub async fn poll(env: &Env, code: &ConnectCode) -> Result<Poll, StoreError> {
+    let mut response = call(env, &code.hash_hex(), Method::Get, "/poll", None)
         .await
         .map_err(failed("poll"))?;
     match response.status_code() {

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::Keyring;
-use crate::secret::{SecretHash, sha256};
+use crate::secret::{RandomError, SecretHash, b64url, random_bytes, sha256};
 use crate::store::{KvStore, PutOptions, StoreError};
 use crate::time::UnixMillis;
 
@@ -89,6 +89,24 @@ impl CliRecord {
             self.status,
             CliStatus::Connected { .. } | CliStatus::Failed { .. }
         )
+    }
+}
+
+crate::secret_type! {
+    /// A `bindify connect` code: whoever holds it (with the owner's session) starts the flow,
+    /// and the CLI that holds it reads the result. 32 random bytes, base64url.
+    pub struct ConnectCode(String);
+}
+
+impl ConnectCode {
+    /// A fresh code from the system CSPRNG.
+    pub fn generate() -> Result<Self, RandomError> {
+        Ok(Self::new(b64url(&random_bytes::<32>()?)))
+    }
+
+    /// Its storage name (see [`code_hash_hex`]).
+    pub fn hash_hex(&self) -> String {
+        code_hash_hex(self.expose())
     }
 }
 
@@ -280,5 +298,10 @@ mod tests {
         assert!(!format!("{connected:?}").contains("SECRET-IN-URL"));
         assert_eq!(code_hash_hex("abc").len(), 64);
         assert_ne!(code_hash_hex("abc"), code_hash_hex("abd"));
+        let code = ConnectCode::generate().expect("random");
+        assert_eq!(code.expose().len(), 43);
+        assert_eq!(code.hash_hex(), code_hash_hex(code.expose()));
+        assert!(!code.ct_eq(&ConnectCode::generate().expect("random")));
+        assert_eq!(format!("{code:?}"), "ConnectCode(<redacted>)");
     }
 }

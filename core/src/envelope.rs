@@ -106,7 +106,12 @@ pub enum EnvelopeError {
 /// zeroized on drop.
 pub struct MasterKey {
     version: u8,
-    key: Zeroizing<[u8; KEY_LEN]>,
+    key: KeyMaterial,
+}
+
+crate::secret_type! {
+    /// The 32 bytes of an AES-256 key.
+    struct KeyMaterial([u8; KEY_LEN]);
 }
 
 /// Standard alphabet (RFC 4648 §4), padding optional.
@@ -141,7 +146,7 @@ impl MasterKey {
             .map_err(|_| KeyError::WrongLength { got: decoded.len() })?;
         Ok(Self {
             version,
-            key: Zeroizing::new(key),
+            key: KeyMaterial::new(key),
         })
     }
 
@@ -152,7 +157,7 @@ impl MasterKey {
     }
 
     fn cipher(&self) -> Aes256Gcm {
-        let key: &Key<Aes256Gcm> = (&*self.key).into();
+        let key: &Key<Aes256Gcm> = self.key.expose().into();
         Aes256Gcm::new(key)
     }
 }

@@ -7,8 +7,10 @@
 //! domain-separated SHA-256 of the secret, so a leaked KV listing cannot be turned back into a
 //! working URL.
 //!
-//! Secret types follow the oauth2-rs pattern: redacted `Debug`, no `PartialEq` (compare with the
-//! constant-time methods), explicit `expose()`, and key material held in [`Zeroizing`].
+//! Every secret type is declared with [`secret_type!`](crate::secret_type), after oauth2-rs's
+//! `new_secret_type!`: redacted `Debug`, no `PartialEq` and no `Display` (compare with the
+//! constant-time `ct_eq`), an explicit `expose()`, and the value held in [`Zeroizing`], so it is
+//! wiped from memory when dropped.
 
 use core::fmt;
 
@@ -17,7 +19,95 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+pub use zeroize::Zeroizing;
+
+/// Declares a secret type: a tuple struct over `Zeroizing<String>` (or `Zeroizing<[u8; N]>` for
+/// key material) with
+///
+/// - `new(value)` and an explicit `expose()`: every place the secret leaves its type is a call
+///   to find in review;
+/// - a `Debug` that prints only the type's name and `<redacted>`;
+/// - `ct_eq`, a constant-time comparison of SHA-256 digests (neither the content nor the length
+///   leaks through timing), and no `PartialEq` or `Display`.
+///
+/// Attributes pass through, so a type can add `#[derive(Clone)]` or
+/// `#[derive(serde::Deserialize)] #[serde(transparent)]` where it needs them.
+///
+/// ```
+/// bindify_core::secret_type! {
+///     /// A pass phrase.
+///     #[derive(Clone)]
+///     pub struct PassPhrase(String);
+/// }
+/// let phrase = PassPhrase::new("open sesame".to_owned());
+/// assert_eq!(format!("{phrase:?}"), "PassPhrase(<redacted>)");
+/// assert!(phrase.ct_eq(&phrase.clone()));
+/// assert_eq!(phrase.expose(), "open sesame");
+/// ```
+#[macro_export]
+macro_rules! secret_type {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident(String);) => {
+        $(#[$meta])*
+        $vis struct $name($crate::secret::Zeroizing<::std::string::String>);
+
+        #[allow(dead_code)] // Generated: a type need not use every method.
+        impl $name {
+            /// Wraps `value`.
+            #[must_use]
+            pub fn new(value: ::std::string::String) -> Self {
+                Self($crate::secret::Zeroizing::new(value))
+            }
+
+            /// The secret itself, for the one place it is sent or stored sealed.
+            #[must_use]
+            pub fn expose(&self) -> &str {
+                self.0.as_str()
+            }
+
+            /// Constant-time equality.
+            #[must_use]
+            pub fn ct_eq(&self, other: &Self) -> bool {
+                $crate::secret::ct_eq_digest(self.expose().as_bytes(), other.expose().as_bytes())
+            }
+        }
+
+        $crate::secret_type!(@debug $name);
+    };
+    ($(#[$meta:meta])* $vis:vis struct $name:ident([u8; $len:expr]);) => {
+        $(#[$meta])*
+        $vis struct $name($crate::secret::Zeroizing<[u8; $len]>);
+
+        #[allow(dead_code)] // Generated: a type need not use every method.
+        impl $name {
+            /// Wraps `value`.
+            #[must_use]
+            pub fn new(value: [u8; $len]) -> Self {
+                Self($crate::secret::Zeroizing::new(value))
+            }
+
+            /// The secret bytes, for the one place they are used.
+            #[must_use]
+            pub fn expose(&self) -> &[u8; $len] {
+                &self.0
+            }
+
+            /// Constant-time equality.
+            #[must_use]
+            pub fn ct_eq(&self, other: &Self) -> bool {
+                $crate::secret::ct_eq_digest(self.expose(), other.expose())
+            }
+        }
+
+        $crate::secret_type!(@debug $name);
+    };
+    (@debug $name:ident) => {
+        impl ::core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    };
+}
 
 /// The system random number generator failed (`getrandom::fill` returned an error).
 ///
@@ -63,6 +153,13 @@ pub fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// Constant-time equality of the SHA-256 digests of `a` and `b`: the time taken depends neither
+/// on where they differ nor on their lengths. For comparing secrets.
+#[must_use]
+pub fn ct_eq_digest(a: &[u8], b: &[u8]) -> bool {
+    bool::from(sha256(a).ct_eq(&sha256(b)))
+}
+
 /// Number of random bytes in a [`UrlSecret`].
 pub const URL_SECRET_BYTES: usize = 32;
 
@@ -73,12 +170,12 @@ pub const URL_SECRET_LEN: usize = 43;
 /// computed elsewhere over the same string.
 const URL_SECRET_HASH_DOMAIN: &[u8] = b"bindify/url-secret/v1\0";
 
-/// The secret part of a permanent URL `/s/<secret>/mcp`: 32 random bytes in base64url without
-/// padding (RFC 4648 §5), 43 characters.
-///
-/// Anyone holding it can use the connection, so it is a bearer credential: redacted `Debug`, no
-/// `PartialEq`, zeroized on drop.
-pub struct UrlSecret(Zeroizing<String>);
+crate::secret_type! {
+    /// The secret part of a permanent URL `/s/<secret>/mcp`: 32 random bytes in base64url
+    /// without padding (RFC 4648 §5), 43 characters. Anyone holding it can use the connection,
+    /// so it is a bearer credential.
+    pub struct UrlSecret(String);
+}
 
 impl UrlSecret {
     /// A fresh secret from the system CSPRNG.
@@ -87,7 +184,7 @@ impl UrlSecret {
     /// [`RandomError`] when the platform generator is unavailable.
     pub fn generate() -> Result<Self, RandomError> {
         let bytes = Zeroizing::new(random_bytes::<URL_SECRET_BYTES>()?);
-        Ok(Self(Zeroizing::new(b64url(bytes.as_slice()))))
+        Ok(Self::new(b64url(bytes.as_slice())))
     }
 
     /// Parses the secret from a URL path segment. Accepts exactly 43 base64url characters that
@@ -107,15 +204,9 @@ impl UrlSecret {
         }
         let mut decoded = Zeroizing::new([0u8; URL_SECRET_BYTES]);
         match URL_SAFE_NO_PAD.decode_slice(s, decoded.as_mut_slice()) {
-            Ok(URL_SECRET_BYTES) => Some(Self(Zeroizing::new(s.to_owned()))),
+            Ok(URL_SECRET_BYTES) => Some(Self::new(s.to_owned())),
             _ => None,
         }
-    }
-
-    /// The secret text, for building the URL shown to its owner once.
-    #[must_use]
-    pub fn expose(&self) -> &str {
-        self.0.as_str()
     }
 
     /// The storage identity of this secret: SHA-256 over `b"bindify/url-secret/v1\0"` followed
@@ -127,12 +218,6 @@ impl UrlSecret {
             .chain_update(self.0.as_bytes())
             .finalize();
         SecretHash(digest.into())
-    }
-}
-
-impl fmt::Debug for UrlSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("UrlSecret(<redacted>)")
     }
 }
 
@@ -369,6 +454,46 @@ mod tests {
         assert!(back.ct_eq(&h));
         assert!(serde_json::from_str::<SecretHash>("\"nothex\"").is_err());
         assert!(serde_json::from_str::<SecretHash>("42").is_err());
+    }
+
+    crate::secret_type! {
+        #[derive(Clone)]
+        struct Phrase(String);
+    }
+
+    crate::secret_type! {
+        struct Material([u8; 4]);
+    }
+
+    #[test]
+    fn declared_secrets_redact_debug_and_compare_in_constant_time() {
+        let phrase = Phrase::new("open sesame".into());
+        for shown in [
+            format!("{phrase:?}"),
+            format!("{phrase:#?}"),
+            format!("{:?}", Some(phrase.clone())),
+        ] {
+            assert!(!shown.contains("sesame"), "{shown}");
+            assert!(shown.contains("Phrase(<redacted>)"), "{shown}");
+        }
+        assert!(phrase.ct_eq(&phrase.clone()));
+        assert!(!phrase.ct_eq(&Phrase::new("open sesame!".into())));
+        assert!(!phrase.ct_eq(&Phrase::new(String::new())));
+        assert_eq!(phrase.expose(), "open sesame");
+
+        let material = Material::new([1, 2, 3, 4]);
+        assert_eq!(format!("{material:?}"), "Material(<redacted>)");
+        assert!(material.ct_eq(&Material::new([1, 2, 3, 4])));
+        assert!(!material.ct_eq(&Material::new([1, 2, 3, 5])));
+        assert_eq!(material.expose(), &[1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn ct_eq_digest_behaves() {
+        assert!(ct_eq_digest(b"abc", b"abc"));
+        assert!(ct_eq_digest(b"", b""));
+        assert!(!ct_eq_digest(b"abc", b"abd"));
+        assert!(!ct_eq_digest(b"abc", b"abcd"));
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! `POST /api/connect` and `GET /api/connect/<code>`: `bindify connect`.
 
-use bindify_core::cli_flow::{CliRecord, Poll};
-use bindify_core::secret::{b64url, random_bytes};
+use bindify_core::cli_flow::{CliRecord, ConnectCode, Poll};
 use bindify_core::settings::Settings;
 use bindify_core::time::rfc3339;
 use worker::{Env, Request, Response, Result};
@@ -41,7 +40,7 @@ pub async fn create(req: &mut Request, env: &Env, settings: &Settings) -> Result
             return admin::api_error(400, p.code, &p.message());
         }
     };
-    let code = b64url(&random_bytes::<32>().map_err(|e| worker::Error::RustError(e.to_string()))?);
+    let code = ConnectCode::generate().map_err(|e| worker::Error::RustError(e.to_string()))?;
     let now = clock::now();
     let record = CliRecord::new(server.to_string(), now);
     if let Err(e) = cli_codes::create(env, &code, &record).await {
@@ -51,15 +50,16 @@ pub async fn create(req: &mut Request, env: &Env, settings: &Settings) -> Result
     respond::json(
         201,
         &serde_json::json!({
-            "code": code,
-            "browser_url": format!("{origin}/cli/{code}"),
+            "code": code.expose(),
+            "browser_url": format!("{origin}/cli/{}", code.expose()),
             "expires_at": rfc3339(record.expires_at),
         }),
     )
 }
 
 pub async fn poll(env: &Env, code: &str) -> Result<Response> {
-    match cli_codes::poll(env, code).await {
+    let code = ConnectCode::new(code.to_owned());
+    match cli_codes::poll(env, &code).await {
         Ok(Poll::Final(status)) => respond::json(200, &status),
         // Started and pending look the same to the CLI: still waiting.
         Ok(Poll::Pending) => respond::json(200, &serde_json::json!({ "status": "pending" })),

@@ -2,7 +2,7 @@
 //! session (without one, the sign-in form appears in place and comes back here), and the code
 //! starts one flow, once.
 
-use bindify_core::cli_flow::CliStatus;
+use bindify_core::cli_flow::{CliStatus, ConnectCode};
 use bindify_core::flow::{ConnectError, FlowExtras, Problem};
 use bindify_core::settings::Settings;
 use bindify_core::upstream::validate_server_url;
@@ -30,7 +30,8 @@ pub async fn start(req: &Request, env: &Env, settings: &Settings, code: &str) ->
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, req);
     }
-    let (hash, server) = match cli_codes::start(env, code).await {
+    let code = ConnectCode::new(code.to_owned());
+    let (hash, server) = match cli_codes::start(env, &code).await {
         Ok(Some(started)) => started,
         Ok(None) => return respond::problem_page(&invalid_code()),
         Err(e) => return respond::problem_page(&ConnectError::Store(e).problem()),

@@ -44,8 +44,8 @@ pub async fn start(
         return redirect_or_problem(begun);
     }
     let session = admin::session_value(req);
-    match confirm::confirm_token(keyring, &server, session.as_deref(), clock::now()) {
-        Ok(token) => respond::html(200, pages::confirm_page(&server, &token)),
+    match confirm::confirm_token(keyring, &server, session.as_ref(), clock::now()) {
+        Ok(token) => respond::html(200, pages::confirm_page(&server, token.expose())),
         Err(e) => redirect_or_problem(Err(e.into())),
     }
 }
@@ -75,8 +75,10 @@ pub async fn confirmed(mut req: Request, env: &Env, settings: &Settings) -> Resu
         Err(error) => return redirect_or_problem(Err(error)),
     };
     let session = admin::session_value(&req);
-    let token = form.token.unwrap_or_default();
-    if !confirm::confirmed(keyring, &token, &server, session.as_deref(), clock::now()) {
+    let confirmed = form.token.as_ref().is_some_and(|token| {
+        confirm::confirmed(keyring, token, &server, session.as_ref(), clock::now())
+    });
+    if !confirmed {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     }
     let begun = begin_flow(&req, env, settings, &server, FlowExtras::default()).await;

@@ -51,7 +51,11 @@ pub async fn submit(mut req: Request, env: &Env, settings: &Settings) -> Result<
     };
     let form = LoginForm::parse(&body);
     let next = safe_next(form.next.as_deref());
-    if !token.verify(&form.token) {
+    if !form
+        .token
+        .as_ref()
+        .is_some_and(|presented| token.ct_eq(presented))
+    {
         if let Some(seconds) = gate::wrong_token(env, &req).await {
             let html = pages::login_page(
                 &next,
@@ -83,7 +87,11 @@ pub async fn submit(mut req: Request, env: &Env, settings: &Settings) -> Result<
     let secure = req.url()?.scheme() == "https";
     respond::redirect(
         &next,
-        Some(&session_cookie(&session, SESSION_TTL_MS / 1000, secure)),
+        Some(&session_cookie(
+            session.expose(),
+            SESSION_TTL_MS / 1000,
+            secure,
+        )),
     )
 }
 

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::error::{CliError, Result};
-use crate::secret::AdminToken;
 use crate::worker_url::{WorkerUrl, segment};
+use bindify_core::admin::AdminToken;
 use transport::{Method, Response, Transport};
 use types::{
     ApiErrorBody, ConnectStarted, ConnectStatus, Connection, ConnectionList, Health, PermanentUrls,

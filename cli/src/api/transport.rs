@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::secret::AdminToken;
+use bindify_core::admin::AdminToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -81,7 +81,7 @@ impl Transport for UreqTransport {
             .uri(url)
             .header("accept", "application/json");
         if let Some(token) = token {
-            builder = builder.header("authorization", format!("Bearer {}", token.secret()));
+            builder = builder.header("authorization", format!("Bearer {}", token.expose()));
         }
         // The http crate's errors name the part that is wrong, never a header's value.
         let invalid = |e: ureq::http::Error| Unreachable(format!("invalid request: {e}"));

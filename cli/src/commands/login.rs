@@ -10,7 +10,7 @@ use crate::api::transport::Transport;
 use crate::config::{self, ConfigFile};
 use crate::error::{CliError, Result};
 use crate::output::Output;
-use crate::secret::AdminToken;
+use bindify_core::admin::AdminToken;
 
 pub fn login<T: Transport>(
     client: &Client<T>,

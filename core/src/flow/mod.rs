@@ -10,7 +10,7 @@ mod state;
 mod tests;
 
 pub use error::{ConnectError, Problem};
-pub use state::{StateClaims, StateProblem, binding_of, cookie_name};
+pub use state::{SealedState, StateClaims, StateProblem, binding_of, cookie_name};
 
 use std::collections::BTreeMap;
 
@@ -159,7 +159,7 @@ where
         .set_auth_uri(auth_url)
         .set_redirect_uri(redirect);
     let (authorize_url, _) = oauth
-        .authorize_url(move || CsrfToken::new(state))
+        .authorize_url(move || CsrfToken::new(state.expose().to_owned()))
         .set_pkce_challenge(challenge)
         .add_scopes(found.scopes.iter().cloned().map(Scope::new))
         .add_extra_param("resource", found.resource.clone())
@@ -218,12 +218,19 @@ where
     Ok(registered)
 }
 
+crate::secret_type! {
+    /// The authorization code in a callback (RFC 6749 §4.1.2).
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    pub struct CallbackCode(String);
+}
+
 /// The query of `GET /oauth/callback` (RFC 6749 §4.1.2 and §4.1.2.1, RFC 9207 `iss`).
 /// `Debug` says whether a code and a state came, never what they are.
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct CallbackParams {
-    pub code: Option<String>,
-    pub state: Option<String>,
+    pub code: Option<CallbackCode>,
+    pub state: Option<SealedState>,
     pub error: Option<String>,
     pub error_description: Option<String>,
     pub iss: Option<String>,
@@ -260,17 +267,6 @@ impl std::fmt::Debug for Begun {
                 "authorize_url",
                 &self.authorize_url.origin().ascii_serialization(),
             )
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for CallbackParams {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallbackParams")
-            .field("code", &self.code.as_ref().map(|_| "<redacted>"))
-            .field("state", &self.state.as_ref().map(|_| "<redacted>"))
-            .field("error", &self.error)
-            .field("iss", &self.iss)
             .finish_non_exhaustive()
     }
 }
@@ -329,7 +325,7 @@ where
 {
     // Without a state of ours nothing in the query can be trusted, an `error_description`
     // least of all: anyone can send a browser here with text of their choosing.
-    let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) else {
+    let Some(state) = params.state.as_ref().filter(|s| !s.expose().is_empty()) else {
         return Err(ConnectError::StateMissing.into());
     };
     let problem = |p| match p {
@@ -389,7 +385,8 @@ async fn exchange<C: HttpClient, S: KvStore>(
     }
     let code = params
         .code
-        .as_deref()
+        .as_ref()
+        .map(CallbackCode::expose)
         .filter(|c| !c.is_empty())
         .ok_or(ConnectError::CodeMissing)?;
 
