@@ -95,6 +95,8 @@ impl CliRecord {
 crate::secret_type! {
     /// A `bindify connect` code: whoever holds it (with the owner's session) starts the flow,
     /// and the CLI that holds it reads the result. 32 random bytes, base64url.
+    #[derive(Clone, Deserialize)]
+    #[serde(transparent)]
     pub struct ConnectCode(String);
 }
 

@@ -20,7 +20,6 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
-use zeroize::Zeroizing;
 
 use crate::discovery::{self, Discovered};
 use crate::envelope::Keyring;
@@ -51,6 +50,13 @@ pub struct ConnectSettings {
 /// Client name sent in dynamic registration and shown on consent screens.
 pub const CLIENT_NAME: &str = "Bindify";
 
+crate::secret_type! {
+    /// The PKCE code verifier of a flow (RFC 7636 §4.1), kept sealed until the code exchange.
+    #[derive(Serialize, Deserialize)]
+    #[serde(transparent)]
+    pub struct PkceVerifier(String);
+}
+
 /// What storage holds between [`begin`] and [`complete`]. Sealed; removed on first use.
 /// `Debug` leaves out the PKCE verifier and the client.
 #[derive(Serialize, Deserialize)]
@@ -65,7 +71,7 @@ pub struct PendingFlow {
     #[serde(default)]
     pub iss_required: bool,
     pub client: ClientRegistration,
-    pub pkce_verifier: Zeroizing<String>,
+    pub pkce_verifier: PkceVerifier,
     pub created_at: UnixMillis,
     #[serde(flatten)]
     pub extras: FlowExtras,
@@ -108,11 +114,12 @@ where
 
     let flow_id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
     let cookie_value = b64url(&random_bytes::<32>().map_err(|_| ConnectError::Random)?);
-    let verifier = Zeroizing::new(b64url(
+    let verifier = PkceVerifier::new(b64url(
         &random_bytes::<32>().map_err(|_| ConnectError::Random)?,
     ));
-    let challenge =
-        PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.to_string()));
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
+        verifier.expose().to_owned(),
+    ));
 
     let ttl_ms = settings.state_ttl_ms.max(1000);
     let state = StateClaims {
@@ -399,7 +406,7 @@ async fn exchange<C: HttpClient, S: KvStore>(
         http,
         &endpoint,
         code,
-        &pending.pkce_verifier,
+        pending.pkce_verifier.expose(),
         settings.redirect_uri.as_str(),
         now,
     )

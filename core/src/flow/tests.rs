@@ -575,7 +575,7 @@ fn debug_output_never_shows_codes_cookies_verifiers_or_url_secrets() {
     let pending: PendingFlow = keyring()
         .open_json(flow_key.as_bytes(), &sealed)
         .expect("opens");
-    assert!(!format!("{pending:?}").contains(pending.pkce_verifier.as_str()));
+    assert!(!format!("{pending:?}").contains(pending.pkce_verifier.expose()));
     let claims =
         StateClaims::open(&keyring(), &SealedState::new(s.state.clone()), NOW).expect("state");
     assert!(!format!("{claims:?}").contains(&claims.bind));
