@@ -4,6 +4,7 @@
 
 use bindify_core::admin::{self, AdminToken, Denied, Guard, Presented, SessionCookie};
 use bindify_core::flow::Problem;
+use bindify_core::headers as header;
 use bindify_core::pages::{self, safe_next};
 use bindify_core::settings::Settings;
 use bindify_core::throttle;
@@ -28,7 +29,7 @@ pub fn session_value(req: &Request) -> Option<SessionCookie> {
 }
 
 fn session_cookie(req: &Request) -> Option<SessionCookie> {
-    let header = req.headers().get("cookie").ok().flatten();
+    let header = req.headers().get(header::COOKIE).ok().flatten();
     bindify_core::cookies::find(header.as_deref(), admin::SESSION_COOKIE)
         .map(|value| SessionCookie::new(value.to_owned()))
 }
@@ -113,7 +114,7 @@ pub fn weak_token_problem(bytes: usize) -> Problem {
 /// seconds when the client must wait instead of hearing "wrong token". If the object cannot be
 /// reached, the answer is the plain "wrong token".
 pub async fn wrong_token(env: &Env, req: &Request) -> Option<u64> {
-    let address = req.headers().get("cf-connecting-ip").ok().flatten();
+    let address = req.headers().get(header::CF_CONNECTING_IP).ok().flatten();
     let bucket = throttle::client_bucket(address.as_deref());
     let answer = async {
         let headers = Headers::new();
@@ -150,7 +151,7 @@ pub async fn check_api(
     settings: &Settings,
 ) -> Result<std::result::Result<(), Response>> {
     let guard = guard(req, settings);
-    let authorization = req.headers().get("authorization")?;
+    let authorization = req.headers().get(header::AUTHORIZATION)?;
     let bearer = authorization
         .as_deref()
         .and_then(|h| {
@@ -159,7 +160,7 @@ pub async fn check_api(
         })
         .and_then(AdminToken::parse);
     let cookie = session_cookie(req);
-    let origin = req.headers().get("origin")?;
+    let origin = req.headers().get(header::ORIGIN)?;
     let own = own_origin(req);
     let presented = Presented {
         bearer: bearer.as_ref(),
@@ -215,6 +216,6 @@ pub fn too_many(seconds: u64) -> Result<Response> {
     )?;
     response
         .headers()
-        .set("retry-after", &seconds.to_string())?;
+        .set(header::RETRY_AFTER, &seconds.to_string())?;
     Ok(response)
 }

@@ -20,6 +20,7 @@ pub mod cron;
 pub mod discovery;
 pub mod envelope;
 pub mod flow;
+pub mod headers;
 pub mod http;
 pub mod jsonrpc;
 pub mod keys;

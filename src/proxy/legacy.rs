@@ -5,6 +5,7 @@
 //! The session's `endpoint` event names `/s/<secret>/message?session=<id>`: the secret stays
 //! in the path, where the client was given it, and the query carries only the session id.
 
+use bindify_core::headers as header;
 use bindify_core::proxy;
 use bindify_core::secret::{b64url, random_bytes};
 use bindify_core::session::parse_event_id;
@@ -44,7 +45,7 @@ async fn resolve_and_admit(
         }
     };
     let own = req.url()?.origin().ascii_serialization();
-    let origin = req.headers().get("origin")?;
+    let origin = req.headers().get(header::ORIGIN)?;
     if let Err(refused) = proxy::check_origin(origin.as_deref(), &own, &settings.allowed_origins) {
         return Ok(Err(refusal(&refused)?));
     }
@@ -73,7 +74,7 @@ pub async fn stream(
     }
     let headers = Headers::new();
     headers.set(SECRET_HASH_HEADER, &found.hash.to_hex())?;
-    if let Some(last) = req.headers().get("last-event-id")? {
+    if let Some(last) = req.headers().get(header::LAST_EVENT_ID)? {
         let Some((session, seen)) = parse_event_id(&last) else {
             return respond::not_found();
         };
@@ -120,7 +121,7 @@ pub async fn message(
         return respond::not_found();
     };
     if let Err(refused) =
-        proxy::check_declared_length(req.headers().get("content-length")?.as_deref())
+        proxy::check_declared_length(req.headers().get(header::CONTENT_LENGTH)?.as_deref())
     {
         return refusal(&refused);
     }
@@ -132,7 +133,7 @@ pub async fn message(
     }
     let headers = Headers::new();
     headers.set(SECRET_HASH_HEADER, &found.hash.to_hex())?;
-    headers.set("content-type", "application/json")?;
+    headers.set(header::CONTENT_TYPE, "application/json")?;
     call(
         env,
         &session,

@@ -8,6 +8,7 @@ mod body;
 mod bridge;
 pub mod legacy;
 
+use bindify_core::headers as header;
 use bindify_core::jsonrpc::Inbound;
 use bindify_core::proxy::{self, Refusal};
 use bindify_core::settings::Settings;
@@ -87,7 +88,7 @@ async fn admit(
     settings: &Settings,
     own_origin: &str,
 ) -> Result<std::result::Result<Admitted, Refusal>> {
-    let origin = req.headers().get("origin")?;
+    let origin = req.headers().get(header::ORIGIN)?;
     if let Err(refused) =
         proxy::check_origin(origin.as_deref(), own_origin, &settings.allowed_origins)
     {
@@ -98,7 +99,7 @@ async fn admit(
     match method {
         Method::Post => {
             if let Err(refused) =
-                proxy::check_declared_length(req.headers().get("content-length")?.as_deref())
+                proxy::check_declared_length(req.headers().get(header::CONTENT_LENGTH)?.as_deref())
             {
                 return Ok(Err(refused));
             }
@@ -146,7 +147,7 @@ fn upstream_request(
         headers.append(name, value)?;
     }
     headers.set(
-        "authorization",
+        header::AUTHORIZATION,
         &format!("Bearer {}", grant.access_token.secret()),
     )?;
     let mut init = RequestInit::new();

@@ -4,6 +4,7 @@
 use bindify_core::cli_flow::CliStatus;
 use bindify_core::flow::revoke::ReplacedGrant;
 use bindify_core::flow::{self, CallbackParams, Completed, ConnectError, Failure};
+use bindify_core::headers as header;
 use bindify_core::pages;
 use bindify_core::settings::Settings;
 use worker::{Env, Request, Response, Result};
@@ -50,7 +51,7 @@ pub async fn finish(req: &Request, env: &Env, settings: &Settings) -> Result<Res
     let response = respond::html(200, page)?;
     response
         .headers()
-        .append("set-cookie", &done.clear_cookie)?;
+        .append(header::SET_COOKIE, &done.clear_cookie)?;
     Ok(response)
 }
 
@@ -66,7 +67,7 @@ async fn complete(
         .map_err(|_| bindify_core::flow::ConnectError::StateMissing)?;
     let connect = settings.connect_settings(&origin)?;
     let params: CallbackParams = req.query().unwrap_or_default();
-    let cookie = req.headers().get("cookie").ok().flatten();
+    let cookie = req.headers().get(header::COOKIE).ok().flatten();
     let kv = storage::kv(env).map_err(ConnectError::from)?;
     let done = flow::complete(
         &fetch_http::send,

@@ -5,6 +5,7 @@
 
 use bindify_core::flow::confirm::{self, ConfirmForm, MAX_CONFIRM_FORM_BYTES};
 use bindify_core::flow::{self, ConnectError, FlowExtras};
+use bindify_core::headers as header;
 use bindify_core::settings::Settings;
 use bindify_core::upstream::validate_server_url;
 use bindify_core::{admin as rules, pages, presets};
@@ -62,7 +63,7 @@ pub async fn confirmed(mut req: Request, env: &Env, settings: &Settings) -> Resu
     }
     // A form post from another site is refused outright. Pages here send no referrer, so a
     // browser may say `Origin: null` for the page's own post: then the token alone decides.
-    let origin = req.headers().get("origin")?.filter(|o| o != "null");
+    let origin = req.headers().get(header::ORIGIN)?.filter(|o| o != "null");
     if origin.is_some() && !rules::from_own_origin(origin.as_deref(), &admin::own_origin(&req)) {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     }

@@ -3,6 +3,7 @@
 use bindify_core::admin::{
     self, Guard, LoginForm, MAX_LOGIN_FORM_BYTES, SESSION_COOKIE, SESSION_TTL_MS,
 };
+use bindify_core::headers as header;
 use bindify_core::pages::{self, safe_next};
 use bindify_core::settings::Settings;
 use worker::{Env, Headers, Request, Response, Result};
@@ -66,7 +67,7 @@ pub async fn submit(mut req: Request, env: &Env, settings: &Settings) -> Result<
             let response = respond::html(429, html)?;
             response
                 .headers()
-                .set("retry-after", &seconds.to_string())?;
+                .set(header::RETRY_AFTER, &seconds.to_string())?;
             return Ok(response);
         }
         return respond::html(
@@ -98,7 +99,7 @@ pub async fn submit(mut req: Request, env: &Env, settings: &Settings) -> Result<
 /// Ends the session. Only the Worker's own pages may: a request from elsewhere (or without an
 /// `Origin`) is refused, so another site cannot sign the owner out.
 pub fn logout(req: &Request) -> Result<Response> {
-    let origin = req.headers().get("origin")?;
+    let origin = req.headers().get(header::ORIGIN)?;
     if !admin::from_own_origin(origin.as_deref(), &gate::own_origin(req)) {
         return gate::api_error(
             403,
@@ -108,8 +109,8 @@ pub fn logout(req: &Request) -> Result<Response> {
     }
     let secure = req.url()?.scheme() == "https";
     let headers = Headers::new();
-    headers.set("set-cookie", &session_cookie("", 0, secure))?;
-    headers.set("cache-control", "no-store")?;
+    headers.set(header::SET_COOKIE, &session_cookie("", 0, secure))?;
+    headers.set(header::CACHE_CONTROL, "no-store")?;
     Ok(Response::empty()?.with_status(204).with_headers(headers))
 }
 
