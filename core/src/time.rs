@@ -102,12 +102,7 @@ pub fn relative(at: UnixMillis, now: UnixMillis) -> String {
     let delta = (at - now) / 1000;
     let span = delta.unsigned_abs();
     if span < 45 {
-        return if future {
-            "in a moment"
-        } else {
-            "just now"
-        }
-        .to_owned();
+        return if future { "in a moment" } else { "just now" }.to_owned();
     }
     let text = if span < 90 * 60 {
         format!("{} min", (span + 30) / 60)

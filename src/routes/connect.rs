@@ -5,13 +5,14 @@
 
 use bindify_core::flow::confirm::{self, ConfirmForm, MAX_CONFIRM_FORM_BYTES};
 use bindify_core::flow::{self, ConnectError, FlowExtras};
+use bindify_core::headers as header;
+use bindify_core::settings::Settings;
 use bindify_core::upstream::validate_server_url;
 use bindify_core::{admin as rules, pages, presets};
 use worker::{Env, Request, Response, Result};
 
 use crate::admin::{self, PageAccess};
-use crate::storage::Kv;
-use crate::{clock, config, fetch_http, request_body, respond};
+use crate::{clock, fetch_http, request_body, respond, storage};
 
 #[derive(serde::Deserialize)]
 struct Query {
@@ -19,45 +20,50 @@ struct Query {
 }
 
 /// `GET /connect/<preset>` (starts the flow) and `GET /connect?server=` (asks to confirm).
-pub async fn start(req: &Request, env: &Env, preset: Option<&str>) -> Result<Response> {
+pub async fn start(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    preset: Option<&str>,
+) -> Result<Response> {
     // A missing or malformed encryption key is reported first: nothing can be stored without it.
-    let keyring = match config::keyring(env) {
+    let keyring = match settings.keyring() {
         Ok(keyring) => keyring,
         Err(error) => return respond::problem_page(&error.problem()),
     };
-    let access = admin::page_access(req, env);
+    let access = admin::page_access(req, settings);
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, req);
     }
     let requested = req.query::<Query>().ok().and_then(|q| q.server);
-    let server = match resolve_server(env, preset, requested.as_deref()) {
+    let server = match resolve_server(settings, preset, requested.as_deref()) {
         Ok(server) => server,
         Err(error) => return redirect_or_problem(Err(error)),
     };
     if preset.is_some() {
-        let begun = begin_flow(req, env, &server, FlowExtras::default()).await;
+        let begun = begin_flow(req, env, settings, &server, FlowExtras::default()).await;
         return redirect_or_problem(begun);
     }
     let session = admin::session_value(req);
-    match confirm::confirm_token(&keyring, &server, session.as_deref(), clock::now()) {
-        Ok(token) => respond::html(200, pages::confirm_page(&server, &token)),
+    match confirm::confirm_token(keyring, &server, session.as_ref(), clock::now()) {
+        Ok(token) => respond::html(200, pages::confirm_page(&server, token.expose())),
         Err(e) => redirect_or_problem(Err(e.into())),
     }
 }
 
 /// `POST /connect`: the confirmation page's button.
-pub async fn confirmed(mut req: Request, env: &Env) -> Result<Response> {
-    let keyring = match config::keyring(env) {
+pub async fn confirmed(mut req: Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let keyring = match settings.keyring() {
         Ok(keyring) => keyring,
         Err(error) => return respond::problem_page(&error.problem()),
     };
-    let access = admin::page_access(&req, env);
+    let access = admin::page_access(&req, settings);
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, &req);
     }
     // A form post from another site is refused outright. Pages here send no referrer, so a
     // browser may say `Origin: null` for the page's own post: then the token alone decides.
-    let origin = req.headers().get("origin")?.filter(|o| o != "null");
+    let origin = req.headers().get(header::ORIGIN)?.filter(|o| o != "null");
     if origin.is_some() && !rules::from_own_origin(origin.as_deref(), &admin::own_origin(&req)) {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     }
@@ -65,16 +71,18 @@ pub async fn confirmed(mut req: Request, env: &Env) -> Result<Response> {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     };
     let form = ConfirmForm::parse(&body);
-    let server = match resolve_server(env, None, form.server.as_deref()) {
+    let server = match resolve_server(settings, None, form.server.as_deref()) {
         Ok(server) => server,
         Err(error) => return redirect_or_problem(Err(error)),
     };
     let session = admin::session_value(&req);
-    let token = form.token.unwrap_or_default();
-    if !confirm::confirmed(&keyring, &token, &server, session.as_deref(), clock::now()) {
+    let confirmed = form.token.as_ref().is_some_and(|token| {
+        confirm::confirmed(keyring, token, &server, session.as_ref(), clock::now())
+    });
+    if !confirmed {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     }
-    let begun = begin_flow(&req, env, &server, FlowExtras::default()).await;
+    let begun = begin_flow(&req, env, settings, &server, FlowExtras::default()).await;
     redirect_or_problem(begun)
 }
 
@@ -93,13 +101,13 @@ pub(crate) fn redirect_or_problem(
 
 /// The MCP server named by a preset slug or given as a URL, checked against the policy.
 pub(crate) fn resolve_server(
-    env: &Env,
+    settings: &Settings,
     preset: Option<&str>,
     server: Option<&str>,
 ) -> std::result::Result<url::Url, ConnectError> {
     let server = match preset {
         Some(slug) => {
-            let all = presets::all(config::demo_server_url(env).as_deref());
+            let all = presets::all(settings.demo_server_url.as_deref());
             presets::find(&all, slug)
                 .ok_or_else(|| ConnectError::UnknownPreset(slug.to_owned()))?
                 .server_url
@@ -109,35 +117,29 @@ pub(crate) fn resolve_server(
             .ok_or(ConnectError::ServerMissing)?
             .to_owned(),
     };
-    Ok(validate_server_url(&server, config::upstream_policy(env))?)
+    Ok(validate_server_url(&server, settings.upstream_policy())?)
 }
 
 /// Starts a flow to `server` (already validated) for the purpose `extras` names.
 pub(crate) async fn begin_flow(
     req: &Request,
     env: &Env,
+    settings: &Settings,
     server: &url::Url,
     extras: FlowExtras,
 ) -> std::result::Result<flow::Begun, ConnectError> {
-    let keyring = config::keyring(env)?;
+    let keyring = settings.keyring()?;
     let origin = req.url().map_err(|_| ConnectError::ServerMissing)?;
-    let settings = config::connect_settings(env, &origin)?;
-    let kv = Kv(env.kv(config::KV_BINDING).map_err(store_error)?);
+    let connect = settings.connect_settings(&origin)?;
+    let kv = storage::kv(env)?;
     flow::begin(
         &fetch_http::send,
         &kv,
-        &keyring,
-        &settings,
+        keyring,
+        &connect,
         server,
         extras,
         clock::now(),
     )
     .await
-}
-
-pub(crate) fn store_error(e: worker::Error) -> ConnectError {
-    ConnectError::Store(bindify_core::store::StoreError {
-        op: "bind",
-        reason: e.to_string(),
-    })
 }

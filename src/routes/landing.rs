@@ -1,11 +1,12 @@
 //! `GET /`.
 
+use bindify_core::settings::Settings;
 use bindify_core::{pages, presets};
-use worker::{Env, Response, Result};
+use worker::{Response, Result};
 
-use crate::{config, respond};
+use crate::respond;
 
-pub fn page(env: &Env) -> Result<Response> {
-    let presets = presets::all(config::demo_server_url(env).as_deref());
+pub fn page(settings: &Settings) -> Result<Response> {
+    let presets = presets::all(settings.demo_server_url.as_deref());
     respond::html(200, pages::landing_page(&presets))
 }

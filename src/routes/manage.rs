@@ -2,19 +2,20 @@
 
 use bindify_core::flow::{ConnectError, FlowExtras};
 use bindify_core::pages;
+use bindify_core::settings::Settings;
 use bindify_core::upstream::validate_server_url;
 use worker::{Env, Request, Response, Result};
 
 use super::connect::{begin_flow, redirect_or_problem};
 use crate::admin::{self, PageAccess};
-use crate::{api, clock, config, connection_client, respond};
+use crate::{api, clock, connection_client, respond};
 
 /// How long a URL still answers after it was rotated away or revoked: every request resolves
 /// its secret through the connection's object, so the old URL stops at once.
 const OLD_URL_ANSWERS_FOR_SECONDS: u64 = 0;
 
-pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
-    let access = admin::page_access(req, env);
+pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let access = admin::page_access(req, settings);
     let PageAccess::Allowed { open_notice } = access else {
         return admin::page_refusal(&access, req);
     };
@@ -34,7 +35,7 @@ pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
     let dashboard = pages::Dashboard {
         connections: &connections,
         now: clock::now(),
-        refresh_window_ms: config::refresh_window_ms(env),
+        refresh_window_ms: settings.refresh_window_ms,
         old_url_answers_for_seconds: OLD_URL_ANSWERS_FOR_SECONDS,
         local_development_notice: open_notice,
     };
@@ -42,31 +43,41 @@ pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
 }
 
 /// Re-authorizes connection `id`, keeping its URL.
-pub async fn reconnect(req: &Request, env: &Env, id: &str) -> Result<Response> {
-    let access = admin::page_access(req, env);
+pub async fn reconnect(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    id: &str,
+) -> Result<Response> {
+    let access = admin::page_access(req, settings);
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, req);
     }
-    reconnect_by_id(req, env, id).await
+    reconnect_by_id(req, env, settings, id).await
 }
 
 /// Starts the reconnect flow of connection `id`. The caller has checked who may.
-pub async fn reconnect_by_id(req: &Request, env: &Env, id: &str) -> Result<Response> {
+pub async fn reconnect_by_id(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    id: &str,
+) -> Result<Response> {
     let view = match connection_client::view(env, id).await {
         Ok(Some(view)) => view,
         Ok(None) => return respond::not_found(),
         Err(failed) => {
-            let problem = bindify_core::flow::ConnectError::Own(failed).problem();
+            let problem = ConnectError::Own(failed).problem();
             return respond::problem_page(&problem);
         }
     };
-    let begun = match validate_server_url(&view.upstream, config::upstream_policy(env)) {
+    let begun = match validate_server_url(&view.upstream, settings.upstream_policy()) {
         Ok(server) => {
             let extras = FlowExtras {
                 reconnect_id: Some(view.id),
                 cli_code: None,
             };
-            begin_flow(req, env, &server, extras).await
+            begin_flow(req, env, settings, &server, extras).await
         }
         Err(e) => Err(e.into()),
     };
