@@ -68,6 +68,10 @@ describe('bindify CLI', () => {
         answers.push(stdout, stderr);
         resolve({ code: code ?? `signal ${signal}`, stdout, stderr });
       });
+      // A command that exits before reading its input closes the pipe first: that is no error.
+      child.stdin.on('error', (err) => {
+        if (err.code !== 'EPIPE') reject(err);
+      });
       child.stdin.end(input);
     });
   }
