@@ -78,9 +78,14 @@ impl DurableObject for Connection {
                                 bindify_core::tokens::revoke(
                                     &fetch_http::send,
                                     replaced.revocation_endpoint.as_deref(),
-                                    &replaced.client,
+                                    &bindify_core::tokens::Call {
+                                        token_endpoint: &replaced.token_endpoint,
+                                        client: &replaced.client,
+                                        issuer: &replaced.issuer,
+                                    },
                                     token,
                                     hint,
+                                    clock::now(),
                                 )
                                 .await,
                             ),
@@ -124,9 +129,14 @@ impl DurableObject for Connection {
                     let revocation = bindify_core::tokens::revoke(
                         &fetch_http::send,
                         record.revocation_endpoint.as_deref(),
-                        &record.client,
+                        &bindify_core::tokens::Call {
+                            token_endpoint: &record.token_endpoint,
+                            client: &record.client,
+                            issuer: &record.issuer,
+                        },
                         token,
                         hint,
+                        clock::now(),
                     )
                     .await;
                     Ok(Some(respond::json(

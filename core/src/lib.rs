@@ -14,6 +14,7 @@
 )]
 pub mod admin;
 pub mod cli_flow;
+pub mod client_auth;
 pub mod connection_service;
 pub mod cookies;
 pub mod cron;
@@ -22,6 +23,7 @@ pub mod envelope;
 pub mod flow;
 pub mod http;
 pub mod jsonrpc;
+pub mod jwt;
 pub mod keys;
 pub mod legacy_sse;
 pub mod origin;

@@ -31,6 +31,10 @@ pub struct TokenSet {
     /// When the access token arrived; with `expires_at` it gives the token's lifetime.
     #[serde(default)]
     pub obtained_at: Option<UnixMillis>,
+    /// When the refresh token expires, from the authorization server's
+    /// `refresh_token_expires_in` (GitHub Apps send it); with it the grant ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_at: Option<UnixMillis>,
 }
 
 /// Everything Bindify knows about one connection.

@@ -200,8 +200,10 @@ pub async fn refresh<C: HttpClient>(
         token_endpoint: &record.token_endpoint,
         client: &record.client,
         resource: &record.resource,
+        issuer: &record.issuer,
     };
-    match tokens::refresh(http, &endpoint, &refresh_token, now).await {
+    let expiry = record.tokens.refresh_token_expires_at;
+    match tokens::refresh(http, &endpoint, &refresh_token, expiry, now).await {
         Ok(tokens) => {
             record.tokens = tokens;
             record.state = ConnectionState::Active;

@@ -173,8 +173,10 @@ pub fn sample_record(
             auth_method: TokenAuthMethod::None,
             source: ClientSource::Dynamic,
             registered_at: 0,
+            private_key: None,
         },
         tokens: TokenSet {
+            refresh_token_expires_at: None,
             access_token: AccessToken::new("AT-1".into()),
             refresh_token: Some(RefreshToken::new("RT-1".into())),
             expires_at,

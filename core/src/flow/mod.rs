@@ -405,6 +405,7 @@ async fn exchange<C: HttpClient, S: KvStore>(
         token_endpoint: &pending.token_endpoint,
         client: &pending.client,
         resource: &pending.resource,
+        issuer: &pending.issuer,
     };
     let tokens = tokens::exchange_code(
         http,
