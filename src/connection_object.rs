@@ -3,7 +3,7 @@
 //! `bindify_core::connection_service` and decides nothing itself.
 
 use bindify_core::connection_service::{ConnectionService, ObjectMemory, TokenOutcome};
-use bindify_core::flow::revoke::{ReplacedGrant, grant_token, replaced_grant_token};
+use bindify_core::flow::revoke::{ReplacedGrant, grant_token, replaced_grant_token, revoke};
 use bindify_core::record::ConnectionRecord;
 use bindify_core::refresh::Unavailable;
 use bindify_core::secret::SecretHash;
@@ -75,19 +75,8 @@ impl DurableObject for Connection {
                         // The grant the reconnect replaced ends at its server (best effort).
                         let outcome = match replaced_grant_token(&replaced.tokens, &new_tokens) {
                             Some((token, hint)) => ReplacedGrant::from(
-                                bindify_core::tokens::revoke(
-                                    &fetch_http::send,
-                                    replaced.revocation_endpoint.as_deref(),
-                                    &bindify_core::tokens::Call {
-                                        token_endpoint: &replaced.token_endpoint,
-                                        client: &replaced.client,
-                                        issuer: &replaced.issuer,
-                                    },
-                                    token,
-                                    hint,
-                                    clock::now(),
-                                )
-                                .await,
+                                revoke(&fetch_http::send, &replaced, token, hint, clock::now())
+                                    .await,
                             ),
                             None => ReplacedGrant::StillInUse,
                         };
@@ -126,19 +115,8 @@ impl DurableObject for Connection {
                 Ok(Some(record)) => {
                     // The grant ends with its refresh token at servers that support RFC 7009.
                     let (token, hint) = grant_token(&record.tokens);
-                    let revocation = bindify_core::tokens::revoke(
-                        &fetch_http::send,
-                        record.revocation_endpoint.as_deref(),
-                        &bindify_core::tokens::Call {
-                            token_endpoint: &record.token_endpoint,
-                            client: &record.client,
-                            issuer: &record.issuer,
-                        },
-                        token,
-                        hint,
-                        clock::now(),
-                    )
-                    .await;
+                    let revocation =
+                        revoke(&fetch_http::send, &record, token, hint, clock::now()).await;
                     Ok(Some(respond::json(
                         200,
                         &serde_json::json!({ "old_hash": record.secret_hash.to_hex(), "upstream_revocation": revocation }),

@@ -13,6 +13,7 @@
     )
 )]
 pub mod admin;
+pub mod api_key;
 pub mod cli_flow;
 pub mod client_auth;
 pub mod connection_service;
@@ -27,6 +28,7 @@ pub mod jwt;
 pub mod keys;
 pub mod legacy_sse;
 pub mod origin;
+pub mod owner_client;
 pub mod pages;
 pub mod presets;
 pub mod proxy;
@@ -35,9 +37,11 @@ pub mod record;
 pub mod refresh;
 pub mod registration;
 pub mod relay;
+pub mod renewal;
 pub mod secret;
 pub mod session;
 pub mod sse;
+pub mod step_up;
 pub mod store;
 #[cfg(test)]
 pub(crate) mod testing;

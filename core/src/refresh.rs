@@ -6,9 +6,9 @@
 use crate::http::HttpClient;
 use crate::record::{ConnectionRecord, ConnectionState};
 use crate::registration::truncate;
+use crate::renewal::{self, RenewError};
 use crate::secret::{ct_eq_bytes, sha256};
 use crate::time::UnixMillis;
-use crate::tokens::{self, TokenEndpoint, TokenError};
 
 /// A token this close to its expiry is refreshed before use: time for the request to reach
 /// the upstream, and for clock skew between Bindify and the authorization server. Short-lived
@@ -175,7 +175,7 @@ pub fn decide(
 /// Whether the cron should refresh this connection now.
 pub fn due_for_cron(record: &ConnectionRecord, now: UnixMillis, window_ms: i64) -> bool {
     record.state != ConnectionState::NeedsReauth
-        && record.tokens.refresh_token.is_some()
+        && record.renewable()
         && record.next_attempt_at.is_none_or(|t| t <= now)
         && record
             .tokens
@@ -191,19 +191,7 @@ pub async fn refresh<C: HttpClient>(
     record: &mut ConnectionRecord,
     now: UnixMillis,
 ) -> Result<(), Unavailable> {
-    let Some(refresh_token) = record.tokens.refresh_token.clone() else {
-        record.state = ConnectionState::NeedsReauth;
-        record.last_error = Some("the authorization server issued no refresh token".into());
-        return Err(Unavailable::NeedsReauth);
-    };
-    let endpoint = TokenEndpoint {
-        token_endpoint: &record.token_endpoint,
-        client: &record.client,
-        resource: &record.resource,
-        issuer: &record.issuer,
-    };
-    let expiry = record.tokens.refresh_token_expires_at;
-    match tokens::refresh(http, &endpoint, &refresh_token, expiry, now).await {
+    match renewal::renew(http, record, now).await {
         Ok(tokens) => {
             record.tokens = tokens;
             record.state = ConnectionState::Active;
@@ -213,13 +201,19 @@ pub async fn refresh<C: HttpClient>(
             record.next_attempt_at = None;
             Ok(())
         }
-        Err(error @ TokenError::Rejected { .. }) => {
+        Err(RenewError::Impossible(why)) => {
+            record.state = ConnectionState::NeedsReauth;
+            record.last_error = Some(why);
+            record.next_attempt_at = None;
+            Err(Unavailable::NeedsReauth)
+        }
+        Err(RenewError::Token(error)) if error.is_rejection() => {
             record.state = ConnectionState::NeedsReauth;
             record.last_error = Some(truncate(&error.to_string(), 300));
             record.next_attempt_at = None;
             Err(Unavailable::NeedsReauth)
         }
-        Err(error) => {
+        Err(RenewError::Token(error)) => {
             record.failures = record.failures.saturating_add(1);
             let retry_at = now.saturating_add(backoff(record.failures));
             record.state = ConnectionState::Error;

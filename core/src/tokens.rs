@@ -7,7 +7,10 @@
 mod assertion;
 mod response;
 
-pub use assertion::{IdJag, exchange_identity_token, jwt_bearer};
+pub use assertion::{
+    ID_JAG_TOKEN_TYPE, ID_TOKEN_TYPE, IdJag, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT,
+    exchange_identity_token, jwt_bearer,
+};
 pub use response::{Call, TokenResponse, classify};
 
 use oauth2::RefreshToken;

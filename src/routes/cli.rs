@@ -39,6 +39,7 @@ pub async fn start(req: &Request, env: &Env, code: &str) -> Result<Response> {
             let extras = FlowExtras {
                 reconnect_id: None,
                 cli_code: Some(hash.clone()),
+                reconnect_scopes: Vec::new(),
             };
             begin_flow(req, env, &server, extras).await
         }

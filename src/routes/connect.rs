@@ -5,6 +5,7 @@
 
 use bindify_core::flow::confirm::{self, ConfirmForm, MAX_CONFIRM_FORM_BYTES};
 use bindify_core::flow::{self, ConnectError, FlowExtras};
+use bindify_core::owner_client::OwnerClients;
 use bindify_core::upstream::validate_server_url;
 use bindify_core::{admin as rules, pages, presets};
 use worker::{Env, Request, Response, Result};
@@ -30,7 +31,7 @@ pub async fn start(req: &Request, env: &Env, preset: Option<&str>) -> Result<Res
         return admin::page_refusal(&access, req);
     }
     let requested = req.query::<Query>().ok().and_then(|q| q.server);
-    let server = match resolve_server(env, preset, requested.as_deref()) {
+    let server = match resolve_server(req, env, preset, requested.as_deref()).await {
         Ok(server) => server,
         Err(error) => return redirect_or_problem(Err(error)),
     };
@@ -65,7 +66,7 @@ pub async fn confirmed(mut req: Request, env: &Env) -> Result<Response> {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     };
     let form = ConfirmForm::parse(&body);
-    let server = match resolve_server(env, None, form.server.as_deref()) {
+    let server = match resolve_server(&req, env, None, form.server.as_deref()).await {
         Ok(server) => server,
         Err(error) => return redirect_or_problem(Err(error)),
     };
@@ -92,14 +93,15 @@ pub(crate) fn redirect_or_problem(
 }
 
 /// The MCP server named by a preset slug or given as a URL, checked against the policy.
-pub(crate) fn resolve_server(
+pub(crate) async fn resolve_server(
+    req: &Request,
     env: &Env,
     preset: Option<&str>,
     server: Option<&str>,
 ) -> std::result::Result<url::Url, ConnectError> {
     let server = match preset {
         Some(slug) => {
-            let all = presets::all(config::demo_server_url(env).as_deref());
+            let all = deployment_presets(req, env).await;
             presets::find(&all, slug)
                 .ok_or_else(|| ConnectError::UnknownPreset(slug.to_owned()))?
                 .server_url
@@ -140,4 +142,40 @@ pub(crate) fn store_error(e: worker::Error) -> ConnectError {
         op: "bind",
         reason: e.to_string(),
     })
+}
+
+/// The presets this deployment offers: the built-in ones, the demo service when configured,
+/// and GitHub or Asana once a client for their authorization server is configured in
+/// `OAUTH_CLIENTS` or entered by the owner. A storage failure while looking for entered
+/// clients leaves those two out.
+pub(crate) async fn deployment_presets(req: &Request, env: &Env) -> Vec<presets::Preset> {
+    let mut issuers: Vec<String> = Vec::new();
+    let origin = req.url().ok();
+    let settings = origin
+        .as_ref()
+        .and_then(|origin| config::connect_settings(env, origin).ok());
+    if let Some(settings) = &settings {
+        issuers.extend(settings.configured_clients.keys().cloned());
+    }
+    if let (Ok(keyring), Some(settings), Ok(kv)) =
+        (config::keyring(env), &settings, env.kv(config::KV_BINDING))
+    {
+        let kv = Kv(kv);
+        let entered = OwnerClients {
+            store: &kv,
+            keyring: &keyring,
+            redirect_uri: settings.redirect_uri.as_str(),
+        };
+        for gated in presets::gated() {
+            if issuers.iter().any(|i| i == gated.issuer) {
+                continue;
+            }
+            match entered.find(gated.issuer).await {
+                Ok(Some(_)) => issuers.push(gated.issuer.to_owned()),
+                Ok(None) => {}
+                Err(e) => worker::console_warn!("presets: entered clients unreadable: {e}"),
+            }
+        }
+    }
+    presets::all(config::demo_server_url(env).as_deref(), &issuers)
 }

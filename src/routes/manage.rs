@@ -60,6 +60,7 @@ pub async fn reconnect_by_id(req: &Request, env: &Env, id: &str) -> Result<Respo
             let extras = FlowExtras {
                 reconnect_id: Some(view.id),
                 cli_code: None,
+                reconnect_scopes: Vec::new(),
             };
             begin_flow(req, env, &server, extras).await
         }

@@ -31,7 +31,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method();
     match (method, segments.as_slice()) {
-        (Method::Get | Method::Head, [""]) => landing::page(&env),
+        (Method::Get | Method::Head, [""]) => landing::page(&req, &env).await,
         (Method::Get, ["connect"]) => connect::start(&req, &env, None).await,
         (Method::Post, ["connect"]) => connect::confirmed(req, &env).await,
         (Method::Get, ["connect", preset]) => connect::start(&req, &env, Some(preset)).await,

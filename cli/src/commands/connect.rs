@@ -45,7 +45,7 @@ pub fn server_argument(input: &str) -> Result<String> {
     Ok(input.to_ascii_lowercase())
 }
 
-/// The built-in presets, for messages: "notion, linear, atlassian, sentry".
+/// The built-in presets, for messages: "notion, linear, sentry".
 pub fn builtin_names() -> String {
     presets::builtin()
         .iter()

@@ -122,9 +122,7 @@ fn an_unknown_preset_names_the_builtin_ones() {
     let error = result.expect_err("400");
     assert_eq!(error.exit(), Exit::Usage);
     assert!(
-        error
-            .to_string()
-            .contains("notion, linear, atlassian, sentry"),
+        error.to_string().contains("notion, linear, sentry"),
         "{error}"
     );
 }

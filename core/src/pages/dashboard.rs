@@ -126,6 +126,8 @@ mod tests {
             created_at: rfc3339(NOW - 60_000),
             refreshable: true,
             next_attempt_at: None,
+            kind: crate::record::ConnectionKind::Oauth,
+            grant_expires_at: None,
         };
         let html = model(&[view], 0, true);
         assert!(html.contains(r#"<article class="connection" data-id="abc""#));

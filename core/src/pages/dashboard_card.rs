@@ -138,6 +138,8 @@ mod tests {
             created_at: rfc3339(NOW - 3 * 86_400_000),
             refreshable: true,
             next_attempt_at: None,
+            kind: crate::record::ConnectionKind::Oauth,
+            grant_expires_at: None,
         }
     }
 

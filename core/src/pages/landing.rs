@@ -41,7 +41,7 @@ mod tests {
 
     #[test]
     fn lists_presets_and_form() {
-        let html = landing_page(&presets::all(None));
+        let html = landing_page(&presets::all(None, &[]));
         assert!(html.contains(r#"href="/connect/notion""#));
         assert!(html.contains(r#"id="connect-form""#));
         assert!(html.contains(r#"name="server""#));

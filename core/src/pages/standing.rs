@@ -134,6 +134,8 @@ mod tests {
             created_at: rfc3339(NOW - 86_400_000),
             refreshable,
             next_attempt_at: None,
+            kind: crate::record::ConnectionKind::Oauth,
+            grant_expires_at: None,
         }
     }
 
