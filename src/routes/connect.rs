@@ -10,6 +10,7 @@ use bindify_core::upstream::validate_server_url;
 use bindify_core::{admin as rules, pages, presets};
 use worker::{Env, Request, Response, Result};
 
+use super::credentials::begun_or_form;
 use crate::admin::{self, PageAccess};
 use crate::storage::Kv;
 use crate::{clock, config, fetch_http, request_body, respond};
@@ -37,7 +38,7 @@ pub async fn start(req: &Request, env: &Env, preset: Option<&str>) -> Result<Res
     };
     if preset.is_some() {
         let begun = begin_flow(req, env, &server, FlowExtras::default()).await;
-        return redirect_or_problem(begun);
+        return begun_or_form(req, env, &server, None, begun);
     }
     let session = admin::session_value(req);
     match confirm::confirm_token(&keyring, &server, session.as_deref(), clock::now()) {
@@ -76,7 +77,7 @@ pub async fn confirmed(mut req: Request, env: &Env) -> Result<Response> {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     }
     let begun = begin_flow(&req, env, &server, FlowExtras::default()).await;
-    redirect_or_problem(begun)
+    begun_or_form(&req, env, &server, None, begun)
 }
 
 /// The flow's first redirect, or the page saying why it could not start.

@@ -6,8 +6,12 @@ use bindify_core::upstream::validate_server_url;
 use worker::{Env, Request, Response, Result};
 
 use super::connect::{begin_flow, redirect_or_problem};
+use super::credentials::{begun_or_form, credentials_form, key_form};
 use crate::admin::{self, PageAccess};
 use crate::{api, clock, config, connection_client, respond};
+use bindify_core::api_key;
+use bindify_core::discovery::MachineGrants;
+use bindify_core::record::ConnectionKind;
 
 /// How long a URL still answers after it was rotated away or revoked: every request resolves
 /// its secret through the connection's object, so the old URL stops at once.
@@ -55,16 +59,32 @@ pub async fn reconnect_by_id(req: &Request, env: &Env, id: &str) -> Result<Respo
     let Some(view) = connection_client::view(env, id).await? else {
         return respond::not_found();
     };
-    let begun = match validate_server_url(&view.upstream, config::upstream_policy(env)) {
-        Ok(server) => {
-            let extras = FlowExtras {
-                reconnect_id: Some(view.id),
-                cli_code: None,
-                reconnect_scopes: Vec::new(),
-            };
-            begin_flow(req, env, &server, extras).await
-        }
-        Err(e) => Err(e.into()),
+    let server = match validate_server_url(&view.upstream, config::upstream_policy(env)) {
+        Ok(server) => server,
+        Err(e) => return redirect_or_problem(Err(e.into())),
     };
-    redirect_or_problem(begun)
+    // A connection without a browser sign-in is reconnected by entering its credential again.
+    let grants = |client_credentials, identity_assertion| MachineGrants {
+        client_credentials,
+        identity_assertion,
+    };
+    match view.kind {
+        ConnectionKind::ApiKey | ConnectionKind::Open => {
+            return key_form(req, env, &server, Some(&view.id), api_key::DEFAULT_HEADER);
+        }
+        ConnectionKind::ClientCredentials => {
+            return credentials_form(req, env, &server, Some(&view.id), grants(true, false), "");
+        }
+        ConnectionKind::IdentityAssertion => {
+            return credentials_form(req, env, &server, Some(&view.id), grants(false, true), "");
+        }
+        ConnectionKind::Oauth => {}
+    }
+    let extras = FlowExtras {
+        reconnect_id: Some(view.id.clone()),
+        cli_code: None,
+        reconnect_scopes: Vec::new(),
+    };
+    let begun = begin_flow(req, env, &server, extras).await;
+    begun_or_form(req, env, &server, Some(&view.id), begun)
 }

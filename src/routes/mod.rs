@@ -4,6 +4,7 @@ mod callback;
 mod cli;
 mod client_metadata;
 pub(crate) mod connect;
+mod credentials;
 mod landing;
 mod login;
 mod manage;
@@ -34,6 +35,10 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         (Method::Get | Method::Head, [""]) => landing::page(&req, &env).await,
         (Method::Get, ["connect"]) => connect::start(&req, &env, None).await,
         (Method::Post, ["connect"]) => connect::confirmed(req, &env).await,
+        (Method::Get, ["connect", "key"]) => credentials::key_page(&req, &env).await,
+        (Method::Post, ["connect", "key"]) => credentials::key(req, &env).await,
+        (Method::Post, ["connect", "client"]) => credentials::client(req, &env).await,
+        (Method::Post, ["connect", "credentials"]) => credentials::credentials(req, &env).await,
         (Method::Get, ["connect", preset]) => connect::start(&req, &env, Some(preset)).await,
         (Method::Get, ["oauth", "callback"]) => callback::finish(&req, &env).await,
         (Method::Get, ["oauth", "client-metadata.json"]) => client_metadata::document(&req, &env),
@@ -64,7 +69,8 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         }
         (_, ["login"]) => respond::method_not_allowed("GET, POST"),
         (_, ["logout"]) => respond::method_not_allowed("POST"),
-        (_, ["connect"]) => respond::method_not_allowed("GET, POST"),
+        (_, ["connect"] | ["connect", "key"]) => respond::method_not_allowed("GET, POST"),
+        (_, ["connect", "client" | "credentials"]) => respond::method_not_allowed("POST"),
         (
             _,
             [""]
