@@ -1,6 +1,7 @@
 //! `/api/…`: the management API (docs/api.md). Every request is checked against the owner's
 //! credential first; handlers live in one file per resource.
 
+pub mod clients;
 mod connect;
 pub mod connections;
 mod health;
@@ -17,6 +18,10 @@ pub async fn handle(mut req: Request, env: &Env, path: &[&str]) -> Result<Respon
     match (method, path) {
         (Method::Get, ["health"]) => health::show(env).await,
         (Method::Get, ["connections"]) => connections::list(env).await,
+        (Method::Post, ["connections"]) => clients::create(&mut req, env).await,
+        (Method::Get, ["clients"]) => clients::list(env).await,
+        (Method::Put, ["clients"]) => clients::put(&mut req, env).await,
+        (Method::Delete, ["clients"]) => clients::remove(&mut req, env).await,
         (Method::Get, ["connections", id]) => connections::get(env, id).await,
         (Method::Patch, ["connections", id]) => connections::label(&mut req, env, id).await,
         (Method::Delete, ["connections", id]) => connections::revoke(env, id).await,

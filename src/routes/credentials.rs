@@ -263,7 +263,10 @@ async fn finish(
 }
 
 /// The record exists in its object before any URL leads to it.
-async fn store_new(env: &Env, created: &Created) -> std::result::Result<(), ConnectError> {
+pub(crate) async fn store_new(
+    env: &Env,
+    created: &Created,
+) -> std::result::Result<(), ConnectError> {
     connection_client::create(env, &created.record).await?;
     let kv = Kv(env.kv(config::KV_BINDING).map_err(store_error)?);
     kv.put(

@@ -35,12 +35,25 @@ pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
             );
         }
     };
+    // A listing failure leaves the section empty; the connections still show.
+    let entered_clients = api::clients::listed(env).await.unwrap_or_else(|e| {
+        worker::console_error!("dashboard: listing entered clients failed: {e}");
+        Vec::new()
+    });
+    let redirect_uri = req
+        .url()
+        .ok()
+        .and_then(|origin| origin.join("/oauth/callback").ok())
+        .map(String::from)
+        .unwrap_or_default();
     let dashboard = pages::Dashboard {
         connections: &connections,
         now: clock::now(),
         refresh_window_ms: config::refresh_window_ms(env),
         old_url_answers_for_seconds: OLD_URL_ANSWERS_FOR_SECONDS,
         local_development_notice: open_notice,
+        entered_clients: &entered_clients,
+        redirect_uri: &redirect_uri,
     };
     respond::html(200, pages::dashboard_page(&dashboard))
 }

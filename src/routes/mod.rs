@@ -4,7 +4,7 @@ mod callback;
 mod cli;
 mod client_metadata;
 pub(crate) mod connect;
-mod credentials;
+pub(crate) mod credentials;
 mod landing;
 mod login;
 mod manage;

@@ -4,9 +4,11 @@
 
 use super::copy::copy_script;
 use super::dashboard_card::connection_card;
+use super::dashboard_clients::{CLIENTS_SCRIPT, clients_section};
 use super::dashboard_script::DASHBOARD_SCRIPT;
 use super::dashboard_style::DASHBOARD_STYLE;
 use super::layout::{escape, page_with_style};
+use crate::owner_client::OwnerClientListing;
 use crate::record::ConnectionView;
 use crate::time::UnixMillis;
 
@@ -21,6 +23,10 @@ pub struct Dashboard<'a> {
     pub old_url_answers_for_seconds: u64,
     /// Open local development (no `ADMIN_TOKEN`): say that anyone who reaches it can manage.
     pub local_development_notice: bool,
+    /// The clients the owner registered by hand.
+    pub entered_clients: &'a [OwnerClientListing],
+    /// The callback URL to register them with.
+    pub redirect_uri: &'a str,
 }
 
 /// The one sentence about an old URL, in every confirmation and after a rotation.
@@ -86,8 +92,12 @@ pub fn dashboard_page(model: &Dashboard) -> String {
 <div class="dialog-actions"><button class="secondary" value="cancel" autofocus>Cancel</button><button class="danger" value="confirm">Revoke</button></div>
 </form>
 </dialog>
+{clients}
 <script>{copy}</script>
-<script>{script}</script>"##,
+<script>{script}</script>
+<script>{clients_script}</script>"##,
+        clients = clients_section(model.entered_clients, model.redirect_uri),
+        clients_script = CLIENTS_SCRIPT,
         now = model.now,
         copy = copy_script(),
         script = DASHBOARD_SCRIPT,
@@ -110,6 +120,8 @@ mod tests {
             refresh_window_ms: 15 * 60_000,
             old_url_answers_for_seconds: grace,
             local_development_notice: open,
+            entered_clients: &[],
+            redirect_uri: "https://b.example/oauth/callback",
         })
     }
 

@@ -7,6 +7,7 @@ mod copy;
 mod credentials;
 mod dashboard;
 mod dashboard_card;
+mod dashboard_clients;
 mod dashboard_script;
 mod dashboard_style;
 mod error;
