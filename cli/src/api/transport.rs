@@ -9,6 +9,7 @@ use crate::secret::AdminToken;
 pub enum Method {
     Get,
     Post,
+    Put,
     Delete,
 }
 
@@ -17,6 +18,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Put => "PUT",
             Method::Delete => "DELETE",
         }
     }
