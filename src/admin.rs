@@ -4,12 +4,12 @@
 
 use bindify_core::admin::{self, AdminToken, Denied, Guard, Presented, TokenProblem};
 use bindify_core::flow::Problem;
+use bindify_core::object_protocol::throttle::{ThrottleCall, ThrottleReply};
 use bindify_core::pages::{self, safe_next};
 use bindify_core::throttle;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
+use worker::{Env, Method, Request, Response, Result};
 
-use crate::throttle_object::BUCKET_HEADER;
-use crate::{clock, config, respond};
+use crate::{clock, config, object_call, respond};
 
 /// What a page request may do.
 pub enum PageAccess {
@@ -118,26 +118,15 @@ pub fn weak_token_problem(bytes: usize) -> Problem {
 pub async fn wrong_token(env: &Env, req: &Request) -> Option<u64> {
     let address = req.headers().get("cf-connecting-ip").ok().flatten();
     let bucket = throttle::client_bucket(address.as_deref());
-    let answer = async {
-        let headers = Headers::new();
-        headers.set(BUCKET_HEADER, &bucket)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers);
-        let request = Request::new_with_init("https://throttle.internal/wrong-token", &init)?;
-        let mut response = env
-            .durable_object(config::THROTTLE_BINDING)?
-            .get_by_name("admin")?
-            .fetch_with_request(request)
-            .await?;
-        #[derive(serde::Deserialize)]
-        struct Answer {
-            wait: Option<u64>,
-        }
-        response.json::<Answer>().await
-    }
-    .await;
+    let call = ThrottleCall::WrongToken { bucket };
+    let answer = object_call::ask(env, config::THROTTLE_BINDING, "admin", &call.wire())
+        .await
+        .and_then(|(status, body)| {
+            ThrottleReply::decode(status, &body)
+                .map_err(|e| worker::Error::RustError(e.to_string()))
+        });
     match answer {
-        Ok(answer) => answer.wait,
+        Ok(answer) => answer.wait(),
         Err(e) => {
             worker::console_error!("throttle unavailable: {e}");
             None

@@ -1,15 +1,16 @@
 //! The `CliCode` Durable Object: one per `bindify connect` code, named by the code's hash. It
 //! runs `bindify_core::cli_flow::CliCodes` over its own storage, one request at a time, which
-//! makes a code single use; an alarm removes it once it can no longer matter.
+//! makes a code single use; an alarm removes it once it can no longer matter. Its calls and
+//! replies are `bindify_core::object_protocol::cli_code`'s.
 
-use bindify_core::cli_flow::{CODE_TTL_MS, CliCodes, CliRecord, CliStatus, Poll};
-use worker::{DurableObject, Env, Method, Request, Response, Result, State, durable_object};
+use bindify_core::cli_flow::{CODE_TTL_MS, CliCodes};
+use bindify_core::failure::{OwnFailure, StorageFailure};
+use bindify_core::object_protocol::cli_code::{CliCodeCall, CliCodeReply};
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
+use crate::object_call::{self, Incoming};
 use crate::storage::ObjectStore;
-use crate::{clock, config, respond};
-
-/// The code's hash, on every request to the object.
-pub const HASH_HEADER: &str = "x-bindify-cli-hash";
+use crate::{clock, config};
 
 /// How long after its expiry a code's record is kept, so the CLI hears "expired" rather than
 /// "unknown" while it still polls.
@@ -27,62 +28,67 @@ impl DurableObject for CliCode {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let keyring = match config::keyring(&self.env) {
-            Ok(k) => k,
-            Err(e) => return respond::connect_error_json(&e),
+        let incoming = Incoming::read(&mut req).await?;
+        let reply = match incoming.received().map(|r| CliCodeCall::receive(&r)) {
+            Some(Ok((hash, call))) => self.answer(&hash, call).await,
+            _ => CliCodeReply::BadCall,
         };
-        let Some(hash) = req.headers().get(HASH_HEADER)? else {
-            return respond::not_found();
-        };
-        let store = ObjectStore(self.state.storage());
-        let codes = CliCodes {
-            store: &store,
-            keyring: &keyring,
-            hash: &hash,
-        };
-        let result = match (req.method(), req.path().as_str()) {
-            (Method::Post, "/create") => {
-                let record: CliRecord = req.json().await?;
-                self.state
-                    .storage()
-                    .set_alarm(CODE_TTL_MS + KEEP_AFTER_EXPIRY_MS)
-                    .await?;
-                codes
-                    .create(&record)
-                    .await
-                    .map(|()| Response::empty().map(|r| r.with_status(201)))
-            }
-            (Method::Post, "/start") => {
-                codes.start(clock::now()).await.map(|server| match server {
-                    Some(server) => respond::json(200, &serde_json::json!({ "server": server })),
-                    None => respond::not_found(),
-                })
-            }
-            (Method::Post, "/finish") => {
-                let status: CliStatus = req.json().await?;
-                codes
-                    .finish(status)
-                    .await
-                    .map(|()| Response::empty().map(|r| r.with_status(204)))
-            }
-            (Method::Get, "/poll") => codes.poll(clock::now()).await.map(|poll| match poll {
-                Poll::Gone => respond::not_found(),
-                Poll::Pending => respond::json(200, &CliStatus::Pending),
-                Poll::Final(status) => respond::json(200, &status),
-            }),
-            _ => return respond::not_found(),
-        };
-        match result {
-            Ok(response) => response,
-            Err(e) => {
-                worker::console_error!("cli code: {e}");
-                respond::json(503, &serde_json::json!({ "error": "storage_unavailable" }))
-            }
-        }
+        object_call::reply(&reply.encode())
     }
 
     async fn alarm(&self) -> Result<Response> {
         self.state.storage().delete_all().await?;
         Response::empty()
+    }
+}
+
+impl CliCode {
+    async fn answer(&self, hash: &str, call: CliCodeCall) -> CliCodeReply {
+        let keyring = match config::keyring(&self.env) {
+            Ok(k) => k,
+            Err(e) => {
+                return CliCodeReply::Failed {
+                    failure: OwnFailure::of_keyring(&e),
+                };
+            }
+        };
+        let store = ObjectStore(self.state.storage());
+        let codes = CliCodes {
+            store: &store,
+            keyring: &keyring,
+            hash,
+        };
+        let result = match call {
+            CliCodeCall::Create(record) => {
+                if let Err(e) = self
+                    .state
+                    .storage()
+                    .set_alarm(CODE_TTL_MS + KEEP_AFTER_EXPIRY_MS)
+                    .await
+                {
+                    worker::console_error!("cli code: setting the alarm failed: {e}");
+                    return failed();
+                }
+                codes.create(&record).await.map(|()| CliCodeReply::Created)
+            }
+            CliCodeCall::Start => codes.start(clock::now()).await.map(|server| match server {
+                Some(server) => CliCodeReply::Started { server },
+                None => CliCodeReply::NotFound,
+            }),
+            CliCodeCall::Finish(status) => {
+                codes.finish(status).await.map(|()| CliCodeReply::Finished)
+            }
+            CliCodeCall::Poll => codes.poll(clock::now()).await.map(CliCodeReply::of_poll),
+        };
+        result.unwrap_or_else(|e| {
+            worker::console_error!("cli code: {e}");
+            failed()
+        })
+    }
+}
+
+fn failed() -> CliCodeReply {
+    CliCodeReply::Failed {
+        failure: OwnFailure::storage(StorageFailure::CliCode),
     }
 }

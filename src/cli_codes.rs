@@ -1,108 +1,69 @@
 //! The Worker's side of the `CliCode` objects: one per `bindify connect` code, named by the
-//! code's hash, so storage never holds the code itself. The object decides; see
-//! `bindify_core::cli_flow`.
+//! code's hash, so storage never holds the code itself. Each function makes one call of
+//! `bindify_core::object_protocol::cli_code`; the object decides (see
+//! `bindify_core::cli_flow`).
 
 use bindify_core::cli_flow::{CliRecord, CliStatus, Poll, code_hash_hex};
+use bindify_core::object_protocol::cli_code::{CliCodeCall, CliCodeReply};
 use bindify_core::store::StoreError;
-use worker::{Env, Headers, Method, Request, RequestInit, Response};
+use worker::Env;
 
-use crate::cli_code_object::HASH_HEADER;
-use crate::config;
+use crate::{config, object_call};
 
-fn failed(op: &'static str) -> impl FnOnce(worker::Error) -> StoreError {
-    move |e| StoreError {
-        op,
-        reason: e.to_string(),
-    }
-}
-
-async fn call(
+/// Makes `call` to the object of the code with hash `hash`. Anything but a reply of the
+/// protocol is a failure of the object's storage.
+async fn ask(
     env: &Env,
+    op: &'static str,
     hash: &str,
-    method: Method,
-    path: &str,
-    body: Option<String>,
-) -> worker::Result<Response> {
-    let headers = Headers::new();
-    headers.set(HASH_HEADER, hash)?;
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
-    if let Some(body) = body {
-        init.with_body(Some(body.into()));
-    }
-    let request = Request::new_with_init(&format!("https://cli-code.internal{path}"), &init)?;
-    env.durable_object(config::CLI_CODE_BINDING)?
-        .get_by_name(hash)?
-        .fetch_with_request(request)
+    call: &CliCodeCall,
+) -> Result<CliCodeReply, StoreError> {
+    let failed = |reason: String| StoreError { op, reason };
+    let (status, body) = object_call::ask(env, config::CLI_CODE_BINDING, hash, &call.wire(hash))
         .await
+        .map_err(|e| failed(e.to_string()))?;
+    match CliCodeReply::decode(status, &body).map_err(|e| failed(e.to_string()))? {
+        CliCodeReply::Failed { failure } => Err(failed(failure.to_string())),
+        CliCodeReply::BadCall => Err(failed("the code's object refused the call".into())),
+        reply => Ok(reply),
+    }
 }
 
-fn unexpected(op: &'static str, status: u16) -> StoreError {
+fn unexpected(op: &'static str, reply: &CliCodeReply) -> StoreError {
     StoreError {
         op,
-        reason: format!("the code's object answered {status}"),
+        reason: format!("unexpected reply {}", reply.status()),
     }
 }
 
 /// Stores the record of a new code (the code itself, not its hash).
 pub async fn create(env: &Env, code: &str, record: &CliRecord) -> Result<(), StoreError> {
-    let body = serde_json::to_string(record).map_err(|e| StoreError {
-        op: "create",
-        reason: e.to_string(),
-    })?;
-    let response = call(
-        env,
-        &code_hash_hex(code),
-        Method::Post,
-        "/create",
-        Some(body),
-    )
-    .await
-    .map_err(failed("create"))?;
-    match response.status_code() {
-        201 => Ok(()),
-        status => Err(unexpected("create", status)),
+    let call = CliCodeCall::Create(record.clone());
+    match ask(env, "create", &code_hash_hex(code), &call).await? {
+        CliCodeReply::Created => Ok(()),
+        other => Err(unexpected("create", &other)),
     }
 }
 
 /// Starts code `code` once: its hash and server when this call started it, `None` when it is
 /// unknown, expired or already used.
 pub async fn start(env: &Env, code: &str) -> Result<Option<(String, String)>, StoreError> {
-    #[derive(serde::Deserialize)]
-    struct Started {
-        server: String,
-    }
     let hash = code_hash_hex(code);
-    let mut response = call(env, &hash, Method::Post, "/start", None)
-        .await
-        .map_err(failed("start"))?;
-    match response.status_code() {
-        200 => {
-            let started: Started = response.json().await.map_err(failed("start"))?;
-            Ok(Some((hash, started.server)))
-        }
-        404 => Ok(None),
-        status => Err(unexpected("start", status)),
+    match ask(env, "start", &hash, &CliCodeCall::Start).await? {
+        CliCodeReply::Started { server } => Ok(Some((hash, server))),
+        CliCodeReply::NotFound => Ok(None),
+        other => Err(unexpected("start", &other)),
     }
 }
 
 /// Records how the flow of the code with hash `hash` ended. Failures are logged: the CLI then
 /// times out with a message saying so.
 pub async fn finish(env: &Env, hash: &str, status: CliStatus) {
-    let result = async {
-        let body = serde_json::to_string(&status).map_err(|e| StoreError {
-            op: "finish",
-            reason: e.to_string(),
-        })?;
-        let response = call(env, hash, Method::Post, "/finish", Some(body))
-            .await
-            .map_err(failed("finish"))?;
-        match response.status_code() {
-            204 => Ok(()),
-            status => Err(unexpected("finish", status)),
-        }
-    }
-    .await;
+    let result = match ask(env, "finish", hash, &CliCodeCall::Finish(status)).await {
+        Ok(CliCodeReply::Finished) => Ok(()),
+        Ok(other) => Err(unexpected("finish", &other)),
+        Err(e) => Err(e),
+    };
     if let Err(e) = result {
         worker::console_error!("cli code: recording the result failed: {e}");
     }
@@ -110,18 +71,12 @@ pub async fn finish(env: &Env, hash: &str, status: CliStatus) {
 
 /// What the CLI learns about code `code`; a final result is read once.
 pub async fn poll(env: &Env, code: &str) -> Result<Poll, StoreError> {
-    let mut response = call(env, &code_hash_hex(code), Method::Get, "/poll", None)
-        .await
-        .map_err(failed("poll"))?;
-    match response.status_code() {
-        200 => {
-            let status: CliStatus = response.json().await.map_err(failed("poll"))?;
-            Ok(match status {
-                CliStatus::Pending | CliStatus::Started => Poll::Pending,
-                other => Poll::Final(other),
-            })
-        }
-        404 => Ok(Poll::Gone),
-        status => Err(unexpected("poll", status)),
+    match ask(env, "poll", &code_hash_hex(code), &CliCodeCall::Poll).await? {
+        CliCodeReply::Polled {
+            status: CliStatus::Pending | CliStatus::Started,
+        } => Ok(Poll::Pending),
+        CliCodeReply::Polled { status } => Ok(Poll::Final(status)),
+        CliCodeReply::NotFound => Ok(Poll::Gone),
+        other => Err(unexpected("poll", &other)),
     }
 }

@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use bindify_core::connection_service::Grant;
+use bindify_core::failure::{self, OwnFailure};
+use bindify_core::object_protocol::connection::ConnectionReply;
 use bindify_core::proxy::UPSTREAM_HEADERS_TIMEOUT_MS;
-use bindify_core::refresh::Unavailable;
 use bindify_core::secret::SecretHash;
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
@@ -16,7 +17,7 @@ use futures_util::stream::LocalBoxStream;
 use oauth2::AccessToken;
 use worker::{AbortController, Delay, Env, Fetch, Request, Response, ResponseBody};
 
-use crate::connection_client::{self, TokenAnswer};
+use crate::connection_client;
 
 /// The connection a request is for: its id and the hash of the URL secret it came with, which
 /// the connection's object checks on every token request.
@@ -31,22 +32,14 @@ pub struct Target<'a> {
 pub enum Failure {
     /// The URL secret no longer opens the connection (rotated away or revoked).
     Gone,
-    /// No usable token.
-    Unavailable(Unavailable),
-    /// The upstream refused the token, and a renewal did not help or is not allowed yet.
-    TokenRefused {
-        upstream: String,
-        retry_at: Option<i64>,
-    },
-    /// The upstream gave no HTTP answer. `detail` is safe to show: no URL, header or body.
-    Unreachable { upstream: String, detail: String },
-    /// The upstream answered with something Bindify does not relay.
-    Foreign {
-        upstream: String,
-        foreign: bindify_core::relay::Foreign,
-    },
-    /// The connection's object could not be asked (Bindify's own failure).
-    Object(String),
+    /// Anything else, knowing its source (see `bindify_core::failure`).
+    Failed(bindify_core::failure::Failure),
+}
+
+impl From<bindify_core::failure::Failure> for Failure {
+    fn from(failure: bindify_core::failure::Failure) -> Self {
+        Failure::Failed(failure)
+    }
 }
 
 /// Sends the request `build` makes for a grant, with a token from the connection's object;
@@ -68,10 +61,11 @@ where
     let replacement = token(env, target, Some(&grant)).await?;
     let response = send(&replacement, build(&replacement)).await?;
     if response.status_code() == 401 {
-        return Err(Failure::TokenRefused {
+        return Err(failure::Failure::TokenRefused {
             upstream: replacement.upstream,
             retry_at: None,
-        });
+        }
+        .into());
     }
     Ok((response, replacement))
 }
@@ -80,27 +74,36 @@ where
 /// answered 401 to.
 async fn token(env: &Env, target: Target<'_>, refused: Option<&Grant>) -> Result<Grant, Failure> {
     let rejected: Option<&AccessToken> = refused.map(|g| &g.access_token);
-    let answer = connection_client::token(env, target.id, target.hash, rejected)
+    let reply = connection_client::token(env, target.id, target.hash, rejected)
         .await
-        .map_err(|e| Failure::Object(e.to_string()))?;
-    match answer {
-        TokenAnswer::Token(grant) => Ok(grant),
-        TokenAnswer::NeedsReauth => Err(Failure::Unavailable(Unavailable::NeedsReauth)),
-        TokenAnswer::Transient { retry_at } => {
-            Err(Failure::Unavailable(Unavailable::Transient { retry_at }))
-        }
-        TokenAnswer::RefreshLimited { retry_at } => Err(Failure::TokenRefused {
+        .map_err(|own| Failure::Failed(own.into()))?;
+    Err(match reply {
+        ConnectionReply::Token { grant } => return Ok(grant),
+        ConnectionReply::NotFound => return Err(Failure::Gone),
+        ConnectionReply::NeedsReauth => failure::Failure::NeedsReauth,
+        ConnectionReply::AuthServerUnavailable {
+            authorization_server,
+            retry_at,
+        } => failure::Failure::AuthServerUnavailable {
+            authorization_server,
+            retry_at,
+        },
+        ConnectionReply::RefreshLimited { retry_at } => failure::Failure::TokenRefused {
             upstream: refused.map(|g| g.upstream.clone()).unwrap_or_default(),
             retry_at,
-        }),
-        TokenAnswer::NotFound => Err(Failure::Gone),
+        },
+        ConnectionReply::Failed { failure: own } => failure::Failure::Own(own),
+        _ => failure::Failure::Own(OwnFailure::Internal),
     }
+    .into())
 }
 
 async fn send(grant: &Grant, request: worker::Result<Request>) -> Result<Response, Failure> {
-    let unreachable = |detail: String| Failure::Unreachable {
-        upstream: grant.upstream.clone(),
-        detail,
+    let unreachable = |detail: String| {
+        Failure::from(failure::Failure::UpstreamUnreachable {
+            upstream: grant.upstream.clone(),
+            detail,
+        })
     };
     let request = request.map_err(|e| unreachable(e.to_string()))?;
     until_headers(request).await.map_err(unreachable)

@@ -25,6 +25,7 @@ mod cron;
 mod fetch_http;
 mod forward;
 mod listing;
+mod object_call;
 mod proxy;
 mod relay;
 mod request_body;

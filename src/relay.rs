@@ -3,8 +3,8 @@
 //! sandbox `Content-Security-Policy` and `nosniff`, so nothing on a permanent URL renders as a
 //! page of Bindify's origin.
 
+use bindify_core::failure::{self, Refusal};
 use bindify_core::jsonrpc::Inbound;
-use bindify_core::proxy::{self, Refusal};
 use bindify_core::relay::{Foreign, NOSNIFF, RELAY_CSP, Verdict};
 use worker::{Headers, Response, ResponseBuilder, Result};
 
@@ -49,21 +49,10 @@ pub fn failure_refusal(
     inbound: Option<&Inbound>,
     reconnect_url: &str,
 ) -> Option<Refusal> {
-    Some(match failure {
-        Failure::Gone => return None,
-        Failure::Unavailable(why) => proxy::unavailable(inbound, why, reconnect_url),
-        Failure::TokenRefused { upstream, retry_at } => {
-            proxy::token_refused(inbound, upstream, reconnect_url, *retry_at, clock::now())
-        }
-        Failure::Unreachable { upstream, detail } => {
-            proxy::upstream_unreachable(inbound, upstream, detail)
-        }
-        Failure::Foreign { upstream, foreign } => proxy::bad_answer(inbound, upstream, foreign),
-        Failure::Object(detail) => {
-            worker::console_error!("connection object unavailable: {detail}");
-            proxy::upstream_unreachable(inbound, "Bindify storage", "temporarily unavailable")
-        }
-    })
+    match failure {
+        Failure::Gone => None,
+        Failure::Failed(failed) => Some(failed.refusal(inbound, reconnect_url, clock::now())),
+    }
 }
 
 /// The answer to a failure on the way upstream.
@@ -76,6 +65,11 @@ pub fn failure(
         Some(refused) => refusal(&refused),
         None => respond::not_found(),
     }
+}
+
+/// The answer to a failure that is not a connection's: nothing of the upstream was reached.
+pub fn refused(failed: &failure::Failure, inbound: Option<&Inbound>) -> Result<Response> {
+    refusal(&failed.refusal(inbound, "", clock::now()))
 }
 
 /// The upstream's answer as it may reach the client: its status, the header fields
@@ -100,14 +94,18 @@ pub async fn relayed(
             Ok(true) => false,
             Ok(false) => {
                 let foreign = Foreign::NoContentType { status };
-                return refusal(&proxy::bad_answer(inbound, upstream, &foreign));
+                return refused(&bad_answer(upstream, foreign), inbound);
             }
             Err(detail) => {
-                return refusal(&proxy::upstream_unreachable(inbound, upstream, &detail));
+                let unreachable = failure::Failure::UpstreamUnreachable {
+                    upstream: upstream.to_owned(),
+                    detail,
+                };
+                return refused(&unreachable, inbound);
             }
         },
         Verdict::Refuse(foreign) => {
-            return refusal(&proxy::bad_answer(inbound, upstream, &foreign));
+            return refused(&bad_answer(upstream, foreign), inbound);
         }
     };
     let headers = Headers::new();
@@ -125,4 +123,11 @@ pub async fn relayed(
     }
     let (_, body) = response.into_parts();
     Ok(builder.body(body))
+}
+
+fn bad_answer(upstream: &str, foreign: Foreign) -> failure::Failure {
+    failure::Failure::UpstreamBadAnswer {
+        upstream: upstream.to_owned(),
+        foreign,
+    }
 }

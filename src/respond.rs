@@ -1,7 +1,8 @@
 //! Building responses: pages, JSON, redirects and the one 404. Security headers are set here
 //! for every page.
 
-use bindify_core::flow::{ConnectError, Problem};
+use bindify_core::failure::OwnFailure;
+use bindify_core::flow::Problem;
 use bindify_core::pages;
 use worker::{Headers, Response, Result};
 
@@ -69,16 +70,14 @@ pub fn method_not_allowed(allow: &str) -> Result<Response> {
     Ok(response.with_headers(headers))
 }
 
-/// A connect-flow error as JSON, for non-page endpoints.
-pub fn connect_error_json(error: &ConnectError) -> Result<Response> {
-    let Problem {
-        status,
-        code,
-        detail,
-        ..
-    } = error.problem();
-    json(
-        status,
-        &serde_json::json!({ "error": code, "message": detail }),
-    )
+/// Bindify's own failure (its storage, its configuration) on a JSON endpoint:
+/// `{"error", "message", "source"}` with its status and `Retry-After`.
+pub fn own_failure(failed: &OwnFailure) -> Result<Response> {
+    let response = json(failed.status(), &failed.json_body())?;
+    let Some(seconds) = failed.retry_after() else {
+        return Ok(response);
+    };
+    let headers = response.headers().clone();
+    headers.set("retry-after", &seconds.to_string())?;
+    Ok(response.with_headers(headers))
 }

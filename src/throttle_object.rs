@@ -1,15 +1,15 @@
 //! The `Throttle` Durable Object: one for the whole Worker, counting wrong admin tokens in its
-//! memory (no storage writes, no KV writes). The decisions are `bindify_core::throttle`'s.
+//! memory (no storage writes, no KV writes). The decisions are `bindify_core::throttle`'s; its
+//! call and replies are `bindify_core::object_protocol::throttle`'s.
 
 use std::cell::RefCell;
 
-use bindify_core::throttle::{self, Verdict};
-use worker::{DurableObject, Env, Method, Request, Response, Result, State, durable_object};
+use bindify_core::object_protocol::throttle::{ThrottleCall, ThrottleReply};
+use bindify_core::throttle;
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
-use crate::{clock, respond};
-
-/// The client's bucket (see `bindify_core::throttle::client_bucket`) on `/wrong-token`.
-pub const BUCKET_HEADER: &str = "x-bindify-client-bucket";
+use crate::clock;
+use crate::object_call::{self, Incoming};
 
 #[durable_object]
 pub struct Throttle {
@@ -23,18 +23,16 @@ impl DurableObject for Throttle {
         }
     }
 
-    async fn fetch(&self, req: Request) -> Result<Response> {
-        let bucket = req.headers().get(BUCKET_HEADER)?;
-        match (req.method(), req.path().as_str(), bucket) {
-            (Method::Post, "/wrong-token", Some(bucket)) => {
-                let verdict = self.counts.borrow_mut().wrong_token(&bucket, clock::now());
-                let wait = match verdict {
-                    Verdict::Counted => None,
-                    Verdict::Wait { seconds } => Some(seconds),
-                };
-                respond::json(200, &serde_json::json!({ "wait": wait }))
-            }
-            _ => respond::not_found(),
-        }
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let incoming = Incoming::read(&mut req).await?;
+        let reply = match incoming.received().map(|r| ThrottleCall::receive(&r)) {
+            Some(Ok(ThrottleCall::WrongToken { bucket })) => self
+                .counts
+                .borrow_mut()
+                .wrong_token(&bucket, clock::now())
+                .into(),
+            _ => ThrottleReply::BadCall,
+        };
+        object_call::reply(&reply.encode())
     }
 }

@@ -15,6 +15,15 @@
 //! [`RejectionRefreshes`]: at most one per token and one a minute, kept in the object's memory.
 //! An object only leaves memory after it has been idle, that is when no request is arriving to
 //! be refused, so the limit holds for as long as a hostile upstream is being asked.
+//!
+//! While the authorization server fails, a request that needs a token tries the token endpoint
+//! itself, at most once every [`refresh::DEMAND_REFRESH_INTERVAL_MS`] (the time of the last
+//! attempt, the cron's included, is kept in memory too); the backoff only spaces the cron's
+//! attempts. Queued callers re-decide after the lock, so one attempt serves them all.
+//!
+//! Deleting a connection, and replacing its grant by a reconnect, end the old grant at its
+//! authorization server (RFC 7009, best effort); which token ends it is
+//! [`crate::flow::revoke`]'s choice.
 
 use std::cell::{Cell, RefCell};
 
@@ -22,12 +31,14 @@ use futures_util::lock::Mutex;
 use oauth2::AccessToken;
 use serde::{Deserialize, Serialize};
 
+use crate::flow::revoke::{ReplacedGrant, grant_token, replaced_grant_token, revoke};
 use crate::http::HttpClient;
 use crate::record::{ConnectionRecord, ConnectionView};
 use crate::refresh::{self, Decision, RefreshLimited, RejectionRefreshes, Unavailable};
 use crate::secret::SecretHash;
 use crate::store::KvStore;
 use crate::time::UnixMillis;
+use crate::tokens::Revocation;
 use crate::vault::{Vault, VaultError};
 
 /// In-memory state of one connection object: the decrypted record (the object is its only
@@ -40,6 +51,9 @@ pub struct ObjectMemory {
     refresh_lock: Mutex<()>,
     /// Refreshes made because the upstream refused an unexpired token.
     rejections: Cell<RejectionRefreshes>,
+    /// When this object last reached for the token endpoint (a request's attempt or the
+    /// cron's); requests wait [`refresh::DEMAND_REFRESH_INTERVAL_MS`] after it while it fails.
+    last_attempt: Cell<Option<UnixMillis>>,
 }
 
 /// A usable access token. `Debug` is redacted by `AccessToken`.
@@ -70,6 +84,15 @@ pub enum CronOutcome {
     NeedsReauth,
     Transient,
     Missing,
+}
+
+/// What deleting a connection did.
+#[derive(Debug, Clone)]
+pub struct Deleted {
+    /// The hash of its URL secret, whose index entry must go.
+    pub old_hash: SecretHash,
+    /// How revoking its grant at the authorization server went.
+    pub upstream_revocation: Revocation,
 }
 
 /// A connection object's operations.
@@ -144,16 +167,23 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         let Some(record) = self.authorized(id, presented).await? else {
             return Ok(None);
         };
-        match refresh::decide(&record, now, rejected.as_ref()) {
+        let last_attempt = self.memory.last_attempt.get();
+        match refresh::decide(&record, now, rejected.as_ref(), last_attempt) {
             Ok(Decision::UseCurrent) => Ok(Some(TokenOutcome::Token(grant(&record)))),
-            Err(unavailable) => Ok(Some(TokenOutcome::Unavailable(unavailable))),
-            Ok(Decision::Refresh | Decision::RefreshRejected) => {
+            Err(Unavailable::NeedsReauth) => {
+                Ok(Some(TokenOutcome::Unavailable(Unavailable::NeedsReauth)))
+            }
+            // A transient answer is decided again under the lock: the attempt that made it
+            // may still be under way, and its result is this caller's too.
+            Ok(Decision::Refresh | Decision::RefreshRejected)
+            | Err(Unavailable::Transient { .. }) => {
                 let _turn = self.memory.refresh_lock.lock().await;
                 // Re-read: a refresh may have finished while this caller waited its turn.
                 let Some(mut record) = self.record(id).await? else {
                     return Ok(None);
                 };
-                match refresh::decide(&record, now, rejected.as_ref()) {
+                let last_attempt = self.memory.last_attempt.get();
+                match refresh::decide(&record, now, rejected.as_ref(), last_attempt) {
                     Ok(Decision::UseCurrent) => Ok(Some(TokenOutcome::Token(grant(&record)))),
                     Err(unavailable) => Ok(Some(TokenOutcome::Unavailable(unavailable))),
                     Ok(decision) => {
@@ -165,6 +195,7 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
                             rejections.note(rejected, now);
                             self.memory.rejections.set(rejections);
                         }
+                        self.memory.last_attempt.set(Some(now));
                         let result = refresh::refresh(http, &mut record, now).await;
                         let answer = match result {
                             Ok(()) => TokenOutcome::Token(grant(&record)),
@@ -194,6 +225,7 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         if !refresh::due_for_cron(&record, now, window_ms) {
             return Ok(CronOutcome::NotDue);
         }
+        self.memory.last_attempt.set(Some(now));
         let outcome = match refresh::refresh(http, &mut record, now).await {
             Ok(()) => CronOutcome::Refreshed,
             Err(Unavailable::NeedsReauth) => CronOutcome::NeedsReauth,
@@ -203,23 +235,34 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         Ok(outcome)
     }
 
-    /// Binds the grant of `fresh` to connection `id` (a reconnect). Returns the record as it
-    /// was, whose grant is now replaced (to be revoked upstream); `None` when there is no such
-    /// connection.
-    pub async fn rebind(
+    /// Binds the grant of `fresh` to connection `id` (a reconnect), then revokes the grant it
+    /// replaced at its server (best effort). `None` when there is no such connection.
+    pub async fn rebind<C: HttpClient>(
         &self,
+        http: &C,
         id: &str,
         fresh: ConnectionRecord,
         now: UnixMillis,
-    ) -> Result<Option<ConnectionRecord>, VaultError> {
-        let _turn = self.memory.refresh_lock.lock().await;
-        let Some(mut record) = self.record(id).await? else {
-            return Ok(None);
+    ) -> Result<Option<ReplacedGrant>, VaultError> {
+        let new_tokens = fresh.tokens.clone();
+        let replaced = {
+            let _turn = self.memory.refresh_lock.lock().await;
+            let Some(mut record) = self.record(id).await? else {
+                return Ok(None);
+            };
+            let replaced = record.clone();
+            record.rebind(fresh, now);
+            self.commit(record).await?;
+            replaced
         };
-        let replaced = record.clone();
-        record.rebind(fresh, now);
-        self.commit(record).await?;
-        Ok(Some(replaced))
+        Ok(Some(
+            match replaced_grant_token(&replaced.tokens, &new_tokens) {
+                Some((token, hint)) => {
+                    ReplacedGrant::from(revoke(http, &replaced, token, hint, now).await)
+                }
+                None => ReplacedGrant::StillInUse,
+            },
+        ))
     }
 }
 
@@ -259,17 +302,30 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         Ok(Some(old))
     }
 
-    /// Deletes the connection and returns its last record, for revoking its tokens upstream
-    /// and removing its URL index entry.
-    pub async fn delete(&self, id: &str) -> Result<Option<ConnectionRecord>, VaultError> {
-        let _turn = self.memory.refresh_lock.lock().await;
-        let Some(record) = self.record(id).await? else {
-            return Ok(None);
+    /// Deletes the connection, then ends its grant at its authorization server (RFC 7009, best
+    /// effort). `None` when there is no such connection.
+    pub async fn delete<C: HttpClient>(
+        &self,
+        http: &C,
+        id: &str,
+        now: UnixMillis,
+    ) -> Result<Option<Deleted>, VaultError> {
+        let record = {
+            let _turn = self.memory.refresh_lock.lock().await;
+            let Some(record) = self.record(id).await? else {
+                return Ok(None);
+            };
+            self.vault.delete(id).await?;
+            self.memory.record.replace(None);
+            self.memory.unsaved.set(false);
+            record
         };
-        self.vault.delete(id).await?;
-        self.memory.record.replace(None);
-        self.memory.unsaved.set(false);
-        Ok(Some(record))
+        let (token, hint) = grant_token(&record.tokens);
+        let upstream_revocation = revoke(http, &record, token, hint, now).await;
+        Ok(Some(Deleted {
+            old_hash: record.secret_hash,
+            upstream_revocation,
+        }))
     }
 }
 

@@ -2,6 +2,14 @@
 //! there is one refresh at a time per connection; this module decides when to refresh and
 //! applies the outcome to the record. The caller persists the record before it hands the new
 //! access token to anyone, so a rotated refresh token is never lost or spent twice.
+//!
+//! Two kinds of attempt reach the token endpoint. The cron's, in the background, follow the
+//! backoff: after a transient failure the next one waits 30 s, doubling up to 30 minutes. A
+//! client request that needs a token while the current one is unusable does not wait for the
+//! backoff: it tries the token endpoint itself, at most once every
+//! [`DEMAND_REFRESH_INTERVAL_MS`] (whoever made the last attempt), so the first request after
+//! the authorization server is back gets a token. Every failed attempt counts towards the
+//! backoff. `invalid_grant` ends all attempts until the owner authorizes again.
 
 use crate::http::HttpClient;
 use crate::record::{ConnectionRecord, ConnectionState};
@@ -30,6 +38,12 @@ pub const BACKOFF_BASE_MS: i64 = 30_000;
 /// Longest delay between retries.
 pub const BACKOFF_MAX_MS: i64 = 30 * 60_000;
 
+/// Shortest time between two attempts at the token endpoint while it is failing, when a
+/// client request needs a token: a client retrying in a loop reaches the authorization server
+/// at most once per interval, and a client that retries after it gets a token as soon as the
+/// server is back.
+pub const DEMAND_REFRESH_INTERVAL_MS: i64 = 5_000;
+
 /// Shortest time between two refreshes made because the upstream refused a token that had not
 /// expired. An upstream that refuses every token (hostile, or broken) would otherwise make
 /// Bindify rotate the grant on every request, spending the authorization server's rate limit
@@ -45,8 +59,12 @@ pub enum Unavailable {
     #[error("the connection needs to be authorized again")]
     NeedsReauth,
     /// The authorization server is failing; tokens are kept and the refresh will be retried.
-    #[error("the authorization server is unavailable; retrying at {retry_at}")]
-    Transient { retry_at: UnixMillis },
+    /// `retry_at` is when a request may make Bindify try the token endpoint again.
+    #[error("the authorization server {authorization_server} is unavailable")]
+    Transient {
+        authorization_server: String,
+        retry_at: UnixMillis,
+    },
 }
 
 /// What the caller should do for a request that needs a token.
@@ -140,11 +158,13 @@ pub fn is_current_token(record: &ConnectionRecord, presented_hash: &[u8; 32]) ->
 }
 
 /// Decides for a request that needs a token. `rejected` is the hash of a token the upstream
-/// just answered 401 to, if that is why the caller asks.
+/// just answered 401 to, if that is why the caller asks; `last_attempt` is when this
+/// connection last reached for the token endpoint, if known.
 pub fn decide(
     record: &ConnectionRecord,
     now: UnixMillis,
     rejected: Option<&[u8; 32]>,
+    last_attempt: Option<UnixMillis>,
 ) -> Result<Decision, Unavailable> {
     if record.state == ConnectionState::NeedsReauth {
         return Err(Unavailable::NeedsReauth);
@@ -156,20 +176,36 @@ pub fn decide(
     if fresh && !rejected_current {
         return Ok(Decision::UseCurrent);
     }
-    if let Some(retry_at) = record.next_attempt_at.filter(|t| *t > now) {
-        // Backing off. A token that has not expired yet is still worth a try.
+    if record.next_attempt_at.is_some_and(|t| t > now) {
+        // The background retries are backing off. A token that has not expired yet is still
+        // worth a try; else this request tries the token endpoint itself, unless an attempt
+        // was made a moment ago.
         let unexpired = record.tokens.expires_at.is_none_or(|e| e > now);
-        return if unexpired && !rejected_current {
-            Ok(Decision::UseCurrent)
-        } else {
-            Err(Unavailable::Transient { retry_at })
-        };
+        if unexpired && !rejected_current {
+            return Ok(Decision::UseCurrent);
+        }
+        if let Some(retry_at) = last_attempt
+            .map(|at| at.saturating_add(DEMAND_REFRESH_INTERVAL_MS))
+            .filter(|at| *at > now)
+        {
+            return Err(transient(record, retry_at));
+        }
     }
     Ok(if fresh {
         Decision::RefreshRejected
     } else {
         Decision::Refresh
     })
+}
+
+fn transient(record: &ConnectionRecord, retry_at: UnixMillis) -> Unavailable {
+    Unavailable::Transient {
+        authorization_server: record
+            .oauth
+            .as_ref()
+            .map_or_else(|| record.server_url.clone(), |o| o.issuer.clone()),
+        retry_at,
+    }
 }
 
 /// Whether the cron should refresh this connection now.
@@ -185,7 +221,9 @@ pub fn due_for_cron(record: &ConnectionRecord, now: UnixMillis, window_ms: i64) 
 
 /// Refreshes and applies the outcome to `record`: new tokens and `active` on success;
 /// `needs_reauth` when the grant is rejected; `error` with a backoff when the failure is
-/// transient, keeping the tokens. Returns the failure, if any, for the caller to report.
+/// transient, keeping the tokens (the next background attempt waits for the backoff; a request
+/// may try again after [`DEMAND_REFRESH_INTERVAL_MS`]). Returns the failure, if any, for the
+/// caller to report.
 pub async fn refresh<C: HttpClient>(
     http: &C,
     record: &mut ConnectionRecord,
@@ -215,11 +253,13 @@ pub async fn refresh<C: HttpClient>(
         }
         Err(RenewError::Token(error)) => {
             record.failures = record.failures.saturating_add(1);
-            let retry_at = now.saturating_add(backoff(record.failures));
             record.state = ConnectionState::Error;
             record.last_error = Some(truncate(&error.to_string(), 300));
-            record.next_attempt_at = Some(retry_at);
-            Err(Unavailable::Transient { retry_at })
+            record.next_attempt_at = Some(now.saturating_add(backoff(record.failures)));
+            Err(transient(
+                record,
+                now.saturating_add(DEMAND_REFRESH_INTERVAL_MS),
+            ))
         }
     }
 }

@@ -16,7 +16,7 @@
 //! - a redirect never passes: its target is relative to the upstream's URL, and following it
 //!   would send the client somewhere Bindify never vetted;
 //! - everything else becomes a JSON-RPC error naming the upstream (see
-//!   [`crate::proxy::bad_answer`]);
+//!   [`crate::failure::Failure::UpstreamBadAnswer`]);
 //! - every relayed answer, and every answer Bindify gives on a permanent URL, carries
 //!   [`RELAY_CSP`] and `X-Content-Type-Options: nosniff`, so even a body a browser would
 //!   otherwise render runs no script and loads nothing.

@@ -98,15 +98,11 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 /// "in 42 min", "3 h ago", "just now": how far `at` is from `now`. The dashboard's script
 /// repeats this rule to keep its times current; the two are tested against the same cases.
 pub fn relative(at: UnixMillis, now: UnixMillis) -> String {
+    let future = at > now;
     let delta = (at - now) / 1000;
     let span = delta.unsigned_abs();
     if span < 45 {
-        return if delta >= 0 {
-            "in a moment"
-        } else {
-            "just now"
-        }
-        .to_owned();
+        return if future { "in a moment" } else { "just now" }.to_owned();
     }
     let text = if span < 90 * 60 {
         format!("{} min", (span + 30) / 60)
@@ -115,7 +111,7 @@ pub fn relative(at: UnixMillis, now: UnixMillis) -> String {
     } else {
         format!("{} days", (span + 43_200) / 86_400)
     };
-    if delta >= 0 {
+    if future {
         format!("in {text}")
     } else {
         format!("{text} ago")
@@ -175,6 +171,9 @@ mod tests {
         let now = 1_000_000_000;
         assert_eq!(relative(now + 10_000, now), "in a moment");
         assert_eq!(relative(now - 10_000, now), "just now");
+        // Within the same second: a past instant is never "in a moment".
+        assert_eq!(relative(now - 500, now), "just now");
+        assert_eq!(relative(now, now), "just now");
         assert_eq!(relative(now + 42 * 60_000, now), "in 42 min");
         assert_eq!(relative(now - 3 * 3_600_000, now), "3 h ago");
         assert_eq!(relative(now + 3 * 86_400_000, now), "in 3 days");

@@ -1,11 +1,12 @@
 //! `POST /api/connect` and `GET /api/connect/<code>`: `bindify connect`.
 
 use bindify_core::cli_flow::{CliRecord, Poll};
+use bindify_core::failure::{OwnFailure, StorageFailure};
 use bindify_core::secret::{b64url, random_bytes};
 use bindify_core::time::rfc3339;
 use worker::{Env, Request, Response, Result};
 
-use super::storage_failed;
+use super::own_failure;
 use crate::routes::connect::resolve_server;
 use crate::{admin, cli_codes, clock, config, respond};
 
@@ -47,7 +48,8 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
     let now = clock::now();
     let record = CliRecord::new(server.to_string(), now);
     if let Err(e) = cli_codes::create(env, &code, &record).await {
-        return storage_failed(e);
+        worker::console_error!("api: storing a connect code failed: {e}");
+        return own_failure(&OwnFailure::storage(StorageFailure::CliCode));
     }
     let origin = req.url()?.origin().ascii_serialization();
     respond::json(
@@ -70,6 +72,9 @@ pub async fn poll(env: &Env, code: &str) -> Result<Response> {
             "not_found",
             "This code is unknown, expired or already used; run `bindify connect` again.",
         ),
-        Err(e) => storage_failed(e),
+        Err(e) => {
+            worker::console_error!("api: reading a connect code failed: {e}");
+            own_failure(&OwnFailure::storage(StorageFailure::CliCode))
+        }
     }
 }

@@ -6,7 +6,7 @@ use bindify_core::secret::UrlSecret;
 use bindify_core::store::{KvStore, PutOptions};
 use worker::{Env, Request, Response, Result};
 
-use super::{storage_failed, unknown_connection};
+use super::{own_failure, storage_failed, unknown_connection};
 use crate::storage::Kv;
 use crate::{admin, config, connection_client, listing, respond};
 
@@ -32,7 +32,7 @@ pub async fn get(env: &Env, id: &str) -> Result<Response> {
     match connection_client::view(env, id).await {
         Ok(Some(view)) => respond::json(200, &view),
         Ok(None) => unknown_connection(),
-        Err(e) => storage_failed(e),
+        Err(e) => own_failure(&e),
     }
 }
 
@@ -59,7 +59,7 @@ pub async fn label(req: &mut Request, env: &Env, id: &str) -> Result<Response> {
     match connection_client::set_label(env, id, label).await {
         Ok(Some(view)) => respond::json(200, &view),
         Ok(None) => unknown_connection(),
-        Err(e) => storage_failed(e),
+        Err(e) => own_failure(&e),
     }
 }
 
@@ -67,11 +67,9 @@ pub async fn revoke(env: &Env, id: &str) -> Result<Response> {
     match connection_client::delete(env, id).await {
         Ok(Some(deleted)) => {
             // The object is gone, so the URL already answers 404; drop its index entry too.
-            if let Some(hash) = bindify_core::secret::SecretHash::from_hex(&deleted.old_hash) {
-                let kv = Kv(env.kv(config::KV_BINDING)?);
-                if let Err(e) = kv.delete(&keys::url_index(&hash)).await {
-                    worker::console_error!("revoke {id}: index entry left behind: {e}");
-                }
+            let kv = Kv(env.kv(config::KV_BINDING)?);
+            if let Err(e) = kv.delete(&keys::url_index(&deleted.old_hash)).await {
+                worker::console_error!("revoke {id}: index entry left behind: {e}");
             }
             respond::json(
                 200,
@@ -79,7 +77,7 @@ pub async fn revoke(env: &Env, id: &str) -> Result<Response> {
             )
         }
         Ok(None) => unknown_connection(),
-        Err(e) => storage_failed(e),
+        Err(e) => own_failure(&e),
     }
 }
 
@@ -112,7 +110,7 @@ pub async fn rotate(req: &Request, env: &Env, id: &str) -> Result<Response> {
         }
         Err(e) => {
             let _ = kv.delete(&keys::url_index(&new_hash)).await;
-            storage_failed(e)
+            own_failure(&e)
         }
     }
 }
@@ -127,6 +125,6 @@ pub async fn reconnect(req: &Request, env: &Env, id: &str) -> Result<Response> {
             )
         }
         Ok(None) => unknown_connection(),
-        Err(e) => storage_failed(e),
+        Err(e) => own_failure(&e),
     }
 }

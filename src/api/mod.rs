@@ -44,12 +44,15 @@ pub fn unknown_connection() -> Result<Response> {
     )
 }
 
-/// The refusal for a storage failure.
+/// The refusal for a failure of Bindify's own storage or configuration.
+pub fn own_failure(failed: &bindify_core::failure::OwnFailure) -> Result<Response> {
+    crate::respond::own_failure(failed)
+}
+
+/// The refusal for a failure of Workers KV.
 pub fn storage_failed(e: impl std::fmt::Display) -> Result<Response> {
     worker::console_error!("api: storage failed: {e}");
-    admin::api_error(
-        503,
-        "storage_unavailable",
-        "Bindify could not reach its storage; try again.",
-    )
+    own_failure(&bindify_core::failure::OwnFailure::storage(
+        bindify_core::failure::StorageFailure::Kv,
+    ))
 }

@@ -8,8 +8,9 @@ mod body;
 mod bridge;
 pub mod legacy;
 
+use bindify_core::failure::{self, OwnFailure, Refusal, StorageFailure};
 use bindify_core::jsonrpc::Inbound;
-use bindify_core::proxy::{self, Refusal};
+use bindify_core::proxy;
 use bindify_core::upstream_session::means_legacy_upstream;
 use worker::{Env, Headers, Method, Request, RequestInit, RequestRedirect, Response, Result};
 
@@ -27,14 +28,19 @@ struct Admitted {
 }
 
 pub async fn mcp(mut req: Request, env: &Env, secret: &str) -> Result<Response> {
-    let found = match resolve(env, secret).await? {
-        Ok(found) => found,
-        Err(response) => return Ok(response),
-    };
+    let found = resolve(env, secret).await;
+    if let Ok(None) = found {
+        return respond::not_found();
+    }
     let origin = req.url()?.origin().ascii_serialization();
     let admitted = match admit(&mut req, env, &origin).await? {
         Ok(admitted) => admitted,
         Err(refused) => return refusal(&refused),
+    };
+    let found = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return respond::not_found(),
+        Err(failed) => return relay::refused(&failed, admitted.inbound.as_ref()),
     };
     let reconnect_url = proxy::reconnect_url(&origin, &found.id);
     if let Some(session) = bridge::session_of(&admitted) {
@@ -59,19 +65,15 @@ pub async fn mcp(mut req: Request, env: &Env, secret: &str) -> Result<Response> 
     relay::relayed(response, admitted.inbound.as_ref(), &grant.upstream).await
 }
 
-/// Resolve: the connection a secret names. `Err` is the answer to give instead.
-async fn resolve(env: &Env, secret: &str) -> Result<std::result::Result<Resolved, Response>> {
-    Ok(match resolve::connection(env, secret).await {
-        Ok(Some(found)) => Ok(found),
-        Ok(None) => Err(respond::not_found()?),
-        Err(e) => {
-            worker::console_error!("proxy: index lookup failed: {e}");
-            Err(refusal(&proxy::upstream_unreachable(
-                None,
-                "Bindify storage",
-                "temporarily unavailable",
-            ))?)
-        }
+/// Resolve: the connection a secret names; `Ok(None)` for an unknown secret. A failing index
+/// is Bindify's own storage failing.
+async fn resolve(
+    env: &Env,
+    secret: &str,
+) -> std::result::Result<Option<Resolved>, failure::Failure> {
+    resolve::connection(env, secret).await.map_err(|e| {
+        worker::console_error!("proxy: index lookup failed: {e}");
+        OwnFailure::storage(StorageFailure::UrlIndex).into()
     })
 }
 
@@ -115,16 +117,7 @@ async fn admit(
             body: None,
             inbound: None,
         })),
-        _ => Ok(Err(Refusal {
-            status: 405,
-            body: bindify_core::jsonrpc::error_response(
-                serde_json::Value::Null,
-                bindify_core::jsonrpc::INVALID_REQUEST,
-                "Method not allowed: use POST, GET or DELETE",
-                None,
-            ),
-            retry_after: None,
-        })),
+        _ => Ok(Err(proxy::method_not_allowed())),
     }
 }
 

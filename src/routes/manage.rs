@@ -69,8 +69,13 @@ pub async fn reconnect(req: &Request, env: &Env, id: &str) -> Result<Response> {
 
 /// Starts the reconnect flow of connection `id`. The caller has checked who may.
 pub async fn reconnect_by_id(req: &Request, env: &Env, id: &str) -> Result<Response> {
-    let Some(view) = connection_client::view(env, id).await? else {
-        return respond::not_found();
+    let view = match connection_client::view(env, id).await {
+        Ok(Some(view)) => view,
+        Ok(None) => return respond::not_found(),
+        Err(failed) => {
+            let problem = bindify_core::flow::ConnectError::Own(failed).problem();
+            return respond::problem_page(&problem);
+        }
     };
     let server = match validate_server_url(&view.upstream, config::upstream_policy(env)) {
         Ok(server) => server,

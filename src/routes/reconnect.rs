@@ -3,6 +3,7 @@
 //! session like every change to a connection. The secret goes no further: not into the
 //! redirect, and so never into the sign-in page's `?next=`.
 
+use bindify_core::failure::{OwnFailure, StorageFailure};
 use worker::{Env, Response, Result};
 
 use crate::{connection_client, resolve, respond};
@@ -13,13 +14,14 @@ pub async fn start(env: &Env, secret: &str) -> Result<Response> {
         Ok(None) => return respond::not_found(),
         Err(e) => {
             worker::console_error!("reconnect lookup failed: {e}");
-            return respond::json(503, &serde_json::json!({ "error": "storage_unavailable" }));
+            return respond::own_failure(&OwnFailure::storage(StorageFailure::UrlIndex));
         }
     };
     // The URL must still lead to this connection (not a rotated-away secret).
-    let status = connection_client::status(env, &found.id, &found.hash).await?;
-    if status.status_code() != 200 {
-        return respond::not_found();
+    match connection_client::status(env, &found.id, &found.hash).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return respond::not_found(),
+        Err(failed) => return respond::own_failure(&failed),
     }
     respond::redirect(&bindify_core::proxy::reconnect_url("", &found.id), None)
 }

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use bindify_core::connection_service::Grant;
+use bindify_core::failure::{self, Refusal};
 use bindify_core::jsonrpc::Inbound;
 use bindify_core::legacy_sse;
-use bindify_core::proxy::Refusal;
 use bindify_core::relay::{Body, Verdict};
 use bindify_core::session::{is_initialize, messages_of_json_body, negotiated_version};
 use bindify_core::sse::{MAX_EVENT_BYTES, SseItem, SseParser};
@@ -110,10 +110,10 @@ fn upstream_name(shared: &Shared) -> String {
 }
 
 fn unreachable(shared: &Shared, detail: impl Into<String>) -> Failure {
-    Failure::Unreachable {
+    Failure::Failed(failure::Failure::UpstreamUnreachable {
         upstream: upstream_name(shared),
         detail: detail.into(),
-    }
+    })
 }
 
 /// Sends a request built by `build` through `crate::forward` (token, send, one refresh and
@@ -246,10 +246,10 @@ async fn relay_streamable(
             Ok(())
         }
         Verdict::RelayWithoutBody | Verdict::RelayIfEmpty => Ok(()),
-        Verdict::Refuse(foreign) => Err(Failure::Foreign {
+        Verdict::Refuse(foreign) => Err(Failure::Failed(failure::Failure::UpstreamBadAnswer {
             upstream: upstream_name(shared),
             foreign,
-        }),
+        })),
     }
 }
 
@@ -352,10 +352,10 @@ async fn open_legacy(env: &Env, shared: &Shared) -> Result<String, Failure> {
     match bindify_core::relay::verdict(status, content_type.as_deref(), None) {
         Verdict::Relay(Body::EventStream) if status == 200 => {}
         Verdict::Refuse(foreign) => {
-            return Err(Failure::Foreign {
+            return Err(Failure::Failed(failure::Failure::UpstreamBadAnswer {
                 upstream: grant.upstream,
                 foreign,
-            });
+            }));
         }
         _ => {
             return Err(unreachable(

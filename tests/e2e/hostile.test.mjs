@@ -118,7 +118,7 @@ describe('a hostile Streamable HTTP upstream', () => {
   test('an HTML page with a script becomes a JSON-RPC error naming the upstream, and never runs', async () => {
     hostile.misbehave('html');
     const message = `Bindify did not relay the answer of the MCP server ${hostile.url}: it answered HTTP 200 with content type "text/html; charset=utf-8", and only application/json and text/event-stream answers are relayed.`;
-    const error = { code: UPSTREAM_BAD_ANSWER, message, data: { upstream: hostile.url, status: 200 } };
+    const error = { code: UPSTREAM_BAD_ANSWER, message, data: { upstream: hostile.url, status: 200, source: 'upstream_server' } };
 
     const get = await fetch(conn.mcpUrl, { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(PATIENCE_MS) });
     assert.equal(get.status, 502);
@@ -182,7 +182,7 @@ describe('a hostile Streamable HTTP upstream', () => {
     assert.equal(call.status, 200);
     assertSandboxed(call);
     assert.deepEqual(await call.json(), {
-      jsonrpc: '2.0', id: 'r-1', error: { code: UPSTREAM_BAD_ANSWER, message, data: { upstream: hostile.url, status: 307 } },
+      jsonrpc: '2.0', id: 'r-1', error: { code: UPSTREAM_BAD_ANSWER, message, data: { upstream: hostile.url, status: 307, source: 'upstream_server' } },
     });
     const get = await fetch(conn.mcpUrl, { headers: { accept: 'text/event-stream' } });
     assert.equal(get.status, 502);
@@ -222,7 +222,7 @@ describe('a hostile Streamable HTTP upstream', () => {
       error: {
         code: UPSTREAM_REFUSED_TOKEN,
         message: `Bindify: the MCP server ${hostile.url} refused the access token, and a renewed token did not help. If this persists, the owner can authorize the connection again at ${reconnectUrl}.`,
-        data: { upstream: hostile.url, reconnect_url: reconnectUrl, retry_at: null },
+        data: { upstream: hostile.url, reconnect_url: reconnectUrl, retry_at: null, source: 'upstream_server' },
       },
     });
     for (const { response } of answers) {
@@ -363,7 +363,7 @@ describe('a hostile legacy (HTTP+SSE) upstream', () => {
       error: {
         code: UPSTREAM_UNREACHABLE,
         message: `Bindify could not reach the MCP server ${hostile.sseUrl}: the endpoint points to a different origin than the upstream's SSE stream`,
-        data: { upstream: hostile.sseUrl },
+        data: { upstream: hostile.sseUrl, source: 'upstream_server' },
       },
     });
     assert.deepEqual(hostile.elsewhere.requests, []);
@@ -379,7 +379,7 @@ describe('a hostile legacy (HTTP+SSE) upstream', () => {
       error: {
         code: UPSTREAM_UNREACHABLE,
         message: `Bindify could not reach the MCP server ${hostile.sseUrl}: the server sent more than 65536 bytes without naming an endpoint`,
-        data: { upstream: hostile.sseUrl },
+        data: { upstream: hostile.sseUrl, source: 'upstream_server' },
       },
     });
     assertSandboxed(response);
@@ -460,10 +460,12 @@ describe('an authorization server whose token endpoint never answers', () => {
     }));
     for (const [i, answer] of answers.entries()) {
       assert.equal(answer.status, 200);
-      assert.equal(answer.retryAfter, '30');
+      // The next request may try again 5 s after the held attempt started: already past.
+      assert.equal(answer.retryAfter, '1');
       assert.equal(answer.body.id, `h-${i + 1}`);
       assert.equal(answer.body.error.code, AUTH_SERVER_UNAVAILABLE);
-      assert.match(answer.body.error.message, /^Bindify: the service's authorization server is unavailable, so the token could not be renewed\. Bindify retries at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; try again shortly\.$/);
+      assert.equal(answer.body.error.data.source, 'authorization_server');
+      assert.match(answer.body.error.message, /^Bindify: the authorization server \S+ is unavailable, so the access token could not be renewed\. The next request tries again\.$/);
     }
     const broken = await status(worker, secret);
     assert.equal(broken.state, 'error');

@@ -278,7 +278,7 @@ describe('refresh: the authorization server is down during a cron run', () => {
   });
   after(() => stopStack(stack, [client]));
 
-  test('state error with backoff, tokens kept, -32002 on an expired token, recovery after the backoff', async () => {
+  test('state error with backoff, tokens kept, -32002 on an expired token, recovery at the next call', async () => {
     const { as, worker } = stack;
     const { mcpUrl, secret } = await connectHeadless(worker.url);
     client = await newClient(mcpUrl);
@@ -297,34 +297,36 @@ describe('refresh: the authorization server is down during a cron run', () => {
     assert.equal(down.state, 'error');
     assert.equal(typeof down.last_error, 'string');
     assert.equal(typeof down.next_attempt_at, 'string');
-    // First failure: retry 30 s later (whole seconds in /status).
+    // First failure: the cron retries 30 s later (whole seconds in /status).
     const retryAt = Date.parse(down.next_attempt_at);
     assert.ok(retryAt >= cronStart + 30_000 - 1000 && retryAt <= cronEnd + 30_000, `${down.next_attempt_at}`);
 
-    // Backing off: the cron skips it, and a call on the expired token fails fast with -32002.
+    // Backing off: the cron skips it. A call on the expired token, a few seconds (5 s) after
+    // the cron's attempt, tries the token endpoint once itself and fails with -32002.
     assert.deepEqual(await runCron(worker), cronSummary(1, 0, 0));
-    await sleepUntil(expiredBy(down.access_token_expires_at));
+    await sleepUntil(Math.max(expiredBy(down.access_token_expires_at), failed[0].at + 5_000 + 300));
     await assert.rejects(echo(client, 'down'), (err) => {
       assert.ok(err instanceof McpError, `${err}`);
       assert.equal(err.code, AUTH_SERVER_UNAVAILABLE, err.message);
       return true;
     });
-    assert.equal(refreshesOf(as, cronStart).length, 1, 'no refresh attempt while backing off');
+    const attempts = refreshesOf(as, cronStart);
+    assert.deepEqual(attempts.map((r) => r.status), [503, 503], 'the call tried once itself');
 
-    // Back up; once the backoff has passed, the next cron run refreshes with the kept token.
+    // Back up: the next call, a few seconds after that attempt, refreshes with the kept token.
     as.setDown(false);
-    await sleepUntil(retryAt + 1000 + 300);
+    await sleepUntil(attempts[1].at + 5_000 + 300);
     const recoveryStart = Date.now();
-    assert.deepEqual(await runCron(worker), cronSummary(1, 1, 1));
+    assert.equal(await echo(client, 'up again'), 'up again');
     const recovered = refreshesOf(as, recoveryStart);
-    assert.equal(recovered.length, 1);
-    assert.equal(recovered[0].status, 200);
+    assert.deepEqual(recovered.map((r) => r.status), [200]);
 
     const up = await status(worker, secret);
     assert.equal(up.state, 'active');
     assert.equal(up.last_error, null);
     assert.equal(up.next_attempt_at, null);
-    assert.equal(await echo(client, 'up again'), 'up again');
+    // The cron is no longer backing off: it refreshes the (3-second, so due) token again.
+    assert.deepEqual(await runCron(worker), cronSummary(1, 1, 1));
     assert.deepEqual(invalidGrants(as), []);
   });
 });

@@ -79,9 +79,13 @@ export async function startWorker({ vars = {}, port, main = workerMain, config =
       return proc.pid;
     },
     stop: () => proc.stop(),
-    /** Stops the Worker and starts it again on the same port with the same state. */
-    async restart() {
+    /**
+     * Stops the Worker and starts it again on the same port with the same state; `vars`, when
+     * given, replace its variables (an operator changing the Worker's secrets).
+     */
+    async restart({ vars: newVars } = {}) {
       await proc.stop();
+      if (newVars) writeFileSync(join(dir, '.dev.vars'), devVars(newVars));
       await start();
     },
     /** Runs the scheduled handler as the cron trigger `expr` would. */

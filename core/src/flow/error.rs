@@ -4,6 +4,7 @@
 use crate::api_key::ApiKeyError;
 use crate::discovery::{DiscoveryError, MachineGrants};
 use crate::envelope::{EnvelopeError, KeyError};
+use crate::failure::OwnFailure;
 use crate::registration::RegistrationError;
 use crate::store::StoreError;
 use crate::tokens::TokenError;
@@ -72,6 +73,9 @@ pub enum ConnectError {
     KeyRefused(u16),
     #[error("the MCP server asks for authorization (HTTP {0})")]
     NotOpen(u16),
+    /// Bindify's own storage, configuration or code failed in a connection's object.
+    #[error("{0}")]
+    Own(OwnFailure),
 }
 
 impl From<crate::owner_client::OwnerClientError> for ConnectError {
@@ -289,6 +293,16 @@ impl ConnectError {
                 "This server is not open",
                 "Nothing was stored. Connect it with OAuth (paste its URL on the home page) or with an API key.",
             ),
+            E::Own(own) => (
+                own.status(),
+                own.code(),
+                match own {
+                    OwnFailure::Storage { .. } => "Bindify could not reach its storage",
+                    OwnFailure::Misconfigured { .. } => "Bindify is misconfigured",
+                    OwnFailure::Internal => "Bindify hit an internal error",
+                },
+                "See docs/configuration.md and the Worker's log.",
+            ),
         };
         Problem {
             status,
@@ -311,6 +325,7 @@ impl ConnectError {
                 }
             }
             ConnectError::KeyMalformed(e) => e.to_string(),
+            ConnectError::Own(own) => own.message(),
             ConnectError::Store(_) | ConnectError::Seal(_) | ConnectError::Random => {
                 "The request could not be completed.".into()
             }

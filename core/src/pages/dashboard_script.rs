@@ -11,14 +11,15 @@ pub const DASHBOARD_SCRIPT: &str = r#"(function () {
   function now() { return serverNow + (performance.now() - openedAt); }
 
   function relative(at, from) {
+    var future = at > from;
     var delta = Math.trunc((at - from) / 1000);
     var span = Math.abs(delta);
-    if (span < 45) return delta >= 0 ? "in a moment" : "just now";
+    if (span < 45) return future ? "in a moment" : "just now";
     var text;
     if (span < 90 * 60) text = Math.floor((span + 30) / 60) + " min";
     else if (span < 36 * 3600) text = Math.floor((span + 1800) / 3600) + " h";
     else text = Math.floor((span + 43200) / 86400) + " days";
-    return delta >= 0 ? "in " + text : text + " ago";
+    return future ? "in " + text : text + " ago";
   }
   function times() { return document.querySelectorAll("time[data-at]"); }
   times().forEach(function (t) {
