@@ -119,6 +119,15 @@ impl Connection {
                 .refresh_if_due(http, id, now, window_ms)
                 .await
                 .map(|outcome| ConnectionReply::Visited { outcome }),
+            ConnectionCall::StepUp { presented, scopes } => service
+                .step_up(id, &presented, &scopes)
+                .await
+                .map(ConnectionReply::of_step_up),
+            ConnectionCall::ReconnectPlan => service.reconnect_plan(id).await.map(|plan| {
+                plan.map_or(ConnectionReply::NotFound, |plan| ConnectionReply::Plan {
+                    plan,
+                })
+            }),
         };
         result.unwrap_or_else(|e| {
             worker::console_error!("connection {id}: {e}");

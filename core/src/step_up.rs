@@ -85,6 +85,19 @@ pub fn on_insufficient_scope(
     StepUp::Reauthorize { scopes }
 }
 
+/// The scopes an upstream's `403` asks for, when one of its `WWW-Authenticate` values is a
+/// Bearer challenge with `error="insufficient_scope"` (RFC 6750 §3.1); empty when it names
+/// none.
+pub fn challenged_scopes<'a>(
+    www_authenticate: impl IntoIterator<Item = &'a str>,
+) -> Option<Vec<String>> {
+    www_authenticate
+        .into_iter()
+        .filter_map(crate::www_authenticate::parse_bearer_challenge)
+        .find(|c| c.error.as_deref() == Some("insufficient_scope"))
+        .map(|c| c.scope.as_deref().map(split).unwrap_or_default())
+}
+
 /// The scopes a reconnect of `grant` asks for: the pending step-up's, else those asked for
 /// before. The flow adds what discovery finds today.
 pub fn reconnect_scopes(grant: &OAuthGrant) -> Vec<String> {

@@ -69,15 +69,15 @@ pub async fn reconnect(req: &Request, env: &Env, id: &str) -> Result<Response> {
 
 /// Starts the reconnect flow of connection `id`. The caller has checked who may.
 pub async fn reconnect_by_id(req: &Request, env: &Env, id: &str) -> Result<Response> {
-    let view = match connection_client::view(env, id).await {
-        Ok(Some(view)) => view,
+    let plan = match connection_client::reconnect_plan(env, id).await {
+        Ok(Some(plan)) => plan,
         Ok(None) => return respond::not_found(),
         Err(failed) => {
             let problem = bindify_core::flow::ConnectError::Own(failed).problem();
             return respond::problem_page(&problem);
         }
     };
-    let server = match validate_server_url(&view.upstream, config::upstream_policy(env)) {
+    let server = match validate_server_url(&plan.server_url, config::upstream_policy(env)) {
         Ok(server) => server,
         Err(e) => return redirect_or_problem(Err(e.into())),
     };
@@ -86,23 +86,31 @@ pub async fn reconnect_by_id(req: &Request, env: &Env, id: &str) -> Result<Respo
         client_credentials,
         identity_assertion,
     };
-    match view.kind {
+    let client_id = plan.client_id.as_deref().unwrap_or_default();
+    match plan.kind {
         ConnectionKind::ApiKey | ConnectionKind::Open => {
-            return key_form(req, env, &server, Some(&view.id), api_key::DEFAULT_HEADER);
+            let header = plan
+                .header_name
+                .as_deref()
+                .unwrap_or(api_key::DEFAULT_HEADER);
+            return key_form(req, env, &server, Some(&plan.id), header);
         }
         ConnectionKind::ClientCredentials => {
-            return credentials_form(req, env, &server, Some(&view.id), grants(true, false), "");
+            let grants = grants(true, false);
+            return credentials_form(req, env, &server, Some(&plan.id), grants, client_id);
         }
         ConnectionKind::IdentityAssertion => {
-            return credentials_form(req, env, &server, Some(&view.id), grants(false, true), "");
+            let grants = grants(false, true);
+            return credentials_form(req, env, &server, Some(&plan.id), grants, client_id);
         }
         ConnectionKind::Oauth => {}
     }
+    // The authorization asks for the scopes the connection had, or the union a step-up needs.
     let extras = FlowExtras {
-        reconnect_id: Some(view.id.clone()),
+        reconnect_id: Some(plan.id.clone()),
         cli_code: None,
-        reconnect_scopes: Vec::new(),
+        reconnect_scopes: plan.scopes,
     };
     let begun = begin_flow(req, env, &server, extras).await;
-    begun_or_form(req, env, &server, Some(&view.id), begun)
+    begun_or_form(req, env, &server, Some(&plan.id), begun)
 }

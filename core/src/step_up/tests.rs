@@ -89,3 +89,19 @@ fn the_union_stays_within_its_limits_and_takes_only_scope_tokens() {
     assert_eq!(short, owned(&["a"]));
     assert_eq!(split(" a  b\tc "), owned(&["a", "b", "c"]));
 }
+
+#[test]
+fn an_insufficient_scope_challenge_names_its_scopes() {
+    assert_eq!(
+        challenged_scopes([
+            r#"Bearer scope="mcp:basic mcp:write", resource_metadata="https://m.example/.well-known/oauth-protected-resource/mcp", error="insufficient_scope""#
+        ]),
+        Some(owned(&["mcp:basic", "mcp:write"]))
+    );
+    assert_eq!(
+        challenged_scopes([r#"Basic realm="x""#, r#"Bearer error="insufficient_scope""#]),
+        Some(Vec::new())
+    );
+    assert_eq!(challenged_scopes([r#"Bearer error="invalid_token""#]), None);
+    assert_eq!(challenged_scopes(std::iter::empty()), None);
+}
