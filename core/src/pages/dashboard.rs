@@ -4,7 +4,7 @@
 
 use super::copy::copy_script;
 use super::dashboard_card::connection_card;
-use super::dashboard_clients::{CLIENTS_SCRIPT, clients_section};
+use super::dashboard_clients::{CLIENTS_SCRIPT, CLIENTS_STYLE, clients_section};
 use super::dashboard_script::DASHBOARD_SCRIPT;
 use super::dashboard_style::DASHBOARD_STYLE;
 use super::layout::{escape, page_with_style};
@@ -102,7 +102,8 @@ pub fn dashboard_page(model: &Dashboard) -> String {
         copy = copy_script(),
         script = DASHBOARD_SCRIPT,
     );
-    page_with_style("Connections", "dashboard", DASHBOARD_STYLE, &body)
+    let style = format!("{DASHBOARD_STYLE}{CLIENTS_STYLE}");
+    page_with_style("Connections", "dashboard", &style, &body)
 }
 
 #[cfg(test)]

@@ -54,9 +54,10 @@ pub fn connection_card(view: &ConnectionView, now: UnixMillis, refresh_window_ms
 <span class="badge badge-{key}" data-state="{state}">{badge}</span>
 </header>
 <p class="label-feedback" role="status"></p>
-<p class="upstream">{upstream} <span class="kind" data-kind="{kind_key}">{kind}</span></p>
+<p class="upstream">{upstream}</p>
 <p class="next-step">{next}</p>
 <dl class="facts">
+<div><dt>Kind</dt><dd class="kind" data-kind="{kind_key}">{kind}</dd></div>
 {expiry_fact}{grant_ends}
 <div><dt>Last refresh</dt><dd class="refreshed">{refreshed}</dd></div>
 <div><dt>Connected</dt><dd class="created">{created}</dd></div>
@@ -286,7 +287,7 @@ mod tests {
         v.access_token_expires_at = None;
         v.refreshable = false;
         let html = connection_card(&v, NOW, 15 * MIN);
-        assert!(html.contains(r#"<span class="kind" data-kind="api_key">API key</span>"#));
+        assert!(html.contains(r#"<dd class="kind" data-kind="api_key">API key</dd>"#));
         assert!(html.contains("Bindify sends the API key on every request"));
         assert!(!html.contains("Token expires"));
     }

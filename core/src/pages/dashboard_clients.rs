@@ -26,8 +26,9 @@ pub fn clients_section(clients: &[OwnerClientListing], redirect_uri: &str) -> St
         r#"<section id="owner-clients" aria-labelledby="owner-clients-title">
 <h2 id="owner-clients-title">Clients you registered</h2>
 <p class="muted">For services without dynamic registration (GitHub, Asana): register an app with
-the service, with the callback URL <code id="dashboard-redirect-uri">{redirect}</code>, and enter
-it here. Bindify uses it for every connection to that service.</p>
+the service, with this callback URL, and enter it here. Bindify uses it for every connection to
+that service.</p>
+<div class="url-row"><code class="url" id="dashboard-redirect-uri">{redirect}</code></div>
 {empty}<ul id="client-list">{rows}</ul>
 <form id="client-add" class="client-add">
 <label>MCP server URL <input name="server" type="url" required placeholder="https://api.githubcopilot.com/mcp/"></label>
@@ -40,6 +41,17 @@ it here. Bindify uses it for every connection to that service.</p>
         redirect = escape(redirect_uri),
     )
 }
+
+/// The section's styles: the form's fields stack and fill the width on a small screen.
+pub const CLIENTS_STYLE: &str = r#"
+#owner-clients { margin-top: 2.5rem; }
+#client-list { list-style: none; padding: 0; display: grid; gap: .4rem; }
+#client-list li { overflow-wrap: anywhere; }
+form.client-add { display: grid; gap: .6rem; max-width: 34rem; }
+form.client-add label { display: grid; gap: .2rem; font-size: .9rem; }
+form.client-add input { min-width: 0; padding: .45rem .6rem; font: inherit; border: 1px solid var(--border); border-radius: .5rem; background: transparent; color: inherit; }
+form.client-add button { justify-self: start; }
+"#;
 
 /// The section's script; `api` and `say` come from the dashboard's script.
 pub const CLIENTS_SCRIPT: &str = r#"(function () {
