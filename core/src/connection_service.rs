@@ -374,6 +374,8 @@ fn grant(record: &ConnectionRecord) -> Grant {
     }
 }
 
+#[cfg(test)]
+mod kinds_tests;
 mod scopes;
 #[cfg(test)]
 mod tests;

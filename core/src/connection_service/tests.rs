@@ -5,9 +5,9 @@ use crate::secret::{UrlSecret, sha256};
 use crate::store::MemoryStore;
 use crate::testing::{ScriptedPeer, block_on, keyring, sample_record};
 
-const TOKEN: &str = "https://auth.example.com/token";
+pub(super) const TOKEN: &str = "https://auth.example.com/token";
 const REVOKE: &str = "https://auth.example.com/revoke";
-const T0: UnixMillis = 1_795_690_200_000;
+pub(super) const T0: UnixMillis = 1_795_690_200_000;
 const ROTATED: &str =
     r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":3600,"refresh_token":"RT-2"}"#;
 
@@ -15,12 +15,12 @@ fn record(secret: &UrlSecret, expires_at: UnixMillis) -> ConnectionRecord {
     sample_record("c1", secret.hash(), Some(expires_at))
 }
 
-struct Fixture {
+pub(super) struct Fixture {
     object: MemoryStore,
     kv: MemoryStore,
     keyring: crate::envelope::Keyring,
     memory: ObjectMemory,
-    secret: UrlSecret,
+    pub(super) secret: UrlSecret,
 }
 
 impl Fixture {
@@ -29,7 +29,7 @@ impl Fixture {
     }
 
     /// A stored connection `c1`, as `change` leaves the sample record.
-    fn with(change: impl FnOnce(&mut ConnectionRecord)) -> Self {
+    pub(super) fn with(change: impl FnOnce(&mut ConnectionRecord)) -> Self {
         let f = Fixture {
             object: MemoryStore::new(),
             kv: MemoryStore::new(),
@@ -43,7 +43,7 @@ impl Fixture {
         f
     }
 
-    fn service(&self) -> ConnectionService<'_, MemoryStore, MemoryStore> {
+    pub(super) fn service(&self) -> ConnectionService<'_, MemoryStore, MemoryStore> {
         ConnectionService {
             vault: Vault {
                 object: &self.object,
@@ -55,7 +55,7 @@ impl Fixture {
     }
 
     /// What storage holds now, read the way a restarted object would.
-    fn stored(&self) -> ConnectionRecord {
+    pub(super) fn stored(&self) -> ConnectionRecord {
         block_on(self.service().vault.load("c1"))
             .expect("load")
             .expect("exists")
