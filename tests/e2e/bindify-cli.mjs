@@ -9,10 +9,10 @@ export const bindifyBin = join(repoRoot, 'target/debug/bindify');
 const CLI_TIMEOUT_MS = 60_000;
 
 /**
- * `bindify args` against `workerUrl` with `adminToken`, stdin a pipe given `input` and closed.
- * Resolves with { code, stdout, stderr }.
+ * `bindify args` against `workerUrl` with `adminToken`, stdin a pipe given `input` and closed;
+ * `onStderr` sees stderr as it grows. Resolves with { code, stdout, stderr }.
  */
-export function runBindify(args, { workerUrl, adminToken, input = '' }) {
+export function runBindify(args, { workerUrl, adminToken, input = '', onStderr }) {
   const env = { ...process.env };
   for (const name of ['BINDIFY_WORKER_URL', 'BINDIFY_ADMIN_TOKEN', 'BINDIFY_CONFIG_DIR']) delete env[name];
   Object.assign(env, {
@@ -31,7 +31,10 @@ export function runBindify(args, { workerUrl, adminToken, input = '' }) {
       reject(new Error(`bindify ${args.join(' ')} did not exit within ${CLI_TIMEOUT_MS} ms; stderr:\n${stderr}`));
     }, CLI_TIMEOUT_MS);
     child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      onStderr?.(stderr);
+    });
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(err);
