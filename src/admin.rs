@@ -2,10 +2,12 @@
 //! session, and the throttle on wrong tokens. Decisions are `bindify_core::admin`'s and
 //! `bindify_core::throttle`'s; the counting happens in the `Throttle` Durable Object.
 
-use bindify_core::admin::{self, AdminToken, Denied, Guard, Presented, TokenProblem};
+use bindify_core::admin::{self, AdminToken, Denied, Guard, Presented, SessionCookie};
 use bindify_core::flow::Problem;
+use bindify_core::headers as header;
 use bindify_core::object_protocol::throttle::{ThrottleCall, ThrottleReply};
 use bindify_core::pages::{self, safe_next};
+use bindify_core::settings::Settings;
 use bindify_core::throttle;
 use worker::{Env, Method, Request, Response, Result};
 
@@ -22,13 +24,14 @@ pub enum PageAccess {
 }
 
 /// The dashboard session cookie's value, as presented (not checked).
-pub fn session_value(req: &Request) -> Option<String> {
+pub fn session_value(req: &Request) -> Option<SessionCookie> {
     session_cookie(req)
 }
 
-fn session_cookie(req: &Request) -> Option<String> {
-    let header = req.headers().get("cookie").ok().flatten();
-    bindify_core::cookies::find(header.as_deref(), admin::SESSION_COOKIE).map(str::to_owned)
+fn session_cookie(req: &Request) -> Option<SessionCookie> {
+    let header = req.headers().get(header::COOKIE).ok().flatten();
+    bindify_core::cookies::find(header.as_deref(), admin::SESSION_COOKIE)
+        .map(|value| SessionCookie::new(value.to_owned()))
 }
 
 pub fn own_origin(req: &Request) -> String {
@@ -39,28 +42,23 @@ pub fn own_origin(req: &Request) -> String {
 
 /// The guard for this request: the configured token, or open local development when the
 /// Worker allows it and the request is addressed to a loopback host.
-pub fn guard<'a>(
-    req: &Request,
-    env: &Env,
-    token: &'a std::result::Result<AdminToken, TokenProblem>,
-) -> Guard<'a> {
+pub fn guard<'a>(req: &Request, settings: &'a Settings) -> Guard<'a> {
     let local = req
         .url()
-        .is_ok_and(|url| config::local_development(env, &url));
-    Guard::new(token, local)
+        .is_ok_and(|url| settings.local_development(url.host_str()));
+    Guard::new(&settings.admin_token, local)
 }
 
 /// Whether a page request comes with a live session (or needs none).
-pub fn page_access(req: &Request, env: &Env) -> PageAccess {
-    let token = config::admin_token(env);
-    match guard(req, env, &token) {
+pub fn page_access(req: &Request, settings: &Settings) -> PageAccess {
+    match guard(req, settings) {
         Guard::Unconfigured => PageAccess::Refused(unconfigured_problem()),
         Guard::WeakToken { bytes } => PageAccess::Refused(weak_token_problem(bytes)),
         Guard::OpenForLocalDevelopment => PageAccess::Allowed { open_notice: true },
         Guard::Token(token) => {
-            let valid = match (config::keyring(env), session_cookie(req)) {
-                (Ok(keyring), Some(value)) => {
-                    admin::session_valid(&keyring, token, &value, clock::now())
+            let valid = match (settings.keyring(), session_cookie(req)) {
+                (Ok(keyring), Some(cookie)) => {
+                    admin::session_valid(keyring, token, &cookie, clock::now())
                 }
                 _ => false,
             };
@@ -116,7 +114,7 @@ pub fn weak_token_problem(bytes: usize) -> Problem {
 /// seconds when the client must wait instead of hearing "wrong token". If the object cannot be
 /// reached, the answer is the plain "wrong token".
 pub async fn wrong_token(env: &Env, req: &Request) -> Option<u64> {
-    let address = req.headers().get("cf-connecting-ip").ok().flatten();
+    let address = req.headers().get(header::CF_CONNECTING_IP).ok().flatten();
     let bucket = throttle::client_bucket(address.as_deref());
     let call = ThrottleCall::WrongToken { bucket };
     let answer = object_call::ask(env, config::THROTTLE_BINDING, "admin", &call.wire())
@@ -136,26 +134,32 @@ pub async fn wrong_token(env: &Env, req: &Request) -> Option<u64> {
 
 /// Checks an API request: `Ok(Err(response))` is the refusal to send. The credential is
 /// checked first, so the right token is never throttled.
-pub async fn check_api(req: &Request, env: &Env) -> Result<std::result::Result<(), Response>> {
-    let token = config::admin_token(env);
-    let guard = guard(req, env, &token);
-    let authorization = req.headers().get("authorization")?;
-    let bearer = authorization.as_deref().and_then(|h| {
-        h.strip_prefix("Bearer ")
-            .or_else(|| h.strip_prefix("bearer "))
-    });
+pub async fn check_api(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+) -> Result<std::result::Result<(), Response>> {
+    let guard = guard(req, settings);
+    let authorization = req.headers().get(header::AUTHORIZATION)?;
+    let bearer = authorization
+        .as_deref()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .and_then(AdminToken::parse);
     let cookie = session_cookie(req);
-    let origin = req.headers().get("origin")?;
+    let origin = req.headers().get(header::ORIGIN)?;
     let own = own_origin(req);
     let presented = Presented {
-        bearer,
-        session: cookie.as_deref(),
+        bearer: bearer.as_ref(),
+        session: cookie.as_ref(),
         origin: origin.as_deref(),
         own_origin: &own,
         unsafe_method: !matches!(req.method(), Method::Get | Method::Head),
     };
-    let keyring = config::keyring(env).ok();
-    match admin::authorize(&guard, keyring.as_ref(), &presented, clock::now()) {
+    let keyring = settings.keyring().ok();
+    match admin::authorize(&guard, keyring, &presented, clock::now()) {
         Ok(()) => Ok(Ok(())),
         Err(Denied::Unconfigured) => problem_json(&unconfigured_problem()).map(Err),
         Err(Denied::WeakToken { bytes }) => problem_json(&weak_token_problem(bytes)).map(Err),
@@ -201,6 +205,6 @@ pub fn too_many(seconds: u64) -> Result<Response> {
     )?;
     response
         .headers()
-        .set("retry-after", &seconds.to_string())?;
+        .set(header::RETRY_AFTER, &seconds.to_string())?;
     Ok(response)
 }

@@ -37,14 +37,17 @@ impl DurableObject for CliCode {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.state.storage().delete_all().await?;
+        bindify_core::cli_flow::expire(&ObjectStore(self.state.storage()))
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
         Response::empty()
     }
 }
 
 impl CliCode {
     async fn answer(&self, hash: &str, call: CliCodeCall) -> CliCodeReply {
-        let keyring = match config::keyring(&self.env) {
+        let settings = config::read(&self.env);
+        let keyring = match settings.keyring() {
             Ok(k) => k,
             Err(e) => {
                 return CliCodeReply::Failed {
@@ -55,7 +58,7 @@ impl CliCode {
         let store = ObjectStore(self.state.storage());
         let codes = CliCodes {
             store: &store,
-            keyring: &keyring,
+            keyring,
             hash,
         };
         let result = match call {

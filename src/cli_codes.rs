@@ -3,7 +3,7 @@
 //! `bindify_core::object_protocol::cli_code`; the object decides (see
 //! `bindify_core::cli_flow`).
 
-use bindify_core::cli_flow::{CliRecord, CliStatus, Poll, code_hash_hex};
+use bindify_core::cli_flow::{CliRecord, CliStatus, ConnectCode, Poll};
 use bindify_core::object_protocol::cli_code::{CliCodeCall, CliCodeReply};
 use bindify_core::store::StoreError;
 use worker::Env;
@@ -36,10 +36,10 @@ fn unexpected(op: &'static str, reply: &CliCodeReply) -> StoreError {
     }
 }
 
-/// Stores the record of a new code (the code itself, not its hash).
-pub async fn create(env: &Env, code: &str, record: &CliRecord) -> Result<(), StoreError> {
+/// Stores the record of a new code.
+pub async fn create(env: &Env, code: &ConnectCode, record: &CliRecord) -> Result<(), StoreError> {
     let call = CliCodeCall::Create(record.clone());
-    match ask(env, "create", &code_hash_hex(code), &call).await? {
+    match ask(env, "create", &code.hash_hex(), &call).await? {
         CliCodeReply::Created => Ok(()),
         other => Err(unexpected("create", &other)),
     }
@@ -47,8 +47,8 @@ pub async fn create(env: &Env, code: &str, record: &CliRecord) -> Result<(), Sto
 
 /// Starts code `code` once: its hash and server when this call started it, `None` when it is
 /// unknown, expired or already used.
-pub async fn start(env: &Env, code: &str) -> Result<Option<(String, String)>, StoreError> {
-    let hash = code_hash_hex(code);
+pub async fn start(env: &Env, code: &ConnectCode) -> Result<Option<(String, String)>, StoreError> {
+    let hash = code.hash_hex();
     match ask(env, "start", &hash, &CliCodeCall::Start).await? {
         CliCodeReply::Started { server } => Ok(Some((hash, server))),
         CliCodeReply::NotFound => Ok(None),
@@ -70,8 +70,8 @@ pub async fn finish(env: &Env, hash: &str, status: CliStatus) {
 }
 
 /// What the CLI learns about code `code`; a final result is read once.
-pub async fn poll(env: &Env, code: &str) -> Result<Poll, StoreError> {
-    match ask(env, "poll", &code_hash_hex(code), &CliCodeCall::Poll).await? {
+pub async fn poll(env: &Env, code: &ConnectCode) -> Result<Poll, StoreError> {
+    match ask(env, "poll", &code.hash_hex(), &CliCodeCall::Poll).await? {
         CliCodeReply::Polled {
             status: CliStatus::Pending | CliStatus::Started,
         } => Ok(Poll::Pending),

@@ -44,7 +44,8 @@ fn unexpected(id: &str, reply: &ConnectionReply) -> OwnFailure {
     }
 }
 
-fn connect_error(op: &'static str, failure: OwnFailure) -> ConnectError {
+/// A connection object's failure as a failure of the connect flow.
+pub fn connect_error(op: &'static str, failure: OwnFailure) -> ConnectError {
     match failure {
         OwnFailure::Storage { .. } => ConnectError::Store(StoreError {
             op,
@@ -55,17 +56,17 @@ fn connect_error(op: &'static str, failure: OwnFailure) -> ConnectError {
 }
 
 /// Stores a new connection in its object. The record crosses into the object as JSON: a
-/// Durable Object call stays inside the runtime, and the object seals it before writing.
-pub async fn create(env: &Env, record: &ConnectionRecord) -> Result<(), ConnectError> {
+/// Durable Object call stays inside the runtime, and the object seals it before writing. A
+/// connection with this id already there is the object's storage refusing the record.
+pub async fn create(env: &Env, record: &ConnectionRecord) -> Result<(), OwnFailure> {
     let call = ConnectionCall::Create(record.clone());
-    match ask(env, &record.id, &call).await {
-        Ok(ConnectionReply::Created) => Ok(()),
-        Ok(ConnectionReply::AlreadyExists) => Err(ConnectError::Store(StoreError {
-            op: "create",
-            reason: "a connection with this id already exists".into(),
-        })),
-        Ok(other) => Err(connect_error("create", unexpected(&record.id, &other))),
-        Err(failure) => Err(connect_error("create", failure)),
+    match ask(env, &record.id, &call).await? {
+        ConnectionReply::Created => Ok(()),
+        ConnectionReply::AlreadyExists => {
+            worker::console_error!("connection {}: the id is already taken", record.id);
+            Err(OwnFailure::storage(StorageFailure::ConnectionRecord))
+        }
+        other => Err(unexpected(&record.id, &other)),
     }
 }
 

@@ -9,7 +9,7 @@ use bindify_core::vault::{Vault, VaultError};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::object_call::{self, Incoming};
-use crate::storage::{Kv, ObjectStore};
+use crate::storage::{self, ObjectStore};
 use crate::{clock, config, fetch_http};
 
 #[durable_object]
@@ -47,15 +47,16 @@ impl DurableObject for Connection {
 
 impl Connection {
     async fn answer(&self, id: &str, call: ConnectionCall) -> ConnectionReply {
-        let keyring = match config::keyring(&self.env) {
+        let settings = config::read(&self.env);
+        let keyring = match settings.keyring() {
             Ok(k) => k,
             Err(e) => {
                 worker::console_error!("connection {id}: {e}");
                 return ConnectionReply::failed(OwnFailure::of_keyring(&e));
             }
         };
-        let kv = match self.env.kv(config::KV_BINDING) {
-            Ok(kv) => Kv(kv),
+        let kv = match storage::kv(&self.env) {
+            Ok(kv) => kv,
             Err(e) => {
                 worker::console_error!("connection {id}: the KV binding is missing: {e}");
                 return ConnectionReply::failed(OwnFailure::Internal);
@@ -66,7 +67,7 @@ impl Connection {
             vault: Vault {
                 object: &object,
                 kv: &kv,
-                keyring: &keyring,
+                keyring,
             },
             memory: &self.memory,
         };

@@ -2,6 +2,7 @@
 //! Durable Object stub, and a request an object received becomes the protocol's [`Received`].
 //! The URL's host is a placeholder: the request goes to the stub, never to the network.
 
+use bindify_core::headers as header;
 use bindify_core::object_protocol::{Method, Received, Reply, Wire};
 use worker::{Env, Headers, Request, RequestInit, Response, Result};
 
@@ -19,8 +20,8 @@ fn method(method: Method) -> worker::Method {
 /// returns its response as it came.
 pub async fn send(env: &Env, binding: &str, name: &str, wire: &Wire) -> Result<Response> {
     let headers = Headers::new();
-    for (header, value) in &wire.headers {
-        headers.set(header, value)?;
+    for (field, value) in &wire.headers {
+        headers.set(field, value)?;
     }
     let mut init = RequestInit::new();
     init.with_method(method(wire.method)).with_headers(headers);
@@ -81,8 +82,8 @@ impl Incoming {
 /// An object's reply as a response.
 pub fn reply(reply: &Reply) -> Result<Response> {
     let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    headers.set("cache-control", "no-store")?;
+    headers.set(header::CONTENT_TYPE, "application/json")?;
+    headers.set(header::CACHE_CONTROL, "no-store")?;
     let response = if reply.body.is_empty() {
         Response::empty()?
     } else {

@@ -4,6 +4,7 @@
 //! page of Bindify's origin.
 
 use bindify_core::failure::{self, Refusal};
+use bindify_core::headers as header;
 use bindify_core::jsonrpc::Inbound;
 use bindify_core::relay::{Foreign, NOSNIFF, RELAY_CSP, Verdict};
 use worker::{Headers, Response, ResponseBuilder, Result};
@@ -13,22 +14,22 @@ use crate::{clock, respond};
 
 /// Sets the headers every answer on a permanent URL carries.
 pub fn guard(headers: &Headers) -> Result<()> {
-    headers.set("content-security-policy", RELAY_CSP)?;
-    headers.set("x-content-type-options", NOSNIFF)?;
+    headers.set(header::CONTENT_SECURITY_POLICY, RELAY_CSP)?;
+    headers.set(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF)?;
     Ok(())
 }
 
 /// A refusal as an HTTP response with a JSON-RPC body.
 pub fn refusal(refused: &Refusal) -> Result<Response> {
     let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    headers.set("cache-control", "no-store")?;
+    headers.set(header::CONTENT_TYPE, "application/json")?;
+    headers.set(header::CACHE_CONTROL, "no-store")?;
     guard(&headers)?;
     if refused.status == 405 {
-        headers.set("allow", "GET, POST, DELETE")?;
+        headers.set(header::ALLOW, "GET, POST, DELETE")?;
     }
     if let Some(seconds) = refused.retry_after {
-        headers.set("retry-after", &seconds.to_string())?;
+        headers.set(header::RETRY_AFTER, &seconds.to_string())?;
     }
     Ok(Response::ok(refused.body.clone())?
         .with_status(refused.status)
@@ -83,8 +84,8 @@ pub async fn relayed(
     upstream: &str,
 ) -> Result<Response> {
     let status = response.status_code();
-    let content_type = response.headers().get("content-type")?;
-    let content_length = response.headers().get("content-length")?;
+    let content_type = response.headers().get(header::CONTENT_TYPE)?;
+    let content_length = response.headers().get(header::CONTENT_LENGTH)?;
     let verdict =
         bindify_core::relay::verdict(status, content_type.as_deref(), content_length.as_deref());
     let with_body = match verdict {

@@ -1,6 +1,7 @@
 //! Reading a request body with a hard limit: a declared length over the limit is refused before
 //! reading, and a streamed body stops being read as soon as it passes the limit.
 
+use bindify_core::headers as header;
 use futures_util::StreamExt;
 use worker::{Request, Result};
 
@@ -8,7 +9,7 @@ use worker::{Request, Result};
 pub async fn read_capped(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>> {
     let declared = req
         .headers()
-        .get("content-length")?
+        .get(header::CONTENT_LENGTH)?
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Ok(None);

@@ -9,7 +9,6 @@ mod error;
 mod fixes;
 mod output;
 mod resolve;
-mod secret;
 mod terminal;
 mod worker_url;
 
@@ -21,12 +20,12 @@ use clap::Parser;
 
 use api::Client;
 use api::transport::UreqTransport;
+use bindify_core::admin::AdminToken;
 use cli::{Cli, Command};
 use commands::manage::Confirmation;
 use config::{ENV_ADMIN_TOKEN, ENV_NO_BROWSER, ENV_WORKER_URL, Sources};
 use error::{CliError, Result};
 use output::Output;
-use secret::AdminToken;
 use worker_url::WorkerUrl;
 
 /// One management request may take this long.
@@ -36,9 +35,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.global.json;
     let env = |name: &str| std::env::var(name).ok();
-    let flag_token = cli.global.token.as_deref().and_then(AdminToken::new);
+    let flag_token = cli.global.token.as_deref().and_then(AdminToken::parse);
     let mut secrets: Vec<AdminToken> = flag_token.iter().cloned().collect();
-    secrets.extend(env(ENV_ADMIN_TOKEN).and_then(|t| AdminToken::new(&t)));
+    secrets.extend(env(ENV_ADMIN_TOKEN).and_then(|t| AdminToken::parse(&t)));
 
     let mut warnings = Vec::new();
     let result = run(cli, flag_token, &env, &mut warnings, &mut secrets);
@@ -79,8 +78,8 @@ fn main() -> ExitCode {
 fn redact(text: &str, secrets: &[AdminToken]) -> String {
     secrets
         .iter()
-        .filter(|s| s.secret().len() >= 8)
-        .fold(text.to_owned(), |t, s| t.replace(s.secret(), "<redacted>"))
+        .filter(|s| s.expose().len() >= 8)
+        .fold(text.to_owned(), |t, s| t.replace(s.expose(), "<redacted>"))
 }
 
 fn run(
@@ -254,8 +253,8 @@ mod tests {
     #[test]
     fn redact_hides_known_tokens_only() {
         let secrets = [
-            AdminToken::new("s3cr3t-admin-token").expect("token"),
-            AdminToken::new("wrong").expect("short"),
+            AdminToken::parse("s3cr3t-admin-token").expect("token"),
+            AdminToken::parse("wrong").expect("short"),
         ];
         assert_eq!(
             redact("x s3cr3t-admin-token y: the token is wrong", &secrets),

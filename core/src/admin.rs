@@ -3,10 +3,10 @@
 //! constant time, sessions die when the token changes, and a token too short to resist
 //! guessing is refused. Wrong tokens are counted by [`crate::throttle`].
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::envelope::Keyring;
-use crate::secret::{b64url, ct_eq_bytes, sha256};
+use crate::secret::{Zeroizing, b64url, ct_eq_bytes, ct_eq_digest, sha256};
 use crate::time::UnixMillis;
 
 /// Name of the dashboard session cookie.
@@ -18,13 +18,16 @@ pub const MIN_TOKEN_BYTES: usize = 32;
 
 const SESSION_AAD: &[u8] = b"bindify/admin-session/v1";
 
-/// The configured admin token. `Debug` is redacted; there is no `PartialEq`.
-pub struct AdminToken(zeroize::Zeroizing<String>);
+crate::secret_type! {
+    /// An admin token: the Worker's `ADMIN_TOKEN`, one presented to it, or the one the CLI
+    /// holds. Serialized as its text (the CLI's config file).
+    #[derive(Clone)]
+    pub struct AdminToken(String);
+}
 
-impl std::fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminToken(<redacted>)")
-    }
+crate::secret_type! {
+    /// The value of the dashboard session cookie: a sealed session ([`issue_session`]).
+    pub struct SessionCookie(String);
 }
 
 /// Why the configured `ADMIN_TOKEN` cannot be used.
@@ -38,59 +41,69 @@ pub enum TokenProblem {
 }
 
 impl AdminToken {
+    /// A token as typed or pasted: surrounding whitespace (a pasted newline) is dropped, and
+    /// an empty token is none. No length rule: that is the Worker's ([`AdminToken::from_config`]).
+    pub fn parse(text: &str) -> Option<Self> {
+        let token = text.trim();
+        (!token.is_empty()).then(|| AdminToken::new(token.to_owned()))
+    }
+
     /// The token configured as `text` (surrounding whitespace ignored), if it is long enough.
     pub fn from_config(text: Option<&str>) -> Result<Self, TokenProblem> {
         let token = text.map(str::trim).unwrap_or_default();
         match token.len() {
             0 => Err(TokenProblem::Missing),
             bytes if bytes < MIN_TOKEN_BYTES => Err(TokenProblem::TooShort { bytes }),
-            _ => Ok(AdminToken(zeroize::Zeroizing::new(token.to_owned()))),
+            _ => Ok(AdminToken::new(token.to_owned())),
         }
     }
 
-    /// Whether `presented` is the token. Hashing first makes the comparison independent of
-    /// the presented value's length.
+    /// Whether `presented` (surrounding whitespace ignored) is the token, compared in constant
+    /// time independent of the presented value's length.
     pub fn verify(&self, presented: &str) -> bool {
-        ct_eq_bytes(
-            &sha256(self.0.as_bytes()),
-            &sha256(presented.trim().as_bytes()),
-        )
+        ct_eq_digest(self.expose().as_bytes(), presented.trim().as_bytes())
     }
 
     /// A short fingerprint bound into sessions, so changing the token ends every session.
     fn fingerprint(&self) -> String {
-        b64url(&sha256(self.0.as_bytes())[..12])
+        b64url(&sha256(self.expose().as_bytes())[..12])
+    }
+}
+
+impl Serialize for AdminToken {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.expose())
+    }
+}
+
+impl<'de> Deserialize<'de> for AdminToken {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Zeroizing::new(String::deserialize(deserializer)?);
+        AdminToken::parse(&text).ok_or_else(|| serde::de::Error::custom("the admin token is empty"))
     }
 }
 
 /// The largest sign-in form read, in bytes: a token and a return path fit many times over.
 pub const MAX_LOGIN_FORM_BYTES: usize = 4096;
 
-/// The sign-in form (`application/x-www-form-urlencoded`). `Debug` is redacted.
+/// The sign-in form (`application/x-www-form-urlencoded`).
+#[derive(Debug)]
 pub struct LoginForm {
-    pub token: zeroize::Zeroizing<String>,
+    /// `None` when the field is missing or blank.
+    pub token: Option<AdminToken>,
     pub next: Option<String>,
-}
-
-impl std::fmt::Debug for LoginForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginForm")
-            .field("token", &"<redacted>")
-            .field("next", &self.next)
-            .finish()
-    }
 }
 
 impl LoginForm {
     /// Reads the form's `token` and `next` fields; anything else is ignored.
     pub fn parse(body: &[u8]) -> Self {
         let mut form = LoginForm {
-            token: zeroize::Zeroizing::new(String::new()),
+            token: None,
             next: None,
         };
         for (name, value) in url::form_urlencoded::parse(body) {
             match name.as_ref() {
-                "token" => form.token = zeroize::Zeroizing::new(value.into_owned()),
+                "token" => form.token = AdminToken::parse(&Zeroizing::new(value.into_owned())),
                 "next" => form.next = Some(value.into_owned()),
                 _ => {}
             }
@@ -106,16 +119,29 @@ struct SessionClaims {
 }
 
 /// A sealed session value for the cookie.
-pub fn issue_session(keyring: &Keyring, token: &AdminToken, now: UnixMillis) -> Option<String> {
+pub fn issue_session(
+    keyring: &Keyring,
+    token: &AdminToken,
+    now: UnixMillis,
+) -> Option<SessionCookie> {
     let claims = SessionClaims {
         exp: now.saturating_add(SESSION_TTL_MS),
         tok: token.fingerprint(),
     };
-    keyring.seal_json(SESSION_AAD, &claims).ok()
+    keyring
+        .seal_json(SESSION_AAD, &claims)
+        .ok()
+        .map(SessionCookie::new)
 }
 
 /// Whether a cookie value is a live session for the current token.
-pub fn session_valid(keyring: &Keyring, token: &AdminToken, value: &str, now: UnixMillis) -> bool {
+pub fn session_valid(
+    keyring: &Keyring,
+    token: &AdminToken,
+    cookie: &SessionCookie,
+    now: UnixMillis,
+) -> bool {
+    let value = cookie.expose();
     if value.len() > 512 {
         return false;
     }
@@ -183,8 +209,8 @@ pub enum Denied {
 
 /// What a request presents.
 pub struct Presented<'a> {
-    pub bearer: Option<&'a str>,
-    pub session: Option<&'a str>,
+    pub bearer: Option<&'a AdminToken>,
+    pub session: Option<&'a SessionCookie>,
     /// The request's `Origin`, and whether the method changes state.
     pub origin: Option<&'a str>,
     pub own_origin: &'a str,
@@ -206,7 +232,7 @@ pub fn authorize(
         Guard::Token(token) => token,
     };
     if let Some(bearer) = presented.bearer {
-        return if token.verify(bearer) {
+        return if token.ct_eq(bearer) {
             Ok(())
         } else {
             Err(Denied::Unauthorized)
@@ -236,15 +262,17 @@ mod tests {
         AdminToken::from_config(Some(GOOD)).expect("token")
     }
 
-    fn presented<'a>(
-        bearer: Option<&'a str>,
-        session: Option<&'a str>,
-        origin: Option<&'a str>,
+    /// What a request presents; the values are leaked, as tests may.
+    fn presented(
+        bearer: Option<&str>,
+        session: Option<&SessionCookie>,
+        origin: Option<&'static str>,
         unsafe_method: bool,
-    ) -> Presented<'a> {
+    ) -> Presented<'static> {
         Presented {
-            bearer,
-            session,
+            bearer: bearer.map(|b| &*Box::leak(Box::new(AdminToken::new(b.to_owned())))),
+            session: session
+                .map(|c| &*Box::leak(Box::new(SessionCookie::new(c.expose().to_owned())))),
             origin,
             own_origin: "https://b.example",
             unsafe_method,
@@ -255,9 +283,28 @@ mod tests {
     fn verifies_in_constant_time_and_redacts() {
         let t = token();
         assert!(t.verify(GOOD));
+        assert!(t.verify(&format!(" {GOOD}\n")));
         assert!(!t.verify(&GOOD[..GOOD.len() - 1]));
         assert!(!t.verify(""));
+        assert!(t.ct_eq(&AdminToken::new(GOOD.into())));
+        assert!(!t.ct_eq(&AdminToken::new("nope".into())));
         assert_eq!(format!("{t:?}"), "AdminToken(<redacted>)");
+        let session = issue_session(&keyring(), &t, 0).expect("session");
+        assert_eq!(format!("{session:?}"), "SessionCookie(<redacted>)");
+    }
+
+    #[test]
+    fn a_token_as_the_cli_holds_it() {
+        let token = AdminToken::parse("  s3cr3t-token-value\n").expect("token");
+        assert_eq!(token.expose(), "s3cr3t-token-value");
+        assert!(AdminToken::parse(" \n").is_none());
+        let json = serde_json::to_string(&token).expect("json");
+        assert_eq!(json, "\"s3cr3t-token-value\"");
+        let back: AdminToken = serde_json::from_str(&json).expect("parse");
+        assert!(back.ct_eq(&token));
+        assert!(serde_json::from_str::<AdminToken>("\"  \"").is_err());
+        let debug = format!("{token:?} {:?}", Some(token.clone()));
+        assert!(!debug.contains("s3cr3t"), "{debug}");
     }
 
     #[test]
@@ -357,7 +404,12 @@ mod tests {
         );
         // Expired, forged, another deployment's, or minted for a previous token.
         assert!(!session_valid(&k, &t, &session, SESSION_TTL_MS));
-        assert!(!session_valid(&k, &t, "forged", 1));
+        assert!(!session_valid(
+            &k,
+            &t,
+            &SessionCookie::new("forged".into()),
+            1
+        ));
         assert!(!session_valid(&keyring_with(1, [3; 32]), &t, &session, 1));
         let rotated =
             AdminToken::from_config(Some("a new token, at least 32 bytes long")).expect("token");
@@ -367,10 +419,11 @@ mod tests {
     #[test]
     fn the_login_form_is_read_and_redacted() {
         let form = LoginForm::parse(b"token=a%2Bb%3D&next=%2Fmanage&other=1");
-        assert_eq!(form.token.as_str(), "a+b=");
+        assert_eq!(form.token.as_ref().map(AdminToken::expose), Some("a+b="));
         assert_eq!(form.next.as_deref(), Some("/manage"));
         assert!(!format!("{form:?}").contains("a+b="));
-        assert!(LoginForm::parse(b"").token.is_empty());
+        assert!(LoginForm::parse(b"").token.is_none());
+        assert!(LoginForm::parse(b"token=%20%0A").token.is_none());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::Keyring;
-use crate::secret::{SecretHash, sha256};
+use crate::secret::{RandomError, SecretHash, b64url, random_bytes, sha256};
 use crate::store::{KvStore, PutOptions, StoreError};
 use crate::time::UnixMillis;
 
@@ -89,6 +89,26 @@ impl CliRecord {
             self.status,
             CliStatus::Connected { .. } | CliStatus::Failed { .. }
         )
+    }
+}
+
+crate::secret_type! {
+    /// A `bindify connect` code: whoever holds it (with the owner's session) starts the flow,
+    /// and the CLI that holds it reads the result. 32 random bytes, base64url.
+    #[derive(Clone, Deserialize)]
+    #[serde(transparent)]
+    pub struct ConnectCode(String);
+}
+
+impl ConnectCode {
+    /// A fresh code from the system CSPRNG.
+    pub fn generate() -> Result<Self, RandomError> {
+        Ok(Self::new(b64url(&random_bytes::<32>()?)))
+    }
+
+    /// Its storage name (see [`code_hash_hex`]).
+    pub fn hash_hex(&self) -> String {
+        code_hash_hex(self.expose())
     }
 }
 
@@ -186,6 +206,12 @@ impl<S: KvStore> CliCodes<'_, S> {
     }
 }
 
+/// Removes whatever a code's object holds, once the code can no longer matter (the object's
+/// alarm, some time after [`CODE_TTL_MS`]).
+pub async fn expire<S: KvStore>(store: &S) -> Result<(), StoreError> {
+    store.delete(RECORD).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +262,9 @@ mod tests {
         block_on(codes.create(&CliRecord::new("https://x.example/mcp".into(), 0))).expect("ok");
         assert_eq!(block_on(codes.start(CODE_TTL_MS)), Ok(None));
         assert_eq!(block_on(codes.poll(CODE_TTL_MS)), Ok(Poll::Gone));
+        assert_eq!(store.keys(), ["record"]);
+        block_on(expire(&store)).expect("expired");
+        assert!(store.keys().is_empty());
         // The same sealed record under another code's name does not open.
         let other_hash = code_hash_hex("b");
         let other = CliCodes {
@@ -271,5 +300,10 @@ mod tests {
         assert!(!format!("{connected:?}").contains("SECRET-IN-URL"));
         assert_eq!(code_hash_hex("abc").len(), 64);
         assert_ne!(code_hash_hex("abc"), code_hash_hex("abd"));
+        let code = ConnectCode::generate().expect("random");
+        assert_eq!(code.expose().len(), 43);
+        assert_eq!(code.hash_hex(), code_hash_hex(code.expose()));
+        assert!(!code.ct_eq(&ConnectCode::generate().expect("random")));
+        assert_eq!(format!("{code:?}"), "ConnectCode(<redacted>)");
     }
 }

@@ -333,8 +333,16 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         let Some(mut record) = self.record(id).await? else {
             return Ok(None);
         };
+        let before = record.clone();
         let old = std::mem::replace(&mut record.secret_hash, new_hash);
-        self.commit(record).await?;
+        if let Err(e) = self.commit(record).await {
+            // The owner never receives a URL whose rotation failed, so the one that works stays
+            // current; it is written again before the next operation in case the failed write
+            // landed.
+            self.memory.record.replace(Some(before));
+            self.memory.unsaved.set(true);
+            return Err(e);
+        }
         Ok(Some(old))
     }
 

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::jsonrpc::{self, Inbound, JsonRpcReject};
 use crate::relay::Foreign;
+use crate::settings::Variable;
 use crate::time::{UnixMillis, rfc3339};
 pub use own::{ConfigProblem, OwnFailure, StorageFailure};
 
@@ -197,7 +198,10 @@ impl Failure {
                 let wait = seconds_until(*retry_at, now);
                 // An attempt that took longer than the interval leaves nothing to wait for.
                 let when = if *retry_at > now {
-                    format!("The next request after {} tries again (in {wait} s).", rfc3339(*retry_at))
+                    format!(
+                        "The next request after {} tries again (in {wait} s).",
+                        rfc3339(*retry_at)
+                    )
                 } else {
                     "The next request tries again.".to_owned()
                 };
@@ -309,7 +313,10 @@ impl Failure {
                 ..answer(
                     FORBIDDEN_ORIGIN,
                     403,
-                    "Forbidden: this Origin may not use the connection (set ALLOWED_ORIGINS to allow it)".to_owned(),
+                    format!(
+                        "Forbidden: this Origin may not use the connection (set {} to allow it)",
+                        Variable::AllowedOrigins
+                    ),
                     Value::Null,
                     None,
                 )

@@ -150,6 +150,26 @@ impl<S: KvStore> OwnerClients<'_, S> {
     }
 }
 
+/// Every entered client of every deployment, from the plaintext metadata of their keys (no
+/// record is opened), by issuer.
+pub async fn list<S: KvStore>(store: &S) -> Result<Vec<OwnerClientListing>, StoreError> {
+    let mut listed = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list(keys::OWNER_CLIENT_PREFIX, cursor).await?;
+        listed.extend(
+            page.keys
+                .into_iter()
+                .filter_map(|(_, metadata)| serde_json::from_value(metadata?).ok()),
+        );
+        cursor = page.cursor;
+        if cursor.is_none() {
+            listed.sort_by(|a: &OwnerClientListing, b| a.issuer.cmp(&b.issuer));
+            return Ok(listed);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +230,32 @@ mod tests {
             block_on(clients.find("https://app.asana.com"))
                 .expect("read")
                 .is_none()
+        );
+        let other_issuer = OwnerClient {
+            issuer: "https://app.asana.com".into(),
+            client_id: "asana-app".into(),
+            client_secret: None,
+            entered_at: 6,
+        };
+        block_on(clients.save(&other_issuer)).expect("saved");
+        block_on(other.save(&other_issuer)).expect("saved");
+        // Listed by issuer, across pages, with no secret; one entry per deployment.
+        assert_eq!(
+            block_on(list(&store)).expect("listed"),
+            vec![
+                OwnerClientListing {
+                    issuer: "https://app.asana.com".into(),
+                    client_id: "asana-app".into()
+                },
+                OwnerClientListing {
+                    issuer: "https://app.asana.com".into(),
+                    client_id: "asana-app".into()
+                },
+                OwnerClientListing {
+                    issuer: "https://github.com/login/oauth".into(),
+                    client_id: "Iv1.abc".into()
+                },
+            ]
         );
         block_on(clients.remove("https://github.com/login/oauth")).expect("removed");
         assert!(

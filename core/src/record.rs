@@ -160,25 +160,11 @@ pub struct IdentityAssertion {
     pub id_token_expires_at: Option<UnixMillis>,
 }
 
-/// An OpenID Connect identity token. Redacted `Debug`; stored only sealed.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct IdToken(zeroize::Zeroizing<String>);
-
-impl IdToken {
-    pub fn new(token: String) -> Self {
-        IdToken(zeroize::Zeroizing::new(token))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for IdToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IdToken(<redacted>)")
-    }
+crate::secret_type! {
+    /// An OpenID Connect identity token. Stored only sealed.
+    #[derive(Clone, Serialize, Deserialize)]
+    #[serde(transparent)]
+    pub struct IdToken(String);
 }
 
 /// What kind of connection it is, as the dashboard, the API and the CLI name it.

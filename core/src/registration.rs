@@ -98,23 +98,11 @@ pub enum ClientSource {
 }
 
 /// A client the operator registered by hand, from the `OAUTH_CLIENTS` secret (a JSON object
-/// keyed by issuer URL).
-#[derive(Clone, Deserialize)]
+/// keyed by issuer URL). `Debug` is safe: `ClientSecret` redacts.
+#[derive(Debug, Clone, Deserialize)]
 pub struct ConfiguredClient {
     pub client_id: String,
-    pub client_secret: Option<String>,
-}
-
-impl std::fmt::Debug for ConfiguredClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfiguredClient")
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
+    pub client_secret: Option<ClientSecret>,
 }
 
 impl ConfiguredClient {
@@ -132,7 +120,7 @@ impl ConfiguredClient {
         };
         ClientRegistration {
             client_id: self.client_id,
-            client_secret: self.client_secret.map(ClientSecret::new),
+            client_secret: self.client_secret,
             auth_method,
             source: ClientSource::Configured,
             registered_at: now,

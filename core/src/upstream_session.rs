@@ -159,8 +159,11 @@ impl UpstreamState {
     /// "Sending Messages to the Server", "Session Management", "Protocol Version Header").
     pub fn post_headers(&self) -> Vec<(&'static str, String)> {
         let mut headers = vec![
-            ("content-type", "application/json".to_owned()),
-            ("accept", "application/json, text/event-stream".to_owned()),
+            (crate::headers::CONTENT_TYPE, "application/json".to_owned()),
+            (
+                crate::headers::ACCEPT,
+                "application/json, text/event-stream".to_owned(),
+            ),
         ];
         headers.extend(self.session_headers());
         headers
@@ -169,7 +172,7 @@ impl UpstreamState {
     /// The header fields of the GET that opens the upstream's stream for server-initiated
     /// messages (MCP basic/transports "Listening for Messages from the Server").
     pub fn listen_headers(&self) -> Vec<(&'static str, String)> {
-        let mut headers = vec![("accept", "text/event-stream".to_owned())];
+        let mut headers = vec![(crate::headers::ACCEPT, "text/event-stream".to_owned())];
         headers.extend(self.session_headers());
         headers
     }

@@ -14,7 +14,7 @@
 
 use crate::envelope::{EnvelopeError, Keyring};
 use crate::keys;
-use crate::record::{ConnectionRecord, StatusView};
+use crate::record::{ConnectionRecord, IndexMetadata, StatusView};
 use crate::secret::SecretHash;
 use crate::store::{KvStore, PutOptions, StoreError};
 
@@ -140,6 +140,32 @@ impl<O: KvStore, K: KvStore> Vault<'_, O, K> {
     }
 }
 
+/// Every connection in the KV mirror with its plaintext metadata, from the keys alone: no record
+/// is read or opened. The cron plans from it and the management API lists from it. A key whose
+/// metadata does not read is left out.
+pub async fn list_connections<K: KvStore>(
+    kv: &K,
+) -> Result<Vec<(String, IndexMetadata)>, StoreError> {
+    let mut listed = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = kv.list(keys::CONNECTION_PREFIX, cursor).await?;
+        for (key, metadata) in page.keys {
+            let Some(id) = key.strip_prefix(keys::CONNECTION_PREFIX) else {
+                continue;
+            };
+            let meta = metadata.and_then(|m| serde_json::from_value::<IndexMetadata>(m).ok());
+            if let Some(meta) = meta {
+                listed.push((id.to_owned(), meta));
+            }
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(listed);
+        }
+    }
+}
+
 /// The KV mirror's options: no TTL, and the plaintext metadata for listing and the cron.
 fn mirror_options(record: &ConnectionRecord) -> PutOptions {
     PutOptions {
@@ -221,6 +247,33 @@ mod tests {
         );
         // A record cannot be opened under another connection's id.
         assert!(block_on(vault.status("conn2", &secret.hash())).is_err());
+    }
+
+    #[test]
+    fn lists_every_connection_across_pages_from_metadata_alone() {
+        let (object, kv, keyring) = (MemoryStore::new(), MemoryStore::new(), keyring());
+        for id in ["c1", "c2", "c3"] {
+            let secret = UrlSecret::generate().expect("random");
+            let mut record = record(&secret);
+            record.id = id.into();
+            let object = MemoryStore::new();
+            let vault = Vault {
+                object: &object,
+                kv: &kv,
+                keyring: &keyring,
+            };
+            block_on(vault.create(&record)).expect("created");
+        }
+        // Entries of other kinds, and a mirror whose metadata does not read, are left out.
+        block_on(kv.put("url:abc", "c1", PutOptions::default())).expect("put");
+        block_on(kv.put("conn:bad", "x", PutOptions::default())).expect("put");
+        let listed = block_on(list_connections(&kv)).expect("listed");
+        let ids: Vec<&str> = listed.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["c1", "c2", "c3"]);
+        assert!(listed.iter().all(|(_, m)| m.expires_at == Some(3_600_000)));
+        assert!(object.keys().is_empty());
+        kv.set_failing_prefix(Some("conn:"));
+        assert!(block_on(list_connections(&kv)).is_err());
     }
 
     /// KV refusing writes (a spent daily quota) must not stop a connection: the object hands

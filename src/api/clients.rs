@@ -6,16 +6,16 @@
 use bindify_core::discovery;
 use bindify_core::flow::direct::{self, StaticCredential};
 use bindify_core::flow::{ConnectError, machine};
-use bindify_core::keys;
 use bindify_core::owner_client::{self, OwnerClient, OwnerClientListing, OwnerClients};
+use bindify_core::settings::Settings;
+use bindify_core::store::StoreError;
 use serde::Deserialize;
 use worker::{Env, Request, Response, Result};
 
 use super::storage_failed;
 use crate::routes::connect::resolve_server;
 use crate::routes::credentials::store_new;
-use crate::storage::Kv;
-use crate::{admin, clock, config, fetch_http, respond};
+use crate::{admin, clock, fetch_http, respond, storage};
 
 #[derive(Deserialize)]
 struct ClientBody {
@@ -26,7 +26,7 @@ struct ClientBody {
 }
 
 /// `PUT /api/clients`: stores a client for the authorization server of `server`.
-pub async fn put(req: &mut Request, env: &Env) -> Result<Response> {
+pub async fn put(req: &mut Request, env: &Env, settings: &Settings) -> Result<Response> {
     let Ok(body) = req.json::<ClientBody>().await else {
         return admin::api_error(
             400,
@@ -40,14 +40,12 @@ pub async fn put(req: &mut Request, env: &Env) -> Result<Response> {
             body.client_secret.as_deref().unwrap_or_default(),
         )
         .map_err(|e| ConnectError::Credentials(e.to_string()))?;
-        let server = server(req, env, &body.server).await?;
-        let keyring = config::keyring(env)?;
+        let server = server(req, env, settings, &body.server).await?;
+        let keyring = settings.keyring()?;
         let origin = req.url().map_err(|_| ConnectError::ServerMissing)?;
-        let settings = config::connect_settings(env, &origin)?;
-        let found = discovery::discover(&fetch_http::send, &server, settings.policy).await?;
-        let kv = Kv(env
-            .kv(config::KV_BINDING)
-            .map_err(crate::routes::connect::store_error)?);
+        let connect = settings.connect_settings(&origin)?;
+        let found = discovery::discover(&fetch_http::send, &server, connect.policy).await?;
+        let kv = storage::kv(env)?;
         let client = OwnerClient {
             issuer: found.issuer.as_str().trim_end_matches('/').to_owned(),
             client_id,
@@ -56,12 +54,12 @@ pub async fn put(req: &mut Request, env: &Env) -> Result<Response> {
         };
         OwnerClients {
             store: &kv,
-            keyring: &keyring,
-            redirect_uri: settings.redirect_uri.as_str(),
+            keyring,
+            redirect_uri: connect.redirect_uri.as_str(),
         }
         .save(&client)
         .await?;
-        Ok::<_, ConnectError>((client, settings.redirect_uri.to_string()))
+        Ok::<_, ConnectError>((client, connect.redirect_uri.to_string()))
     }
     .await;
     match stored {
@@ -86,27 +84,8 @@ pub async fn list(env: &Env) -> Result<Response> {
 }
 
 /// Every entered client, by issuer.
-pub async fn listed(env: &Env) -> Result<Vec<OwnerClientListing>> {
-    let kv = env.kv(config::KV_BINDING)?;
-    let mut listed = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut request = kv.list().prefix(keys::OWNER_CLIENT_PREFIX.to_owned());
-        if let Some(c) = cursor.take() {
-            request = request.cursor(c);
-        }
-        let page = request.execute().await.map_err(worker::Error::from)?;
-        listed.extend(
-            page.keys
-                .into_iter()
-                .filter_map(|key| serde_json::from_value(key.metadata?).ok()),
-        );
-        cursor = page.cursor.filter(|_| !page.list_complete);
-        if cursor.is_none() {
-            listed.sort_by(|a: &OwnerClientListing, b| a.issuer.cmp(&b.issuer));
-            return Ok(listed);
-        }
-    }
+pub async fn listed(env: &Env) -> std::result::Result<Vec<OwnerClientListing>, StoreError> {
+    owner_client::list(&storage::kv(env)?).await
 }
 
 #[derive(Deserialize)]
@@ -115,20 +94,23 @@ struct RemoveBody {
 }
 
 /// `DELETE /api/clients` with `{"issuer"}`: forgets the client entered for that issuer.
-pub async fn remove(req: &mut Request, env: &Env) -> Result<Response> {
+pub async fn remove(req: &mut Request, env: &Env, settings: &Settings) -> Result<Response> {
     let Ok(body) = req.json::<RemoveBody>().await else {
         return admin::api_error(400, "invalid_request", "Send {\"issuer\": \"…\"}.");
     };
     let origin = req.url()?;
-    let (keyring, settings) = match (config::keyring(env), config::connect_settings(env, &origin)) {
-        (Ok(k), Ok(s)) => (k, s),
+    let (keyring, connect) = match (settings.keyring(), settings.connect_settings(&origin)) {
+        (Ok(k), Ok(c)) => (k, c),
         (Err(e), _) | (_, Err(e)) => return flow_error(&e),
     };
-    let kv = Kv(env.kv(config::KV_BINDING)?);
+    let kv = match storage::kv(env) {
+        Ok(kv) => kv,
+        Err(e) => return storage_failed(e),
+    };
     let clients = OwnerClients {
         store: &kv,
-        keyring: &keyring,
-        redirect_uri: settings.redirect_uri.as_str(),
+        keyring,
+        redirect_uri: connect.redirect_uri.as_str(),
     };
     match clients.find(&body.issuer).await {
         Ok(Some(_)) => match clients.remove(&body.issuer).await {
@@ -163,7 +145,7 @@ struct CreateBody {
 }
 
 /// `POST /api/connections`: a connection made without a browser.
-pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
+pub async fn create(req: &mut Request, env: &Env, settings: &Settings) -> Result<Response> {
     let Ok(body) = req.json::<CreateBody>().await else {
         return admin::api_error(
             400,
@@ -172,9 +154,9 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
         );
     };
     let created = async {
-        let server = server(req, env, &body.server).await?;
+        let server = server(req, env, settings, &body.server).await?;
         let origin = req.url().map_err(|_| ConnectError::ServerMissing)?;
-        let settings = config::connect_settings(env, &origin)?;
+        let connect = settings.connect_settings(&origin)?;
         let now = clock::now();
         match body.kind.as_str() {
             "api_key" | "open" => {
@@ -190,7 +172,7 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
                         )?,
                     }
                 };
-                direct::connect(&fetch_http::send, &settings, &server, credential, now).await
+                direct::connect(&fetch_http::send, &connect, &server, credential, now).await
             }
             "client_credentials" => {
                 let field = |name: &str| match name {
@@ -201,7 +183,7 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
                     _ => None,
                 };
                 let credentials = machine::from_fields(field)?;
-                machine::connect(&fetch_http::send, &settings, &server, credentials, now).await
+                machine::connect(&fetch_http::send, &connect, &server, credentials, now).await
             }
             other => Err(ConnectError::Credentials(format!(
                 "unknown kind {:?}: use api_key, open or client_credentials",
@@ -238,12 +220,14 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
 async fn server(
     req: &Request,
     env: &Env,
+    settings: &Settings,
     given: &str,
 ) -> std::result::Result<url::Url, ConnectError> {
     let is_url = given.contains("://");
     resolve_server(
         req,
         env,
+        settings,
         (!is_url).then_some(given),
         is_url.then_some(given),
     )

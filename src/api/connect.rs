@@ -1,21 +1,21 @@
 //! `POST /api/connect` and `GET /api/connect/<code>`: `bindify connect`.
 
-use bindify_core::cli_flow::{CliRecord, Poll};
+use bindify_core::cli_flow::{CliRecord, ConnectCode, Poll};
 use bindify_core::failure::{OwnFailure, StorageFailure};
-use bindify_core::secret::{b64url, random_bytes};
+use bindify_core::settings::Settings;
 use bindify_core::time::rfc3339;
 use worker::{Env, Request, Response, Result};
 
 use super::own_failure;
 use crate::routes::connect::resolve_server;
-use crate::{admin, cli_codes, clock, config, respond};
+use crate::{admin, cli_codes, clock, respond};
 
 #[derive(serde::Deserialize)]
 struct ConnectBody {
     server: String,
 }
 
-pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
+pub async fn create(req: &mut Request, env: &Env, settings: &Settings) -> Result<Response> {
     let Ok(body) = req.json::<ConnectBody>().await else {
         return admin::api_error(
             400,
@@ -24,7 +24,7 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
         );
     };
     // Nothing can be sealed without the key: say so before handing out a code.
-    if let Err(e) = config::keyring(env) {
+    if let Err(e) = settings.keyring() {
         let p = e.problem();
         return admin::api_error(p.status, p.code, &p.message());
     }
@@ -33,6 +33,7 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
     let server = match resolve_server(
         req,
         env,
+        settings,
         (!is_url).then_some(body.server.as_str()),
         is_url.then_some(body.server.as_str()),
     )
@@ -44,7 +45,7 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
             return admin::api_error(400, p.code, &p.message());
         }
     };
-    let code = b64url(&random_bytes::<32>().map_err(|e| worker::Error::RustError(e.to_string()))?);
+    let code = ConnectCode::generate().map_err(|e| worker::Error::RustError(e.to_string()))?;
     let now = clock::now();
     let record = CliRecord::new(server.to_string(), now);
     if let Err(e) = cli_codes::create(env, &code, &record).await {
@@ -55,15 +56,16 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
     respond::json(
         201,
         &serde_json::json!({
-            "code": code,
-            "browser_url": format!("{origin}/cli/{code}"),
+            "code": code.expose(),
+            "browser_url": format!("{origin}/cli/{}", code.expose()),
             "expires_at": rfc3339(record.expires_at),
         }),
     )
 }
 
 pub async fn poll(env: &Env, code: &str) -> Result<Response> {
-    match cli_codes::poll(env, code).await {
+    let code = ConnectCode::new(code.to_owned());
+    match cli_codes::poll(env, &code).await {
         Ok(Poll::Final(status)) => respond::json(200, &status),
         // Started and pending look the same to the CLI: still waiting.
         Ok(Poll::Pending) => respond::json(200, &serde_json::json!({ "status": "pending" })),

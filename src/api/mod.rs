@@ -6,22 +6,28 @@ mod connect;
 pub mod connections;
 mod health;
 
+use bindify_core::settings::Settings;
 use worker::{Env, Method, Request, Response, Result};
 
 use crate::admin;
 
-pub async fn handle(mut req: Request, env: &Env, path: &[&str]) -> Result<Response> {
-    if let Err(refusal) = admin::check_api(&req, env).await? {
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    settings: &Settings,
+    path: &[&str],
+) -> Result<Response> {
+    if let Err(refusal) = admin::check_api(&req, env, settings).await? {
         return Ok(refusal);
     }
     let method = req.method();
     match (method, path) {
-        (Method::Get, ["health"]) => health::show(env).await,
+        (Method::Get, ["health"]) => health::show(env, settings).await,
         (Method::Get, ["connections"]) => connections::list(env).await,
-        (Method::Post, ["connections"]) => clients::create(&mut req, env).await,
+        (Method::Post, ["connections"]) => clients::create(&mut req, env, settings).await,
         (Method::Get, ["clients"]) => clients::list(env).await,
-        (Method::Put, ["clients"]) => clients::put(&mut req, env).await,
-        (Method::Delete, ["clients"]) => clients::remove(&mut req, env).await,
+        (Method::Put, ["clients"]) => clients::put(&mut req, env, settings).await,
+        (Method::Delete, ["clients"]) => clients::remove(&mut req, env, settings).await,
         (Method::Get, ["connections", id]) => connections::get(env, id).await,
         (Method::Patch, ["connections", id]) => connections::label(&mut req, env, id).await,
         (Method::Delete, ["connections", id]) => connections::revoke(env, id).await,
@@ -29,7 +35,7 @@ pub async fn handle(mut req: Request, env: &Env, path: &[&str]) -> Result<Respon
         (Method::Post, ["connections", id, "reconnect"]) => {
             connections::reconnect(&req, env, id).await
         }
-        (Method::Post, ["connect"]) => connect::create(&mut req, env).await,
+        (Method::Post, ["connect"]) => connect::create(&mut req, env, settings).await,
         (Method::Get, ["connect", code]) => connect::poll(env, code).await,
         _ => admin::api_error(404, "not_found", "No such API endpoint; see docs/api.md."),
     }

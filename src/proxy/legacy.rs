@@ -6,10 +6,12 @@
 //! in the path, where the client was given it, and the query carries only the session id.
 
 use bindify_core::failure::{Failure, OwnFailure, StorageFailure};
+use bindify_core::headers as header;
 use bindify_core::object_protocol::sse_session::{Opening, SseCall};
 use bindify_core::proxy;
 use bindify_core::secret::{b64url, random_bytes};
 use bindify_core::session::parse_event_id;
+use bindify_core::settings::Settings;
 use worker::{Env, Method, Request, Response, Result};
 
 use super::body;
@@ -25,6 +27,7 @@ struct MessageQuery {
 async fn resolve_and_admit(
     req: &Request,
     env: &Env,
+    settings: &Settings,
     secret: &str,
 ) -> Result<std::result::Result<(Resolved, String), Response>> {
     let found = match resolve::connection(env, secret).await {
@@ -37,21 +40,24 @@ async fn resolve_and_admit(
         }
     };
     let own = req.url()?.origin().ascii_serialization();
-    let origin = req.headers().get("origin")?;
-    if let Err(refused) =
-        proxy::check_origin(origin.as_deref(), &own, &config::allowed_origins(env))
-    {
+    let origin = req.headers().get(header::ORIGIN)?;
+    if let Err(refused) = proxy::check_origin(origin.as_deref(), &own, &settings.allowed_origins) {
         return Ok(Err(refusal(&refused)?));
     }
     Ok(Ok((found, own)))
 }
 
 /// `GET /s/<secret>/sse`: a new session, or the resumption of one named by `Last-Event-ID`.
-pub async fn stream(req: Request, env: &Env, secret: &str) -> Result<Response> {
+pub async fn stream(
+    req: Request,
+    env: &Env,
+    settings: &Settings,
+    secret: &str,
+) -> Result<Response> {
     if req.method() != Method::Get {
         return respond::method_not_allowed("GET");
     }
-    let (found, origin) = match resolve_and_admit(&req, env, secret).await? {
+    let (found, origin) = match resolve_and_admit(&req, env, settings, secret).await? {
         Ok(ok) => ok,
         Err(response) => return Ok(response),
     };
@@ -63,7 +69,7 @@ pub async fn stream(req: Request, env: &Env, secret: &str) -> Result<Response> {
         Ok(false) => return respond::not_found(),
         Err(failed) => return relay::refused(&failed, None),
     }
-    if let Some(last) = req.headers().get("last-event-id")? {
+    if let Some(last) = req.headers().get(header::LAST_EVENT_ID)? {
         let Some((session, seen)) = parse_event_id(&last) else {
             return respond::not_found();
         };
@@ -93,11 +99,16 @@ pub(super) async fn live(env: &Env, found: &Resolved) -> std::result::Result<boo
 }
 
 /// `POST /s/<secret>/message?session=<id>`: one client message for its session.
-pub async fn message(mut req: Request, env: &Env, secret: &str) -> Result<Response> {
+pub async fn message(
+    mut req: Request,
+    env: &Env,
+    settings: &Settings,
+    secret: &str,
+) -> Result<Response> {
     if req.method() != Method::Post {
         return respond::method_not_allowed("POST");
     }
-    let (found, _) = match resolve_and_admit(&req, env, secret).await? {
+    let (found, _) = match resolve_and_admit(&req, env, settings, secret).await? {
         Ok(ok) => ok,
         Err(response) => return Ok(response),
     };
@@ -105,7 +116,7 @@ pub async fn message(mut req: Request, env: &Env, secret: &str) -> Result<Respon
         return respond::not_found();
     };
     if let Err(refused) =
-        proxy::check_declared_length(req.headers().get("content-length")?.as_deref())
+        proxy::check_declared_length(req.headers().get(header::CONTENT_LENGTH)?.as_deref())
     {
         return refusal(&refused);
     }

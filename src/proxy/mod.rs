@@ -9,15 +9,17 @@ mod bridge;
 pub mod legacy;
 
 use bindify_core::failure::{self, OwnFailure, Refusal, StorageFailure};
+use bindify_core::headers as header;
 use bindify_core::jsonrpc::Inbound;
 use bindify_core::proxy;
+use bindify_core::settings::Settings;
 use bindify_core::upstream_session::means_legacy_upstream;
 use worker::{Env, Headers, Method, Request, RequestInit, RequestRedirect, Response, Result};
 
 use crate::forward::{self, Target};
 use crate::relay::{self, refusal};
 use crate::resolve::{self, Resolved};
-use crate::{config, respond};
+use crate::respond;
 
 /// A request that passed admission.
 struct Admitted {
@@ -27,13 +29,18 @@ struct Admitted {
     inbound: Option<Inbound>,
 }
 
-pub async fn mcp(mut req: Request, env: &Env, secret: &str) -> Result<Response> {
+pub async fn mcp(
+    mut req: Request,
+    env: &Env,
+    settings: &Settings,
+    secret: &str,
+) -> Result<Response> {
     let found = resolve(env, secret).await;
     if let Ok(None) = found {
         return respond::not_found();
     }
     let origin = req.url()?.origin().ascii_serialization();
-    let admitted = match admit(&mut req, env, &origin).await? {
+    let admitted = match admit(&mut req, settings, &origin).await? {
         Ok(admitted) => admitted,
         Err(refused) => return refusal(&refused),
     };
@@ -80,12 +87,12 @@ async fn resolve(
 /// Admit: refuse what must not reach the upstream.
 async fn admit(
     req: &mut Request,
-    env: &Env,
+    settings: &Settings,
     own_origin: &str,
 ) -> Result<std::result::Result<Admitted, Refusal>> {
-    let origin = req.headers().get("origin")?;
+    let origin = req.headers().get(header::ORIGIN)?;
     if let Err(refused) =
-        proxy::check_origin(origin.as_deref(), own_origin, &config::allowed_origins(env))
+        proxy::check_origin(origin.as_deref(), own_origin, &settings.allowed_origins)
     {
         return Ok(Err(refused));
     }
@@ -94,7 +101,7 @@ async fn admit(
     match method {
         Method::Post => {
             if let Err(refused) =
-                proxy::check_declared_length(req.headers().get("content-length")?.as_deref())
+                proxy::check_declared_length(req.headers().get(header::CONTENT_LENGTH)?.as_deref())
             {
                 return Ok(Err(refused));
             }

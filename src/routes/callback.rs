@@ -3,18 +3,17 @@
 
 use bindify_core::cli_flow::CliStatus;
 use bindify_core::flow::revoke::ReplacedGrant;
-use bindify_core::flow::{self, CallbackParams, Completed, Failure};
-use bindify_core::store::{KvStore, PutOptions};
-use bindify_core::{keys, pages};
+use bindify_core::flow::{self, CallbackParams, Completed, ConnectError, Failure};
+use bindify_core::headers as header;
+use bindify_core::pages;
+use bindify_core::settings::Settings;
 use worker::{Env, Request, Response, Result};
 
-use super::connect::store_error;
-use crate::storage::Kv;
-use crate::{cli_codes, clock, config, connection_client, fetch_http, respond};
+use crate::{cli_codes, clock, connection_client, fetch_http, resolve, respond, storage};
 
-pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
+pub async fn finish(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
     let origin = req.url()?.origin().ascii_serialization();
-    let (done, replaced) = match complete(req, env).await {
+    let (done, replaced) = match complete(req, env, settings).await {
         Ok(done) => done,
         Err(failure) => {
             worker::console_warn!("callback failed: {}", failure.error);
@@ -52,7 +51,7 @@ pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
     let response = respond::html(200, page)?;
     response
         .headers()
-        .append("set-cookie", &done.clear_cookie)?;
+        .append(header::SET_COOKIE, &done.clear_cookie)?;
     Ok(response)
 }
 
@@ -60,20 +59,21 @@ pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
 async fn complete(
     req: &Request,
     env: &Env,
+    settings: &Settings,
 ) -> std::result::Result<(Completed, Option<ReplacedGrant>), Failure> {
-    let keyring = config::keyring(env)?;
+    let keyring = settings.keyring()?;
     let origin = req
         .url()
         .map_err(|_| bindify_core::flow::ConnectError::StateMissing)?;
-    let settings = config::connect_settings(env, &origin)?;
+    let connect = settings.connect_settings(&origin)?;
     let params: CallbackParams = req.query().unwrap_or_default();
-    let cookie = req.headers().get("cookie").ok().flatten();
-    let kv = Kv(env.kv(config::KV_BINDING).map_err(store_error)?);
+    let cookie = req.headers().get(header::COOKIE).ok().flatten();
+    let kv = storage::kv(env).map_err(ConnectError::from)?;
     let done = flow::complete(
         &fetch_http::send,
         &kv,
-        &keyring,
-        &settings,
+        keyring,
+        &connect,
         &params,
         cookie.as_deref(),
         clock::now(),
@@ -90,16 +90,7 @@ async fn complete(
             .map_err(failed)?;
         return Ok((done, Some(rebound.replaced_grant)));
     }
-    // The record exists before any URL leads to it.
-    connection_client::create(env, &done.record)
-        .await
-        .map_err(failed)?;
-    kv.put(
-        &keys::url_index(&done.record.secret_hash),
-        &done.record.id,
-        PutOptions::default(),
-    )
-    .await
-    .map_err(|e| failed(e.into()))?;
+    // The record exists before any URL leads to it; without its URL, it is removed again.
+    resolve::create(env, &done.record).await.map_err(failed)?;
     Ok((done, None))
 }

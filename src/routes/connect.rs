@@ -5,15 +5,16 @@
 
 use bindify_core::flow::confirm::{self, ConfirmForm, MAX_CONFIRM_FORM_BYTES};
 use bindify_core::flow::{self, ConnectError, FlowExtras};
+use bindify_core::headers as header;
 use bindify_core::owner_client::OwnerClients;
+use bindify_core::settings::Settings;
 use bindify_core::upstream::validate_server_url;
 use bindify_core::{admin as rules, pages, presets};
 use worker::{Env, Request, Response, Result};
 
 use super::credentials::begun_or_form;
 use crate::admin::{self, PageAccess};
-use crate::storage::Kv;
-use crate::{clock, config, fetch_http, request_body, respond};
+use crate::{clock, fetch_http, request_body, respond, storage};
 
 #[derive(serde::Deserialize)]
 struct Query {
@@ -21,45 +22,50 @@ struct Query {
 }
 
 /// `GET /connect/<preset>` (starts the flow) and `GET /connect?server=` (asks to confirm).
-pub async fn start(req: &Request, env: &Env, preset: Option<&str>) -> Result<Response> {
+pub async fn start(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    preset: Option<&str>,
+) -> Result<Response> {
     // A missing or malformed encryption key is reported first: nothing can be stored without it.
-    let keyring = match config::keyring(env) {
+    let keyring = match settings.keyring() {
         Ok(keyring) => keyring,
         Err(error) => return respond::problem_page(&error.problem()),
     };
-    let access = admin::page_access(req, env);
+    let access = admin::page_access(req, settings);
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, req);
     }
     let requested = req.query::<Query>().ok().and_then(|q| q.server);
-    let server = match resolve_server(req, env, preset, requested.as_deref()).await {
+    let server = match resolve_server(req, env, settings, preset, requested.as_deref()).await {
         Ok(server) => server,
         Err(error) => return redirect_or_problem(Err(error)),
     };
     if preset.is_some() {
-        let begun = begin_flow(req, env, &server, FlowExtras::default()).await;
-        return begun_or_form(req, env, &server, None, begun);
+        let begun = begin_flow(req, env, settings, &server, FlowExtras::default()).await;
+        return begun_or_form(req, settings, &server, None, begun);
     }
     let session = admin::session_value(req);
-    match confirm::confirm_token(&keyring, &server, session.as_deref(), clock::now()) {
-        Ok(token) => respond::html(200, pages::confirm_page(&server, &token)),
+    match confirm::confirm_token(keyring, &server, session.as_ref(), clock::now()) {
+        Ok(token) => respond::html(200, pages::confirm_page(&server, token.expose())),
         Err(e) => redirect_or_problem(Err(e.into())),
     }
 }
 
 /// `POST /connect`: the confirmation page's button.
-pub async fn confirmed(mut req: Request, env: &Env) -> Result<Response> {
-    let keyring = match config::keyring(env) {
+pub async fn confirmed(mut req: Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let keyring = match settings.keyring() {
         Ok(keyring) => keyring,
         Err(error) => return respond::problem_page(&error.problem()),
     };
-    let access = admin::page_access(&req, env);
+    let access = admin::page_access(&req, settings);
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, &req);
     }
     // A form post from another site is refused outright. Pages here send no referrer, so a
     // browser may say `Origin: null` for the page's own post: then the token alone decides.
-    let origin = req.headers().get("origin")?.filter(|o| o != "null");
+    let origin = req.headers().get(header::ORIGIN)?.filter(|o| o != "null");
     if origin.is_some() && !rules::from_own_origin(origin.as_deref(), &admin::own_origin(&req)) {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     }
@@ -67,17 +73,19 @@ pub async fn confirmed(mut req: Request, env: &Env) -> Result<Response> {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     };
     let form = ConfirmForm::parse(&body);
-    let server = match resolve_server(&req, env, None, form.server.as_deref()).await {
+    let server = match resolve_server(&req, env, settings, None, form.server.as_deref()).await {
         Ok(server) => server,
         Err(error) => return redirect_or_problem(Err(error)),
     };
     let session = admin::session_value(&req);
-    let token = form.token.unwrap_or_default();
-    if !confirm::confirmed(&keyring, &token, &server, session.as_deref(), clock::now()) {
+    let confirmed = form.token.as_ref().is_some_and(|token| {
+        confirm::confirmed(keyring, token, &server, session.as_ref(), clock::now())
+    });
+    if !confirmed {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     }
-    let begun = begin_flow(&req, env, &server, FlowExtras::default()).await;
-    begun_or_form(&req, env, &server, None, begun)
+    let begun = begin_flow(&req, env, settings, &server, FlowExtras::default()).await;
+    begun_or_form(&req, settings, &server, None, begun)
 }
 
 /// The flow's first redirect, or the page saying why it could not start.
@@ -97,12 +105,13 @@ pub(crate) fn redirect_or_problem(
 pub(crate) async fn resolve_server(
     req: &Request,
     env: &Env,
+    settings: &Settings,
     preset: Option<&str>,
     server: Option<&str>,
 ) -> std::result::Result<url::Url, ConnectError> {
     let server = match preset {
         Some(slug) => {
-            let all = deployment_presets(req, env).await;
+            let all = deployment_presets(req, env, settings).await;
             presets::find(&all, slug)
                 .ok_or_else(|| ConnectError::UnknownPreset(slug.to_owned()))?
                 .server_url
@@ -112,25 +121,26 @@ pub(crate) async fn resolve_server(
             .ok_or(ConnectError::ServerMissing)?
             .to_owned(),
     };
-    Ok(validate_server_url(&server, config::upstream_policy(env))?)
+    Ok(validate_server_url(&server, settings.upstream_policy())?)
 }
 
 /// Starts a flow to `server` (already validated) for the purpose `extras` names.
 pub(crate) async fn begin_flow(
     req: &Request,
     env: &Env,
+    settings: &Settings,
     server: &url::Url,
     extras: FlowExtras,
 ) -> std::result::Result<flow::Begun, ConnectError> {
-    let keyring = config::keyring(env)?;
+    let keyring = settings.keyring()?;
     let origin = req.url().map_err(|_| ConnectError::ServerMissing)?;
-    let settings = config::connect_settings(env, &origin)?;
-    let kv = Kv(env.kv(config::KV_BINDING).map_err(store_error)?);
+    let connect = settings.connect_settings(&origin)?;
+    let kv = storage::kv(env)?;
     flow::begin(
         &fetch_http::send,
         &kv,
-        &keyring,
-        &settings,
+        keyring,
+        &connect,
         server,
         extras,
         clock::now(),
@@ -138,45 +148,43 @@ pub(crate) async fn begin_flow(
     .await
 }
 
-pub(crate) fn store_error(e: worker::Error) -> ConnectError {
-    ConnectError::Store(bindify_core::store::StoreError {
-        op: "bind",
-        reason: e.to_string(),
-    })
-}
-
 /// The presets this deployment offers: the built-in ones, the demo service when configured,
 /// and GitHub or Asana once a client for their authorization server is configured in
 /// `OAUTH_CLIENTS` or entered by the owner. A storage failure while looking for entered
 /// clients leaves those two out.
-pub(crate) async fn deployment_presets(req: &Request, env: &Env) -> Vec<presets::Preset> {
-    let mut issuers: Vec<String> = Vec::new();
-    let origin = req.url().ok();
-    let settings = origin
-        .as_ref()
-        .and_then(|origin| config::connect_settings(env, origin).ok());
-    if let Some(settings) = &settings {
-        issuers.extend(settings.configured_clients.keys().cloned());
-    }
-    if let (Ok(keyring), Some(settings), Ok(kv)) =
-        (config::keyring(env), &settings, env.kv(config::KV_BINDING))
-    {
-        let kv = Kv(kv);
-        let entered = OwnerClients {
+pub(crate) async fn deployment_presets(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+) -> Vec<presets::Preset> {
+    let mut issuers: Vec<String> = settings.oauth_clients.keys().cloned().collect();
+    let entered = async {
+        let keyring = settings.keyring().ok()?;
+        let origin = req.url().ok()?;
+        let connect = settings.connect_settings(&origin).ok()?;
+        let kv = storage::kv(env).ok()?;
+        let clients = OwnerClients {
             store: &kv,
-            keyring: &keyring,
-            redirect_uri: settings.redirect_uri.as_str(),
+            keyring,
+            redirect_uri: connect.redirect_uri.as_str(),
         };
+        let mut found = Vec::new();
         for gated in presets::gated() {
-            if issuers.iter().any(|i| i == gated.issuer) {
+            if issuers
+                .iter()
+                .any(|i| i.trim_end_matches('/') == gated.issuer)
+            {
                 continue;
             }
-            match entered.find(gated.issuer).await {
-                Ok(Some(_)) => issuers.push(gated.issuer.to_owned()),
+            match clients.find(gated.issuer).await {
+                Ok(Some(_)) => found.push(gated.issuer.to_owned()),
                 Ok(None) => {}
                 Err(e) => worker::console_warn!("presets: entered clients unreadable: {e}"),
             }
         }
+        Some(found)
     }
-    presets::all(config::demo_server_url(env).as_deref(), &issuers)
+    .await;
+    issuers.extend(entered.unwrap_or_default());
+    presets::all(settings.demo_server_url.as_deref(), &issuers)
 }

@@ -6,20 +6,19 @@
 //! carries, bound to the server, the session and the connection a form reconnects.
 
 use bindify_core::discovery::{self, MachineGrants};
-use bindify_core::flow::confirm::{self, MAX_CREDENTIALS_FORM_BYTES, SecretForm};
+use bindify_core::flow::confirm::{self, ConfirmToken, MAX_CREDENTIALS_FORM_BYTES, SecretForm};
 use bindify_core::flow::direct::{self, StaticCredential};
 use bindify_core::flow::{self, ConnectError, Created, FlowExtras, machine};
 use bindify_core::owner_client::{self, OwnerClient, OwnerClients};
 use bindify_core::pages::{self, FormTarget};
 use bindify_core::registration::RegistrationError;
-use bindify_core::store::{KvStore, PutOptions};
-use bindify_core::{admin as rules, api_key, keys};
+use bindify_core::settings::Settings;
+use bindify_core::{admin as rules, api_key, headers as header};
 use worker::{Env, Request, Response, Result};
 
-use super::connect::{begin_flow, redirect_or_problem, resolve_server, store_error};
+use super::connect::{begin_flow, redirect_or_problem, resolve_server};
 use crate::admin::{self, PageAccess};
-use crate::storage::Kv;
-use crate::{clock, config, connection_client, fetch_http, request_body, respond};
+use crate::{clock, connection_client, fetch_http, request_body, resolve, respond, storage};
 
 #[derive(serde::Deserialize)]
 struct Query {
@@ -31,23 +30,23 @@ struct Query {
 /// the usual redirect or error page. `reconnect` is the connection being reconnected.
 pub(crate) fn begun_or_form(
     req: &Request,
-    env: &Env,
+    settings: &Settings,
     server: &url::Url,
     reconnect: Option<&str>,
     begun: std::result::Result<flow::Begun, ConnectError>,
 ) -> Result<Response> {
     match &begun {
         Err(ConnectError::MachineCredentials(grants)) => {
-            credentials_form(req, env, server, reconnect, *grants, "")
+            credentials_form(req, settings, server, reconnect, *grants, "")
         }
         Err(error @ ConnectError::Registration(RegistrationError::Unsupported)) => {
-            let Some(token) = confirmation(req, env, server, reconnect) else {
+            let Some(token) = confirmation(req, settings, server, reconnect) else {
                 return redirect_or_problem(begun);
             };
-            let redirect = redirect_uri(req, env).unwrap_or_default();
+            let redirect = redirect_uri(req, settings).unwrap_or_default();
             let target = FormTarget {
                 server: server.as_str(),
-                confirm: &token,
+                confirm: token.expose(),
                 reconnect,
             };
             let problem = error.problem();
@@ -63,18 +62,18 @@ pub(crate) fn begun_or_form(
 /// The credentials form for `server`.
 pub(crate) fn credentials_form(
     req: &Request,
-    env: &Env,
+    settings: &Settings,
     server: &url::Url,
     reconnect: Option<&str>,
     grants: MachineGrants,
     client_id: &str,
 ) -> Result<Response> {
-    let Some(token) = confirmation(req, env, server, reconnect) else {
+    let Some(token) = confirmation(req, settings, server, reconnect) else {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     };
     let target = FormTarget {
         server: server.as_str(),
-        confirm: &token,
+        confirm: token.expose(),
         reconnect,
     };
     respond::html(
@@ -86,17 +85,17 @@ pub(crate) fn credentials_form(
 /// The API key form for `server`.
 pub(crate) fn key_form(
     req: &Request,
-    env: &Env,
+    settings: &Settings,
     server: &url::Url,
     reconnect: Option<&str>,
     header_name: &str,
 ) -> Result<Response> {
-    let Some(token) = confirmation(req, env, server, reconnect) else {
+    let Some(token) = confirmation(req, settings, server, reconnect) else {
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     };
     let target = FormTarget {
         server: server.as_str(),
-        confirm: &token,
+        confirm: token.expose(),
         reconnect,
     };
     respond::html(
@@ -106,29 +105,29 @@ pub(crate) fn key_form(
 }
 
 /// `GET /connect/key?server=`: the API key form for a pasted server.
-pub async fn key_page(req: &Request, env: &Env) -> Result<Response> {
-    if let Err(error) = config::keyring(env) {
+pub async fn key_page(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
+    if let Err(error) = settings.keyring() {
         return respond::problem_page(&error.problem());
     }
-    let access = admin::page_access(req, env);
+    let access = admin::page_access(req, settings);
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, req);
     }
     let requested = req.query::<Query>().ok().and_then(|q| q.server);
-    match resolve_server(req, env, None, requested.as_deref()).await {
-        Ok(server) => key_form(req, env, &server, None, api_key::DEFAULT_HEADER),
+    match resolve_server(req, env, settings, None, requested.as_deref()).await {
+        Ok(server) => key_form(req, settings, &server, None, api_key::DEFAULT_HEADER),
         Err(error) => redirect_or_problem(Err(error)),
     }
 }
 
 /// `POST /connect/client`: stores the client the owner entered for the server's
 /// authorization server, then starts the usual flow, which now finds it.
-pub async fn client(mut req: Request, env: &Env) -> Result<Response> {
-    let (form, server, reconnect) = match accepted_form(&mut req, env).await? {
+pub async fn client(mut req: Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let (form, server, reconnect) = match accepted_form(&mut req, env, settings).await? {
         Ok(accepted) => accepted,
         Err(response) => return Ok(response),
     };
-    let saved = save_client(&req, env, &server, &form).await;
+    let saved = save_client(&req, env, settings, &server, &form).await;
     if let Err(error) = saved {
         return redirect_or_problem(Err(error));
     }
@@ -136,13 +135,14 @@ pub async fn client(mut req: Request, env: &Env) -> Result<Response> {
         reconnect_id: reconnect.clone(),
         ..FlowExtras::default()
     };
-    let begun = begin_flow(&req, env, &server, extras).await;
-    begun_or_form(&req, env, &server, reconnect.as_deref(), begun)
+    let begun = begin_flow(&req, env, settings, &server, extras).await;
+    begun_or_form(&req, settings, &server, reconnect.as_deref(), begun)
 }
 
 async fn save_client(
     req: &Request,
     env: &Env,
+    settings: &Settings,
     server: &url::Url,
     form: &SecretForm,
 ) -> std::result::Result<(), ConnectError> {
@@ -151,15 +151,15 @@ async fn save_client(
         form.get("client_secret").unwrap_or_default(),
     )
     .map_err(|e| ConnectError::Credentials(e.to_string()))?;
-    let keyring = config::keyring(env)?;
+    let keyring = settings.keyring()?;
     let origin = req.url().map_err(|_| ConnectError::ServerMissing)?;
-    let settings = config::connect_settings(env, &origin)?;
-    let found = discovery::discover(&fetch_http::send, server, settings.policy).await?;
-    let kv = Kv(env.kv(config::KV_BINDING).map_err(store_error)?);
+    let connect = settings.connect_settings(&origin)?;
+    let found = discovery::discover(&fetch_http::send, server, connect.policy).await?;
+    let kv = storage::kv(env)?;
     let clients = OwnerClients {
         store: &kv,
-        keyring: &keyring,
-        redirect_uri: settings.redirect_uri.as_str(),
+        keyring,
+        redirect_uri: connect.redirect_uri.as_str(),
     };
     clients
         .save(&OwnerClient {
@@ -173,18 +173,18 @@ async fn save_client(
 }
 
 /// `POST /connect/credentials`: connects with a client's own credentials.
-pub async fn credentials(mut req: Request, env: &Env) -> Result<Response> {
-    let (form, server, reconnect) = match accepted_form(&mut req, env).await? {
+pub async fn credentials(mut req: Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let (form, server, reconnect) = match accepted_form(&mut req, env, settings).await? {
         Ok(accepted) => accepted,
         Err(response) => return Ok(response),
     };
     let created = async {
         let credentials = machine::from_fields(|name| form.get(name))?;
         let origin = req.url().map_err(|_| ConnectError::ServerMissing)?;
-        let settings = config::connect_settings(env, &origin)?;
+        let connect = settings.connect_settings(&origin)?;
         machine::connect(
             &fetch_http::send,
-            &settings,
+            &connect,
             &server,
             credentials,
             clock::now(),
@@ -196,8 +196,8 @@ pub async fn credentials(mut req: Request, env: &Env) -> Result<Response> {
 }
 
 /// `POST /connect/key`: connects with an API key, or with none.
-pub async fn key(mut req: Request, env: &Env) -> Result<Response> {
-    let (form, server, reconnect) = match accepted_form(&mut req, env).await? {
+pub async fn key(mut req: Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let (form, server, reconnect) = match accepted_form(&mut req, env, settings).await? {
         Ok(accepted) => accepted,
         Err(response) => return Ok(response),
     };
@@ -212,10 +212,10 @@ pub async fn key(mut req: Request, env: &Env) -> Result<Response> {
             }
         };
         let origin = req.url().map_err(|_| ConnectError::ServerMissing)?;
-        let settings = config::connect_settings(env, &origin)?;
+        let connect = settings.connect_settings(&origin)?;
         direct::connect(
             &fetch_http::send,
-            &settings,
+            &connect,
             &server,
             credential,
             clock::now(),
@@ -262,20 +262,13 @@ async fn finish(
     )
 }
 
-/// The record exists in its object before any URL leads to it.
+/// The record exists in its object before any URL leads to it; without its URL, it is removed
+/// again.
 pub(crate) async fn store_new(
     env: &Env,
     created: &Created,
 ) -> std::result::Result<(), ConnectError> {
-    connection_client::create(env, &created.record).await?;
-    let kv = Kv(env.kv(config::KV_BINDING).map_err(store_error)?);
-    kv.put(
-        &keys::url_index(&created.record.secret_hash),
-        &created.record.id,
-        PutOptions::default(),
-    )
-    .await?;
-    Ok(())
+    resolve::create(env, &created.record).await
 }
 
 /// A posted credentials form the owner may send: access, origin, size, and a confirmation
@@ -283,19 +276,20 @@ pub(crate) async fn store_new(
 async fn accepted_form(
     req: &mut Request,
     env: &Env,
+    settings: &Settings,
 ) -> Result<std::result::Result<(SecretForm, url::Url, Option<String>), Response>> {
-    let keyring = match config::keyring(env) {
+    let keyring = match settings.keyring() {
         Ok(keyring) => keyring,
         Err(error) => return Ok(Err(respond::problem_page(&error.problem())?)),
     };
-    let access = admin::page_access(req, env);
+    let access = admin::page_access(req, settings);
     if !matches!(access, PageAccess::Allowed { .. }) {
         return Ok(Err(admin::page_refusal(&access, req)?));
     }
     let refused = || redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     // Pages here send no referrer, so a browser may say `Origin: null` for the page's own
     // post: then the confirmation alone decides.
-    let origin = req.headers().get("origin")?.filter(|o| o != "null");
+    let origin = req.headers().get(header::ORIGIN)?.filter(|o| o != "null");
     if origin.is_some() && !rules::from_own_origin(origin.as_deref(), &admin::own_origin(req)) {
         return Ok(Err(refused()?));
     }
@@ -303,7 +297,7 @@ async fn accepted_form(
         return Ok(Err(refused()?));
     };
     let form = SecretForm::parse(&body);
-    let server = match resolve_server(req, env, None, form.get("server")).await {
+    let server = match resolve_server(req, env, settings, None, form.get("server")).await {
         Ok(server) => server,
         Err(error) => return Ok(Err(redirect_or_problem(Err(error))?)),
     };
@@ -312,13 +306,12 @@ async fn accepted_form(
         .filter(|r| !r.is_empty())
         .map(str::to_owned);
     let session = admin::session_value(req);
-    let token = form.get("confirm").unwrap_or_default();
     if !confirm::confirmed_for(
-        &keyring,
-        token,
+        keyring,
+        &form.confirmation(),
         &server,
         reconnect.as_deref(),
-        session.as_deref(),
+        session.as_ref(),
         clock::now(),
     ) {
         return Ok(Err(refused()?));
@@ -329,26 +322,20 @@ async fn accepted_form(
 /// A confirmation for a form about `server` (and the connection it reconnects).
 fn confirmation(
     req: &Request,
-    env: &Env,
+    settings: &Settings,
     server: &url::Url,
     reconnect: Option<&str>,
-) -> Option<String> {
-    let keyring = config::keyring(env).ok()?;
+) -> Option<ConfirmToken> {
+    let keyring = settings.keyring().ok()?;
     let session = admin::session_value(req);
-    confirm::confirm_token_for(
-        &keyring,
-        server,
-        reconnect,
-        session.as_deref(),
-        clock::now(),
-    )
-    .ok()
+    confirm::confirm_token_for(keyring, server, reconnect, session.as_ref(), clock::now()).ok()
 }
 
-fn redirect_uri(req: &Request, env: &Env) -> Option<String> {
+fn redirect_uri(req: &Request, settings: &Settings) -> Option<String> {
     let origin = req.url().ok()?;
     Some(
-        config::connect_settings(env, &origin)
+        settings
+            .connect_settings(&origin)
             .ok()?
             .redirect_uri
             .to_string(),

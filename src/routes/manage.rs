@@ -2,13 +2,14 @@
 
 use bindify_core::flow::{ConnectError, FlowExtras};
 use bindify_core::pages;
+use bindify_core::settings::Settings;
 use bindify_core::upstream::validate_server_url;
 use worker::{Env, Request, Response, Result};
 
 use super::connect::{begin_flow, redirect_or_problem};
 use super::credentials::{begun_or_form, credentials_form, key_form};
 use crate::admin::{self, PageAccess};
-use crate::{api, clock, config, connection_client, respond};
+use crate::{api, clock, connection_client, respond};
 use bindify_core::api_key;
 use bindify_core::discovery::MachineGrants;
 use bindify_core::record::ConnectionKind;
@@ -17,8 +18,8 @@ use bindify_core::record::ConnectionKind;
 /// its secret through the connection's object, so the old URL stops at once.
 const OLD_URL_ANSWERS_FOR_SECONDS: u64 = 0;
 
-pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
-    let access = admin::page_access(req, env);
+pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let access = admin::page_access(req, settings);
     let PageAccess::Allowed { open_notice } = access else {
         return admin::page_refusal(&access, req);
     };
@@ -49,7 +50,7 @@ pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
     let dashboard = pages::Dashboard {
         connections: &connections,
         now: clock::now(),
-        refresh_window_ms: config::refresh_window_ms(env),
+        refresh_window_ms: settings.refresh_window_ms,
         old_url_answers_for_seconds: OLD_URL_ANSWERS_FOR_SECONDS,
         local_development_notice: open_notice,
         entered_clients: &entered_clients,
@@ -59,25 +60,36 @@ pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
 }
 
 /// Re-authorizes connection `id`, keeping its URL.
-pub async fn reconnect(req: &Request, env: &Env, id: &str) -> Result<Response> {
-    let access = admin::page_access(req, env);
+pub async fn reconnect(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    id: &str,
+) -> Result<Response> {
+    let access = admin::page_access(req, settings);
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, req);
     }
-    reconnect_by_id(req, env, id).await
+    reconnect_by_id(req, env, settings, id).await
 }
 
-/// Starts the reconnect flow of connection `id`. The caller has checked who may.
-pub async fn reconnect_by_id(req: &Request, env: &Env, id: &str) -> Result<Response> {
+/// Starts the reconnect of connection `id`: the browser flow asking for the stored scopes, or
+/// the form for the credential it was made with. The caller has checked who may.
+pub async fn reconnect_by_id(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    id: &str,
+) -> Result<Response> {
     let plan = match connection_client::reconnect_plan(env, id).await {
         Ok(Some(plan)) => plan,
         Ok(None) => return respond::not_found(),
         Err(failed) => {
-            let problem = bindify_core::flow::ConnectError::Own(failed).problem();
+            let problem = ConnectError::Own(failed).problem();
             return respond::problem_page(&problem);
         }
     };
-    let server = match validate_server_url(&plan.server_url, config::upstream_policy(env)) {
+    let server = match validate_server_url(&plan.server_url, settings.upstream_policy()) {
         Ok(server) => server,
         Err(e) => return redirect_or_problem(Err(e.into())),
     };
@@ -87,21 +99,20 @@ pub async fn reconnect_by_id(req: &Request, env: &Env, id: &str) -> Result<Respo
         identity_assertion,
     };
     let client_id = plan.client_id.as_deref().unwrap_or_default();
+    let id = Some(plan.id.as_str());
     match plan.kind {
         ConnectionKind::ApiKey | ConnectionKind::Open => {
             let header = plan
                 .header_name
                 .as_deref()
                 .unwrap_or(api_key::DEFAULT_HEADER);
-            return key_form(req, env, &server, Some(&plan.id), header);
+            return key_form(req, settings, &server, id, header);
         }
         ConnectionKind::ClientCredentials => {
-            let grants = grants(true, false);
-            return credentials_form(req, env, &server, Some(&plan.id), grants, client_id);
+            return credentials_form(req, settings, &server, id, grants(true, false), client_id);
         }
         ConnectionKind::IdentityAssertion => {
-            let grants = grants(false, true);
-            return credentials_form(req, env, &server, Some(&plan.id), grants, client_id);
+            return credentials_form(req, settings, &server, id, grants(false, true), client_id);
         }
         ConnectionKind::Oauth => {}
     }
@@ -109,8 +120,8 @@ pub async fn reconnect_by_id(req: &Request, env: &Env, id: &str) -> Result<Respo
     let extras = FlowExtras {
         reconnect_id: Some(plan.id.clone()),
         cli_code: None,
-        reconnect_scopes: plan.scopes,
+        reconnect_scopes: plan.scopes.clone(),
     };
-    let begun = begin_flow(req, env, &server, extras).await;
-    begun_or_form(req, env, &server, Some(&plan.id), begun)
+    let begun = begin_flow(req, env, settings, &server, extras).await;
+    begun_or_form(req, settings, &server, id, begun)
 }

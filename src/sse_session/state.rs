@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use bindify_core::headers as header;
 use bindify_core::secret::SecretHash;
 use bindify_core::session::{EventLog, KEEPALIVE_MS};
 use bindify_core::sse::{self, SseEvent};
@@ -143,9 +144,9 @@ fn event_stream_response(
     receiver: futures_channel::mpsc::UnboundedReceiver<Vec<u8>>,
 ) -> Result<Response> {
     let headers = Headers::new();
-    headers.set("content-type", "text/event-stream")?;
-    headers.set("cache-control", "no-store")?;
-    headers.set("x-accel-buffering", "no")?;
+    headers.set(header::CONTENT_TYPE, "text/event-stream")?;
+    headers.set(header::CACHE_CONTROL, "no-store")?;
+    headers.set(header::X_ACCEL_BUFFERING, "no")?;
     crate::relay::guard(&headers)?;
     Ok(Response::from_stream(receiver.map(Ok::<Vec<u8>, worker::Error>))?.with_headers(headers))
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bindify_core::connection_service::Grant;
 use bindify_core::failure::{self, Refusal};
+use bindify_core::headers as header;
 use bindify_core::jsonrpc::Inbound;
 use bindify_core::legacy_sse;
 use bindify_core::relay::{Body, Verdict};
@@ -212,13 +213,21 @@ async fn relay_streamable(
             format!("the server answered HTTP {status}"),
         ));
     }
-    let session_id = response.headers().get("mcp-session-id").ok().flatten();
+    let session_id = response
+        .headers()
+        .get(header::MCP_SESSION_ID)
+        .ok()
+        .flatten();
     update_upstream(shared, |upstream| upstream.after_post(session_id));
     if status == 202 {
         return Ok(());
     }
-    let content_type = response.headers().get("content-type").ok().flatten();
-    let content_length = response.headers().get("content-length").ok().flatten();
+    let content_type = response.headers().get(header::CONTENT_TYPE).ok().flatten();
+    let content_length = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .ok()
+        .flatten();
     match bindify_core::relay::verdict(status, content_type.as_deref(), content_length.as_deref()) {
         Verdict::Relay(Body::EventStream) => {
             let stream = response
@@ -300,7 +309,11 @@ async fn reinitialize_streamable(env: &Env, shared: &Shared) -> Result<(), Failu
             "the server refused to start a new session",
         ));
     }
-    let session_id = response.headers().get("mcp-session-id").ok().flatten();
+    let session_id = response
+        .headers()
+        .get(header::MCP_SESSION_ID)
+        .ok()
+        .flatten();
     update_upstream(shared, |upstream| upstream.after_post(session_id));
     post_streamable(env, shared, INITIALIZED).await?;
     Ok(())
@@ -325,7 +338,7 @@ fn start_listening(env: &Env, shared: &Shared) {
         };
         // 405: the server offers no such stream; that is allowed. Anything but an event
         // stream is not read.
-        let content_type = response.headers().get("content-type").ok().flatten();
+        let content_type = response.headers().get(header::CONTENT_TYPE).ok().flatten();
         let verdict =
             bindify_core::relay::verdict(response.status_code(), content_type.as_deref(), None);
         if response.status_code() != 200 || verdict != Verdict::Relay(Body::EventStream) {
@@ -341,13 +354,13 @@ fn start_listening(env: &Env, shared: &Shared) {
 /// the rest of the stream is relayed in the background, and reconnected (with backoff) if it
 /// drops.
 async fn open_legacy(env: &Env, shared: &Shared) -> Result<String, Failure> {
-    let headers = [("accept", "text/event-stream".to_owned())];
+    let headers = [(header::ACCEPT, "text/event-stream".to_owned())];
     let (mut response, grant) = authorized(env, shared, |grant| {
         request(Method::Get, &grant.upstream, grant, &headers, None)
     })
     .await?;
     let status = response.status_code();
-    let content_type = response.headers().get("content-type").ok().flatten();
+    let content_type = response.headers().get(header::CONTENT_TYPE).ok().flatten();
     match bindify_core::relay::verdict(status, content_type.as_deref(), None) {
         Verdict::Relay(Body::EventStream) if status == 200 => {}
         Verdict::Refuse(foreign) => {
@@ -461,7 +474,7 @@ async fn post_legacy(
     post_url: &str,
     body: &[u8],
 ) -> Result<(), Failure> {
-    let headers = [("content-type", "application/json".to_owned())];
+    let headers = [(header::CONTENT_TYPE, "application/json".to_owned())];
     let (response, _) = authorized(env, shared, |grant| {
         request(Method::Post, post_url, grant, &headers, Some(body))
     })

@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { startOAuthServer } from '../fixtures/oauth-server.mjs';
 import { startMcpServer } from '../fixtures/mcp-server.mjs';
 import { launchBrowser, loginAndConsent } from '../lib/browser.mjs';
-import { filesContaining } from '../lib/kv.mjs';
+import { findExposed } from '../lib/kv.mjs';
 import { getFreePort } from '../lib/ports.mjs';
 import { startWorker } from '../lib/worker.mjs';
 import {
@@ -50,7 +50,14 @@ describe('connect flow', () => {
   test('a browser connects once and leaves with two permanent URLs; tokens are stored sealed', async () => {
     const page = await browser.newPage();
     const before = connectionKeys(worker.persistDir);
+    const seenRequests = mcp.requests.length;
     const { mcpUrl, sseUrl } = await connectInBrowser(page, worker.url, { preset: 'demo' });
+
+    // First contact: an MCP initialize without a token, answered 401 with a challenge that names
+    // the protected resource metadata (RFC 9728 §5.1), which is what Bindify reads next.
+    const [probe, metadata] = mcp.requests.slice(seenRequests);
+    assert.deepEqual([probe.method, probe.path, probe.rpc, probe.authorization, probe.status], ['POST', '/mcp', ['initialize'], null, 401]);
+    assert.deepEqual([metadata.method, metadata.url, metadata.status], ['GET', '/.well-known/oauth-protected-resource/mcp', 200]);
 
     const secret = secretOf(mcpUrl);
     assert.ok(secret, `permanent URL ${mcpUrl}`);
@@ -86,18 +93,22 @@ describe('connect flow', () => {
     assert.equal(body.upstream, mcp.url);
     assert.equal(body.state, 'active');
     assert.equal(body.refreshable, true);
-    assert.ok(Date.parse(body.access_token_expires_at) > Date.now() - 10_000);
+    // The expiry is the moment the token arrived plus its `expires_in` (RFC 6749 §5.1); /status
+    // shows whole seconds, truncated.
+    const expected = exchanges[0].at + exchanges[0].issued.expires_in * 1000;
+    const shown = Date.parse(body.access_token_expires_at);
+    assert.ok(shown >= expected - 2000 && shown <= expected + 1000, `expires ${body.access_token_expires_at}, expected ${new Date(expected).toISOString()}`);
     assert.equal(body.last_refresh_at, null);
 
     // One record and one URL index entry; neither tokens nor the URL secret are on disk.
     const added = connectionKeys(worker.persistDir).filter((k) => !before.includes(k));
     assert.equal(added.filter((k) => k.startsWith('conn:')).length, 1);
     assert.equal(added.filter((k) => k.startsWith('url:')).length, 1);
+    // (refresh.test.mjs searches again after refreshes, and the Worker's log too.)
     const issued = exchanges[0].issued;
-    for (const value of [issued.access_token, issued.refresh_token, secret]) {
-      assert.ok(value && value.length > 20);
-      assert.deepEqual(filesContaining(worker.persistDir, value), [], 'stored in plaintext');
-    }
+    const values = [issued.access_token, issued.refresh_token, secret];
+    assert.ok(values.every((value) => value?.length > 20));
+    assert.deepEqual(findExposed(worker.persistDir, values), [], 'stored readable');
     await page.close();
   });
 

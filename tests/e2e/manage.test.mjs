@@ -39,10 +39,13 @@ describe('dashboard and management API', () => {
 
   // What the authorization server saw of revocations.
   const destroyedRefreshTokens = [];
+  const revokedGrants = [];
+  const currentRefreshToken = () => as.tokenRequests.filter((r) => r.issued?.refresh_token).at(-1).issued.refresh_token;
 
   before(async () => {
     as = await startOAuthServer({ accessTokenTTL: 60 });
     as.provider.on('refresh_token.destroyed', (token) => destroyedRefreshTokens.push(token.jti));
+    as.provider.on('grant.revoked', (_ctx, grantId) => revokedGrants.push(grantId));
     mcp = await startMcpServer({ issuer: as.issuer });
     worker = await startWorker({
       vars: { TOKEN_ENCRYPTION_KEY: newKey(), ALLOW_LOOPBACK_HTTP: 'true', DEMO_SERVER_URL: mcp.url, ADMIN_TOKEN: adminToken },
@@ -120,13 +123,16 @@ describe('dashboard and management API', () => {
     assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'rotated' } })), 'rotated');
     await client.close();
 
-    // Revoking from the dashboard revokes the grant at the authorization server.
-    const current = as.tokenRequests.filter((r) => r.issued?.refresh_token).at(-1).issued.refresh_token;
+    // Revoking from the dashboard revokes the grant at the authorization server (RFC 7009): the
+    // refresh token and its grant are gone.
+    const refreshToken = currentRefreshToken();
+    const grants = revokedGrants.length;
     await card.locator('[data-action=revoke]').click();
     await page.click('#revoke-dialog button[value=confirm]');
     await page.waitForFunction(() => document.getElementById('status-line').textContent.startsWith('Revoked'));
     assert.equal(await page.textContent('#status-line'), 'Revoked \u201cDemo at work\u201d. Its tokens were revoked at the authorization server.');
-    assert.ok(destroyedRefreshTokens.includes(current), 'the refresh token was revoked at the authorization server');
+    assert.ok(destroyedRefreshTokens.includes(refreshToken), 'the refresh token was revoked at the authorization server');
+    assert.equal(revokedGrants.length, grants + 1, 'the grant was revoked at the authorization server');
     assert.equal(await page.isVisible('#no-connections'), true);
     const gone = await fetch(newUrl.replace(/mcp$/, 'status'));
     assert.equal(gone.status, 404);
@@ -153,8 +159,12 @@ describe('dashboard and management API', () => {
 
     const reconnect = await api('POST', `/api/connections/${id}/reconnect`);
     assert.equal(reconnect.json.reconnect_url, `${worker.url}/manage/${id}/reconnect`);
+    const refreshToken = currentRefreshToken();
+    const grants = revokedGrants.length;
     const revoked = await api('DELETE', `/api/connections/${id}`);
     assert.deepEqual(revoked.json, { revoked: true, upstream_revocation: 'revoked' });
+    assert.ok(destroyedRefreshTokens.includes(refreshToken), 'the refresh token was revoked at the authorization server');
+    assert.equal(revokedGrants.length, grants + 1, 'the grant was revoked at the authorization server');
     assert.equal((await api('GET', `/api/connections/${id}`)).status, 404);
   });
 
@@ -343,13 +353,14 @@ describe('local development without ADMIN_TOKEN', () => {
       assert.equal(open.status, 200, host);
       assert.match(open.body, /id="open-notice"/);
     }
+    // Any other host name is refused before routing (a name that resolves to the loopback
+    // address is how DNS rebinding reaches a local Worker), so open mode never reaches it.
     for (const host of ['bindify.example.workers.dev', 'localhost.evil.example', '10.0.0.2']) {
-      const page = await getWithHost('/manage', host);
-      assert.equal(page.status, 503, host);
-      assert.equal(errorCode(page.body), 'admin_token_missing');
-      const apiCall = await getWithHost('/api/connections', host);
-      assert.equal(apiCall.status, 503, host);
-      assert.equal(JSON.parse(apiCall.body).error, 'admin_token_missing');
+      for (const path of ['/manage', '/api/connections']) {
+        const refused = await getWithHost(path, host);
+        assert.equal(refused.status, 403, `${host}${path}`);
+        assert.equal(JSON.parse(refused.body).error, 'forbidden_host');
+      }
     }
   });
 });

@@ -14,9 +14,10 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { startMcpServer } from '../fixtures/mcp-server.mjs';
 import { startOAuthServer } from '../fixtures/oauth-server.mjs';
 import { launchBrowser, loginAndConsent } from '../lib/browser.mjs';
+import { findExposed, placesHolding } from '../lib/kv.mjs';
 import { startWorker } from '../lib/worker.mjs';
 import { connectHeadless } from './headless.mjs';
-import { newKey } from './support.mjs';
+import { kvEntries, newKey } from './support.mjs';
 
 const NEEDS_REAUTH = -32001;
 const AUTH_SERVER_UNAVAILABLE = -32002;
@@ -162,6 +163,27 @@ describe('refresh: idle across several token lifetimes while the cron runs', () 
     assert.deepEqual(seen.filter((r) => r.at >= idleStart && r.at <= idleEnd && r.method === 'POST'), [], 'no MCP calls while idle');
     assert.equal(seen.filter((r) => r.rpc.includes('tools/call')).length, 2);
   });
+
+  test('no token the authorization server issued is readable in storage or in the log, in any form', () => {
+    const { as, worker } = stack;
+    const issued = as.tokenRequests.filter((r) => r.issued);
+    const tokens = issued.flatMap((r) => [r.issued.access_token, r.issued.refresh_token]);
+    // The code exchange and one refresh per cron run, each with a new access and refresh token.
+    assert.ok(issued.length >= 10, `token responses: ${issued.length}`);
+    assert.equal(new Set(tokens).size, tokens.length);
+
+    // The search reaches the connection object's own storage: it finds there the sealed record
+    // the object keeps (the same bytes as its KV mirror, which the search finds too).
+    const [mirror] = kvEntries(worker.persistDir, 'conn:');
+    assert.ok(mirror?.value?.length > 100, 'the KV mirror of the connection');
+    const holders = placesHolding(worker.persistDir, mirror.value);
+    assert.ok(holders.some((p) => /^v3\/do\/bindify-Connection\/[0-9a-f]{64}\.sqlite _cf_KV$/.test(p)), `places holding the sealed record: ${holders}`);
+    assert.ok(holders.some((p) => p.startsWith('v3/kv/')), `places holding the sealed record: ${holders}`);
+    // The search reaches the Worker's log: it holds the cron's summary lines.
+    assert.ok(cronLines(worker).length >= 10);
+
+    assert.deepEqual(findExposed(worker.persistDir, tokens, [worker.logFile]), []);
+  });
 });
 
 describe('refresh: 50 concurrent calls and a cron run at the moment of expiry', () => {
@@ -190,7 +212,7 @@ describe('refresh: 50 concurrent calls and a cron run at the moment of expiry', 
 
     assert.deepEqual(results, texts);
     const refreshes = refreshesOf(as, windowStart, windowEnd);
-    assert.equal(refreshes.length, 1, JSON.stringify(refreshes.map(({ issued, ...r }) => r)));
+    assert.equal(refreshes.length, 1, JSON.stringify(refreshes.map(({ issued, presented, ...r }) => r)));
     assert.equal(refreshes[0].status, 200);
     assert.deepEqual(invalidGrants(as), []);
     // The cron found the token due (or, if the calls refreshed first, saw it in the listing
@@ -339,15 +361,19 @@ describe('refresh: wrangler dev restarted between a refresh and the next call', 
   });
   after(() => stopStack(stack, clients));
 
-  test('the rotated refresh token survives the restart', async (t) => {
-    const { as, worker } = stack;
+  // The client's session lives at the upstream and the tokens in the connection's storage, so
+  // the same client carries on after the restart, and its next call refreshes with the refresh
+  // token the cron rotated before it.
+  test('the same client carries on, and the rotated refresh token survives the restart', async () => {
+    const { as, mcp, worker } = stack;
     const { mcpUrl, secret } = await connectHeadless(worker.url);
     const client = await newClient(mcpUrl);
     clients.push(client);
     assert.equal(await echo(client, 'before'), 'before');
 
     assert.deepEqual(await runCron(worker), cronSummary(1, 1, 1));
-    assert.equal(refreshesOf(as, 0).length, 1);
+    const [rotation] = refreshesOf(as, 0);
+    assert.equal(rotation.status, 200);
     const refreshedAt = Date.parse((await status(worker, secret)).last_refresh_at);
 
     await worker.restart();
@@ -356,21 +382,13 @@ describe('refresh: wrangler dev restarted between a refresh and the next call', 
     // that the cron rotated (and persisted) before the restart.
     await sleepUntil(expiredBy((await status(worker, secret)).access_token_expires_at));
 
-    let text;
-    try {
-      text = await echo(client, 'after');
-    } catch (err) {
-      // The old client's session lives upstream; if the client itself gave up, start anew.
-      const fresh = await newClient(mcpUrl);
-      clients.push(fresh);
-      text = await echo(fresh, 'after');
-      t.diagnostic(`the old client failed after the restart (${err.message}); a new client worked`);
-    }
-    assert.equal(text, 'after');
+    assert.equal(await echo(client, 'after'), 'after');
+    assert.deepEqual(mcp.requests.filter((r) => r.at >= restartedAt && r.rpc.includes('initialize')).length, 0, 'the same upstream session');
 
     const afterRestart = refreshesOf(as, restartedAt);
-    assert.ok(afterRestart.length >= 1);
-    assert.deepEqual(afterRestart.map((r) => r.status), afterRestart.map(() => 200));
+    assert.equal(afterRestart.length, 1, JSON.stringify(afterRestart.map((r) => [r.status, r.error])));
+    assert.equal(afterRestart[0].status, 200);
+    assert.equal(afterRestart[0].presented, rotation.issued.refresh_token, 'the refresh token the cron rotated');
     assert.deepEqual(invalidGrants(as), []);
     const now = await status(worker, secret);
     assert.equal(now.state, 'active');
@@ -428,13 +446,31 @@ describe('refresh: 500 connections, a tenth of them due', () => {
     const shortExpiries = (await statuses(created.short)).map((s) => s.access_token_expires_at);
     await sleepUntil(Math.max(...shortExpiries.map((e) => expiredBy(e))) - 60_000);
 
+    // Each connection's access-token expiry, to the millisecond, from the plaintext metadata of
+    // its KV mirror: what the cron plans with.
+    const listed = () => new Map(kvEntries(worker.persistDir, 'conn:').map((e) => [e.key.slice('conn:'.length), e.metadata]));
+    const initial = listed();
+    assert.equal(initial.size, SHORT + LONG);
+    const shortIds = [...initial].filter(([, m]) => m.upstream === short.mcp.url).map(([id]) => id);
+    assert.equal(shortIds.length, SHORT);
+    // Soonest expiry first, ties by id, as the plan orders them.
+    const soonestFirst = [...shortIds].sort((a, b) => initial.get(a).expires_at - initial.get(b).expires_at || (a < b ? -1 : 1));
+
     const runs = [];
+    let last = initial;
     for (let i = 0; i < 3; i += 1) {
       const from = Date.now();
       const line = await runCron(worker);
       const to = Date.now();
-      runs.push({ line, short: refreshesOf(short.as, from, to), long: refreshesOf(long.as, from, to) });
+      const now = listed();
+      const refreshed = [...now].filter(([id, m]) => m.last_refresh_at !== last.get(id).last_refresh_at).map(([id]) => id);
+      runs.push({ line, refreshed: new Set(refreshed), short: refreshesOf(short.as, from, to), long: refreshesOf(long.as, from, to) });
+      last = now;
     }
+    // Which connections: the 40 that expire soonest, then the other 10, then none.
+    assert.deepEqual([...runs[0].refreshed].sort(), soonestFirst.slice(0, 40).sort());
+    assert.deepEqual([...runs[1].refreshed].sort(), soonestFirst.slice(40).sort());
+    assert.deepEqual([...runs[2].refreshed], []);
     assert.deepEqual(runs.map((r) => r.line), [cronSummary(500, 40, 40), cronSummary(500, 10, 10), cronSummary(500, 0, 0)]);
     assert.deepEqual(runs.map((r) => r.short.length), [40, 10, 0]);
     assert.deepEqual(runs.map((r) => r.long.length), [0, 0, 0]);

@@ -1,9 +1,10 @@
 // Shared steps of the end-to-end tests: a random encryption key, the local KV contents of a
 // Worker's persisted state, and driving the connect flow in a browser or with plain fetch.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { setTimeout as delay } from 'node:timers/promises';
 
 import { loginAndConsent } from '../lib/browser.mjs';
 
@@ -53,6 +54,36 @@ export function kvWrites(persistDir) {
     }
   }
   return lines.sort();
+}
+
+/**
+ * The KV entries whose key starts with `prefix`, each as `{ key, metadata, value }`: the
+ * metadata parsed, the value read from its blob file (`v3/kv/<namespace>/blobs/<blob id>`).
+ * Read straight from workerd's files.
+ */
+export function kvEntries(persistDir, prefix) {
+  const root = join(persistDir, 'v3', 'kv');
+  if (!existsSync(root)) return [];
+  const blobs = new Map(readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.parentPath.endsWith('blobs'))
+    .map((entry) => [entry.name, join(entry.parentPath, entry.name)]));
+  const entries = [];
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.sqlite')) continue;
+    const db = new DatabaseSync(join(entry.parentPath, entry.name), { readOnly: true });
+    try {
+      const hasEntries = db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name='_mf_entries'").get();
+      if (!hasEntries) continue;
+      const rows = db.prepare('SELECT key, blob_id, metadata FROM _mf_entries WHERE substr(key, 1, ?) = ?').all(prefix.length, prefix);
+      for (const { key, blob_id: blobId, metadata } of rows) {
+        const blob = blobs.get(blobId);
+        entries.push({ key, metadata: metadata ? JSON.parse(metadata) : null, value: blob ? readFileSync(blob, 'utf8') : null });
+      }
+    } finally {
+      db.close();
+    }
+  }
+  return entries.sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
 /** The KV keys that make up stored connections (records and URL index entries). */
@@ -176,3 +207,47 @@ export async function connectInBrowser(page, workerUrl, { preset, serverUrl }) {
 
 /** The secret in a permanent URL. */
 export const secretOf = (url) => /\/s\/([A-Za-z0-9_-]{43})\//.exec(url)?.[1] ?? null;
+
+/**
+ * Reads the events of an SSE response (WHATWG HTML §9.2.6) one at a time: `next()` resolves
+ * with `{ id, event, data }` for the next event, skipping comments, or `null` once the stream
+ * ends. `next(ms)` gives up with an error after `ms`, so a missing event fails the test instead
+ * of hanging it.
+ */
+export function sseEvents(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  return {
+    async next(ms = 15_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        buffer = buffer.replaceAll('\r\n', '\n');
+        const end = buffer.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = { id: null, event: 'message', data: null };
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) continue;
+            const colon = line.indexOf(':');
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'id') event.id = value;
+            else if (field === 'event') event.event = value;
+            else if (field === 'data') event.data = event.data === null ? value : `${event.data}\n${value}`;
+          }
+          if (event.data !== null) return event;
+          continue;
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`no SSE event within ${ms} ms; unread: ${JSON.stringify(buffer)}`);
+        const read = await Promise.race([reader.read(), delay(left).then(() => 'timeout')]);
+        if (read === 'timeout') continue;
+        if (read.done) return null;
+        buffer += decoder.decode(read.value, { stream: true });
+      }
+    },
+    cancel: () => reader.cancel().catch(() => {}),
+  };
+}

@@ -11,8 +11,9 @@ use serde_json::json;
 
 use crate::error::{CliError, Result};
 use crate::fixes;
-use crate::secret::AdminToken;
 use crate::worker_url::{WorkerUrl, segment};
+use bindify_core::admin::AdminToken;
+use bindify_core::cli_flow::ConnectCode;
 use transport::{Method, Response, Transport};
 use types::{
     ApiErrorBody, ConnectStarted, ConnectStatus, Connected, Connection, ConnectionList,
@@ -213,8 +214,8 @@ impl<T: Transport> Client<T> {
     }
 
     /// `GET /api/connect/<code>`. 404: the code expired, or its result was already taken.
-    pub fn connect_status(&self, code: &str) -> Result<ConnectStatus> {
-        let path = format!("/api/connect/{}", segment(code));
+    pub fn connect_status(&self, code: &ConnectCode) -> Result<ConnectStatus> {
+        let path = format!("/api/connect/{}", segment(code.expose()));
         self.call(Method::Get, &path, None, |_| {
             CliError::FlowFailed(
                 "the connect code expired or its result was already collected: run \

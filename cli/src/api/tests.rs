@@ -1,3 +1,4 @@
+use bindify_core::cli_flow::ConnectCode;
 use serde_json::json;
 
 use super::fake::{Fake, TOKEN, client, client_with, connection};
@@ -23,7 +24,8 @@ fn requests_carry_the_token_except_the_root() {
     assert_eq!(
         c.connect("notion", |_| CliError::Usage("400".into()))
             .expect("connect")
-            .code,
+            .code
+            .expose(),
         "c0de"
     );
     let sent = c.transport().sent();
@@ -58,7 +60,11 @@ fn paths_of_each_operation() {
     c.revoke("id").expect("revoke");
     c.rotate("id").expect("rotate");
     c.reconnect("id").expect("reconnect");
-    assert_eq!(c.connect_status("k").expect("poll"), ConnectStatus::Pending);
+    assert_eq!(
+        c.connect_status(&ConnectCode::new("k".into()))
+            .expect("poll"),
+        ConnectStatus::Pending
+    );
     let sent: Vec<(Method, String)> = c
         .transport()
         .sent()
@@ -97,10 +103,11 @@ fn connect_statuses_parse() {
             .answer(200, json!({"status": "failed", "error": "access_denied", "message": "You declined."})),
     );
     assert!(
-        matches!(c.connect_status("k"), Ok(ConnectStatus::Connected(ref x)) if x.mcp_url == "m")
+        matches!(c.connect_status(&ConnectCode::new("k".into())), Ok(ConnectStatus::Connected(ref x)) if x.mcp_url == "m")
     );
     assert_eq!(
-        c.connect_status("k").expect("failed"),
+        c.connect_status(&ConnectCode::new("k".into()))
+            .expect("failed"),
         ConnectStatus::Failed {
             error: "access_denied".into(),
             message: "You declined.".into()
@@ -169,7 +176,10 @@ fn each_failure_maps_to_its_exit_code() {
         ),
         (
             Fake::new().answer(404, json!({"error": "not_found", "message": "m"})),
-            |c| c.connect_status("code").expect_err("x"),
+            |c| {
+                c.connect_status(&ConnectCode::new("code".into()))
+                    .expect_err("x")
+            },
             6,
             "the connect code expired",
         ),

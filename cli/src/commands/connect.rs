@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use bindify_core::cli_flow::ConnectCode;
 use bindify_core::presets;
 use zeroize::Zeroizing;
 
@@ -209,7 +210,7 @@ pub fn connect<T: Transport>(
 /// no longer knows after its expiry (`expires_at`) is a timeout too.
 fn wait<T: Transport>(
     client: &Client<T>,
-    code: &str,
+    code: &ConnectCode,
     timeout: Duration,
     interval: Duration,
     expires_at: Option<bindify_core::time::UnixMillis>,

@@ -11,7 +11,7 @@ use crate::config::{self, ConfigFile};
 use crate::error::{CliError, Result};
 use crate::fixes;
 use crate::output::Output;
-use crate::secret::AdminToken;
+use bindify_core::admin::AdminToken;
 
 pub fn login<T: Transport>(
     client: &Client<T>,

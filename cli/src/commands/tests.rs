@@ -479,7 +479,7 @@ fn doctor_gives_the_fix_for_each_finding() {
 fn login_saves_only_a_token_the_worker_accepts() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("bindify");
-    let token = crate::secret::AdminToken::new(TOKEN).expect("token");
+    let token = bindify_core::admin::AdminToken::parse(TOKEN).expect("token");
 
     let refused = super::login::login(
         &client(Fake::new().answer(401, json!({"error": "unauthorized", "message": "m"}))),

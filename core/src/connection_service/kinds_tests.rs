@@ -150,9 +150,10 @@ fn client_credentials_are_asked_again_when_the_token_expires() {
     let service = f.service();
     let outcome =
         block_on(service.token(&peer.client(), "c1", &f.secret.hash(), None, T0)).expect("ok");
-    assert!(
-        matches!(outcome, Some(TokenOutcome::Token(ref g)) if g.access_token.secret() == "cc-2")
-    );
+    let Some(TokenOutcome::Token(grant)) = outcome else {
+        panic!("a token: {outcome:?}");
+    };
+    assert_eq!(grant.access_token.secret(), "cc-2");
     assert_eq!(
         peer.requests()[0].form("grant_type").as_deref(),
         Some("client_credentials")

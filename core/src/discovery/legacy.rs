@@ -7,7 +7,7 @@
 
 use url::Url;
 
-use super::{AuthServerMetadata, Discovered, DiscoveryError, fetch_json};
+use super::{AuthServerMetadata, Discovered, DiscoveryError, Fetched, fetch_json, unreadable};
 use crate::http::HttpClient;
 use crate::upstream::{UpstreamPolicy, canonical_resource, validate_server_url};
 use crate::wellknown::authorization_server_metadata_urls;
@@ -22,9 +22,13 @@ pub(super) async fn discover<C: HttpClient>(
     let origin = origin_of(server);
     let mut found = None;
     for url in authorization_server_metadata_urls(&origin) {
-        if let Some(metadata) = fetch_json::<C, AuthServerMetadata>(http, &url).await {
-            found = Some(metadata);
-            break;
+        match fetch_json::<C, AuthServerMetadata>(http, &url).await {
+            Fetched::Found(metadata) => {
+                found = Some(metadata);
+                break;
+            }
+            Fetched::Absent => {}
+            Fetched::Unreadable(reason) => return Err(unreadable(&url, reason)),
         }
     }
     let (issuer, metadata) = match found {

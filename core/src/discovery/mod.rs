@@ -56,6 +56,8 @@ pub enum DiscoveryError {
     NoAuthorizationCodeGrant,
     #[error("a discovered URL is not allowed: {0}")]
     DisallowedUrl(String),
+    #[error("the metadata at {url} could not be read: {reason}")]
+    MetadataUnreadable { url: String, reason: String },
 }
 
 /// A minimal `initialize` request: what a real MCP client sends first, so servers that only
@@ -112,7 +114,7 @@ pub async fn discover<C: HttpClient>(
     }
 
     let challenge_scopes = challenge.and_then(|c| c.scope).map(|s| split_scopes(&s));
-    let Some(prm) = fetch_first_resource_metadata(http, &candidates).await else {
+    let Some(prm) = fetch_first_resource_metadata(http, &candidates).await? else {
         if let Probe::Open(status) = probe {
             // No challenge and no metadata: nothing here asks for authorization.
             return Err(DiscoveryError::NoAuthRequired(status));
@@ -198,28 +200,65 @@ async fn probe<C: HttpClient>(http: &C, server: &Url) -> Result<Probe, Discovery
     ))
 }
 
-async fn fetch_json<C: HttpClient, T>(http: &C, url: &Url) -> Option<T>
+/// What a GET for metadata found.
+enum Fetched<T> {
+    Found(T),
+    /// Not there: an error status, or a body that is not this metadata (some sites answer
+    /// every path with an HTML page). The next candidate, or a fallback, applies.
+    Absent,
+    /// There, but unreadable: the exchange failed or the body passed its cap. A server whose
+    /// metadata cannot be read is not taken for one that has none, so no fallback applies.
+    Unreadable(String),
+}
+
+async fn fetch_json<C: HttpClient, T>(http: &C, url: &Url) -> Fetched<T>
 where
     T: serde::de::DeserializeOwned,
 {
-    let request = http::get_json_request(url).ok()?;
-    let response = http::send(http, request).await.ok()?;
-    if !response.status().is_success() || response.body().len() > MAX_METADATA_BYTES {
-        return None;
+    let request = match http::get_json_request(url) {
+        Ok(request) => request,
+        Err(reason) => return Fetched::Unreadable(reason),
+    };
+    let response = match http::send(http, request).await {
+        Ok(response) => response,
+        Err(reason) => return Fetched::Unreadable(reason),
+    };
+    if !response.status().is_success() {
+        return Fetched::Absent;
     }
-    serde_json::from_slice(response.body()).ok()
+    if response.body().len() > MAX_METADATA_BYTES {
+        return Fetched::Unreadable(format!(
+            "the response was larger than {MAX_METADATA_BYTES} bytes"
+        ));
+    }
+    match serde_json::from_slice(response.body()) {
+        Ok(value) => Fetched::Found(value),
+        Err(_) => Fetched::Absent,
+    }
+}
+
+fn unreadable(url: &Url, reason: String) -> DiscoveryError {
+    // Only where the metadata was asked for, never a query (metadata URLs carry none).
+    let mut shown = url.clone();
+    shown.set_query(None);
+    DiscoveryError::MetadataUnreadable {
+        url: shown.to_string(),
+        reason,
+    }
 }
 
 async fn fetch_first_resource_metadata<C: HttpClient>(
     http: &C,
     candidates: &[Url],
-) -> Option<ProtectedResourceMetadata> {
+) -> Result<Option<ProtectedResourceMetadata>, DiscoveryError> {
     for url in candidates {
-        if let Some(prm) = fetch_json::<C, ProtectedResourceMetadata>(http, url).await {
-            return Some(prm);
+        match fetch_json::<C, ProtectedResourceMetadata>(http, url).await {
+            Fetched::Found(prm) => return Ok(Some(prm)),
+            Fetched::Absent => {}
+            Fetched::Unreadable(reason) => return Err(unreadable(url, reason)),
         }
     }
-    None
+    Ok(None)
 }
 
 async fn fetch_auth_server_metadata<C: HttpClient>(
@@ -227,8 +266,10 @@ async fn fetch_auth_server_metadata<C: HttpClient>(
     issuer: &Url,
 ) -> Result<AuthServerMetadata, DiscoveryError> {
     for url in authorization_server_metadata_urls(issuer) {
-        if let Some(meta) = fetch_json::<C, AuthServerMetadata>(http, &url).await {
-            return Ok(meta);
+        match fetch_json::<C, AuthServerMetadata>(http, &url).await {
+            Fetched::Found(meta) => return Ok(meta),
+            Fetched::Absent => {}
+            Fetched::Unreadable(reason) => return Err(unreadable(&url, reason)),
         }
     }
     Err(DiscoveryError::NoAuthServerMetadata(issuer.to_string()))

@@ -526,3 +526,32 @@ fn garbage_metadata_is_skipped() {
     );
     assert!(run(&peer, MCP).is_ok());
 }
+
+#[test]
+fn metadata_that_cannot_be_read_stops_discovery_without_a_fallback() {
+    // Too large: the body passed its cap (the Worker's adapter stops reading there).
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    peer.on("GET", PRM_PATH, 200, &"x".repeat(MAX_METADATA_BYTES + 1));
+    match run(&peer, MCP) {
+        Err(DiscoveryError::MetadataUnreadable { url, reason }) => {
+            assert_eq!(url, PRM_PATH);
+            assert!(reason.contains("larger than"), "{reason}");
+        }
+        other => panic!("expected unreadable metadata, got {other:?}"),
+    }
+    // Nothing after it: neither the root form nor the 2025-03-26 default endpoints.
+    let urls: Vec<String> = peer.requests().into_iter().map(|r| r.url).collect();
+    assert_eq!(urls, [MCP, PRM_PATH]);
+
+    // The exchange failed (a timeout, a reset, a body that never ended).
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    peer.on("GET", PRM_PATH, 404, "");
+    peer.fail("GET", PRM_ROOT);
+    assert!(matches!(
+        run(&peer, MCP),
+        Err(DiscoveryError::MetadataUnreadable { .. })
+    ));
+    assert!(peer.requests_to(ORIGIN_META).is_empty());
+}

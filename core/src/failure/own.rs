@@ -1,14 +1,15 @@
 //! Bindify's own failures: its storage, its configuration, or Bindify itself. Each says what
 //! failed, that the MCP server and its authorization server are not involved, what the
-//! operator can check or set (naming the variable and the command, never a value), and
-//! whether to try again.
+//! operator can check or set (naming the variable, as [`crate::settings::Variable`] spells
+//! it, and the command, never a value), and whether to try again.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Source;
-use crate::envelope::EnvelopeError;
+use crate::envelope::{EnvelopeError, KeyError};
 use crate::flow::ConnectError;
+use crate::settings::{KEY_VERSION, Variable};
 use crate::vault::VaultError;
 
 /// `Retry-After` of a storage failure, in seconds.
@@ -42,6 +43,8 @@ pub enum ConfigProblem {
     /// `TOKEN_ENCRYPTION_KEY` (or `TOKEN_ENCRYPTION_KEY_PREVIOUS`) is not 32 bytes of base64;
     /// `reason` is [`crate::envelope::KeyError`]'s message.
     KeyMalformed { reason: String },
+    /// `TOKEN_ENCRYPTION_KEY_VERSION` is set but is not a version byte.
+    KeyVersionInvalid,
     /// A record does not open with the key of its version: it was sealed under another key.
     SealedWithOtherKey,
     /// A record was sealed under a key version no configured key has.
@@ -73,6 +76,9 @@ impl OwnFailure {
     pub fn of_keyring(error: &ConnectError) -> Self {
         match error {
             ConnectError::KeyMissing => Self::misconfigured(ConfigProblem::KeyMissing),
+            ConnectError::KeyMalformed(KeyError::Version) => {
+                Self::misconfigured(ConfigProblem::KeyVersionInvalid)
+            }
             ConnectError::KeyMalformed(e) => Self::misconfigured(ConfigProblem::KeyMalformed {
                 reason: e.to_string(),
             }),
@@ -128,7 +134,9 @@ impl OwnFailure {
             OwnFailure::Storage { .. } => "storage_unavailable",
             OwnFailure::Misconfigured { problem } => match problem {
                 ConfigProblem::KeyMissing => "encryption_key_missing",
-                ConfigProblem::KeyMalformed { .. } => "encryption_key_malformed",
+                ConfigProblem::KeyMalformed { .. } | ConfigProblem::KeyVersionInvalid => {
+                    "encryption_key_malformed"
+                }
                 ConfigProblem::SealedWithOtherKey | ConfigProblem::KeyVersionMissing { .. } => {
                     "encryption_key_mismatch"
                 }
@@ -170,7 +178,7 @@ impl OwnFailure {
                 json!({ "source": source, "error": error, "storage": what })
             }
             OwnFailure::Misconfigured { problem } => {
-                json!({ "source": source, "error": error, "variable": variable(problem) })
+                json!({ "source": source, "error": error, "variable": variable(problem).name() })
             }
             OwnFailure::Internal => json!({ "source": source, "error": error }),
         }
@@ -178,11 +186,14 @@ impl OwnFailure {
 }
 
 /// The configuration variable the operator sets to fix `problem`.
-fn variable(problem: &ConfigProblem) -> &'static str {
+fn variable(problem: &ConfigProblem) -> Variable {
     match problem {
-        ConfigProblem::KeyMissing | ConfigProblem::KeyMalformed { .. } => "TOKEN_ENCRYPTION_KEY",
+        ConfigProblem::KeyMissing | ConfigProblem::KeyMalformed { .. } => {
+            Variable::TokenEncryptionKey
+        }
+        ConfigProblem::KeyVersionInvalid => Variable::TokenEncryptionKeyVersion,
         ConfigProblem::SealedWithOtherKey | ConfigProblem::KeyVersionMissing { .. } => {
-            "TOKEN_ENCRYPTION_KEY_PREVIOUS"
+            Variable::TokenEncryptionKeyPrevious
         }
     }
 }
@@ -215,20 +226,29 @@ fn storage_message(what: StorageFailure) -> String {
 }
 
 fn config_message(problem: &ConfigProblem) -> String {
+    let (key, previous, version) = (
+        Variable::TokenEncryptionKey,
+        Variable::TokenEncryptionKeyPrevious,
+        Variable::TokenEncryptionKeyVersion,
+    );
     match problem {
         ConfigProblem::KeyMissing => format!(
-            "Bindify is not configured: TOKEN_ENCRYPTION_KEY is not set, so no connection can be opened. {NOT_THE_UPSTREAM} The operator must set it to the key the connections were stored with: `npx wrangler secret put TOKEN_ENCRYPTION_KEY` (a Worker without connections can take a new one from `openssl rand -base64 32`)."
+            "Bindify is not configured: {key} is not set, so no connection can be opened. {NOT_THE_UPSTREAM} The operator must set it to the key the connections were stored with: `npx wrangler secret put {key}` (a Worker without connections can take a new one from `openssl rand -base64 32`)."
         ),
         ConfigProblem::KeyMalformed { reason } => format!(
-            "Bindify is not configured: {}. {NOT_THE_UPSTREAM} The operator must set it again: `npx wrangler secret put TOKEN_ENCRYPTION_KEY`.",
+            "Bindify is not configured: {}. {NOT_THE_UPSTREAM} The operator must set it again: `npx wrangler secret put {key}`.",
             reason.trim_end_matches('.')
         ),
-        ConfigProblem::SealedWithOtherKey => format!(
-            "Bindify is misconfigured: this connection's record does not open with the configured TOKEN_ENCRYPTION_KEY; it was stored under another key. {NOT_THE_UPSTREAM} If the key was changed, the operator puts the old key back, or sets it as TOKEN_ENCRYPTION_KEY_PREVIOUS (`npx wrangler secret put TOKEN_ENCRYPTION_KEY_PREVIOUS`) and raises TOKEN_ENCRYPTION_KEY_VERSION by one (see docs/configuration.md)."
+        ConfigProblem::KeyVersionInvalid => format!(
+            "Bindify is not configured: {version} must be a whole number from {} to {} (the version of {key}). {NOT_THE_UPSTREAM} The operator corrects it under [vars] in wrangler.toml and deploys again (see docs/configuration.md).",
+            KEY_VERSION.min, KEY_VERSION.max
         ),
-        ConfigProblem::KeyVersionMissing { version } => format!(
-            "Bindify is misconfigured: this connection's record was stored under encryption key version {version}, and no configured key has that version. {NOT_THE_UPSTREAM} The operator sets that key as TOKEN_ENCRYPTION_KEY_PREVIOUS (`npx wrangler secret put TOKEN_ENCRYPTION_KEY_PREVIOUS`) with TOKEN_ENCRYPTION_KEY_VERSION = {} (see docs/configuration.md).",
-            u16::from(*version) + 1
+        ConfigProblem::SealedWithOtherKey => format!(
+            "Bindify is misconfigured: this connection's record does not open with the configured {key}; it was stored under another key. {NOT_THE_UPSTREAM} If the key was changed, the operator puts the old key back, or sets it as {previous} (`npx wrangler secret put {previous}`) and raises {version} by one (see docs/configuration.md)."
+        ),
+        ConfigProblem::KeyVersionMissing { version: stored } => format!(
+            "Bindify is misconfigured: this connection's record was stored under encryption key version {stored}, and no configured key has that version. {NOT_THE_UPSTREAM} The operator sets that key as {previous} (`npx wrangler secret put {previous}`) with {version} = {} (see docs/configuration.md).",
+            u16::from(*stored) + 1
         ),
     }
 }

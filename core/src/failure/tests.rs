@@ -93,6 +93,12 @@ fn table() -> Vec<Row> {
             "Bindify is not configured: TOKEN_ENCRYPTION_KEY must be 32 random bytes in base64 (got 16 bytes); generate one with `openssl rand -base64 32`. The MCP server and its authorization server are not involved. The operator must set it again: `npx wrangler secret put TOKEN_ENCRYPTION_KEY`.",
         ),
         config(
+            ConfigProblem::KeyVersionInvalid,
+            "encryption_key_malformed",
+            "TOKEN_ENCRYPTION_KEY_VERSION",
+            "Bindify is not configured: TOKEN_ENCRYPTION_KEY_VERSION must be a whole number from 1 to 255 (the version of TOKEN_ENCRYPTION_KEY). The MCP server and its authorization server are not involved. The operator corrects it under [vars] in wrangler.toml and deploys again (see docs/configuration.md).",
+        ),
+        config(
             ConfigProblem::SealedWithOtherKey,
             "encryption_key_mismatch",
             "TOKEN_ENCRYPTION_KEY_PREVIOUS",
@@ -408,6 +414,10 @@ fn own_failures_on_json_endpoints_use_the_connect_pages_codes() {
         OwnFailure::misconfigured(ConfigProblem::KeyMalformed {
             reason: KeyError::NotBase64.to_string()
         })
+    );
+    assert_eq!(
+        OwnFailure::of_keyring(&ConnectError::KeyMalformed(KeyError::Version)),
+        OwnFailure::misconfigured(ConfigProblem::KeyVersionInvalid)
     );
 }
 

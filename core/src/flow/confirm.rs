@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::admin::SessionCookie;
 use crate::envelope::{EnvelopeError, Keyring};
 use crate::secret::{b64url, ct_eq_bytes, sha256};
 use crate::time::UnixMillis;
@@ -31,17 +32,27 @@ struct ConfirmClaims {
     purpose: Option<String>,
 }
 
+crate::secret_type! {
+    /// The sealed token of a confirmation page: it confirms one server for one session.
+    pub struct ConfirmToken(String);
+}
+
 fn digest(text: &str) -> String {
     b64url(&sha256(text.as_bytes()))
+}
+
+/// The session's part of a confirmation ("" in open local development, which has none).
+fn session_digest(session: Option<&SessionCookie>) -> String {
+    digest(session.map(SessionCookie::expose).unwrap_or_default())
 }
 
 /// The token the confirmation page's form carries.
 pub fn confirm_token(
     keyring: &Keyring,
     server: &Url,
-    session: Option<&str>,
+    session: Option<&SessionCookie>,
     now: UnixMillis,
-) -> Result<String, EnvelopeError> {
+) -> Result<ConfirmToken, EnvelopeError> {
     confirm_token_for(keyring, server, None, session, now)
 }
 
@@ -52,24 +63,26 @@ pub fn confirm_token_for(
     keyring: &Keyring,
     server: &Url,
     purpose: Option<&str>,
-    session: Option<&str>,
+    session: Option<&SessionCookie>,
     now: UnixMillis,
-) -> Result<String, EnvelopeError> {
+) -> Result<ConfirmToken, EnvelopeError> {
     let claims = ConfirmClaims {
         exp: now.saturating_add(CONFIRM_TTL_MS),
         server: digest(server.as_str()),
-        session: digest(session.unwrap_or_default()),
+        session: session_digest(session),
         purpose: purpose.map(digest),
     };
-    keyring.seal_json(CONFIRM_AAD, &claims)
+    keyring
+        .seal_json(CONFIRM_AAD, &claims)
+        .map(ConfirmToken::new)
 }
 
 /// Whether `token` confirms connecting `server` for this session, now.
 pub fn confirmed(
     keyring: &Keyring,
-    token: &str,
+    token: &ConfirmToken,
     server: &Url,
-    session: Option<&str>,
+    session: Option<&SessionCookie>,
     now: UnixMillis,
 ) -> bool {
     confirmed_for(keyring, token, server, None, session, now)
@@ -78,12 +91,13 @@ pub fn confirmed(
 /// Whether `token` confirms connecting `server` for `purpose` for this session, now.
 pub fn confirmed_for(
     keyring: &Keyring,
-    token: &str,
+    token: &ConfirmToken,
     server: &Url,
     purpose: Option<&str>,
-    session: Option<&str>,
+    session: Option<&SessionCookie>,
     now: UnixMillis,
 ) -> bool {
+    let token = token.expose();
     if token.len() > 1024 {
         return false;
     }
@@ -100,23 +114,15 @@ pub fn confirmed_for(
         && ct_eq_bytes(claims.server.as_bytes(), digest(server.as_str()).as_bytes())
         && ct_eq_bytes(
             claims.session.as_bytes(),
-            digest(session.unwrap_or_default()).as_bytes(),
+            session_digest(session).as_bytes(),
         )
 }
 
-/// The confirmation form: the server URL and the token. `Debug` leaves out the token.
-#[derive(Default)]
+/// The confirmation form: the server URL and the token.
+#[derive(Debug, Default)]
 pub struct ConfirmForm {
     pub server: Option<String>,
-    pub token: Option<String>,
-}
-
-impl std::fmt::Debug for ConfirmForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfirmForm")
-            .field("server", &self.server)
-            .finish_non_exhaustive()
-    }
+    pub token: Option<ConfirmToken>,
 }
 
 impl ConfirmForm {
@@ -125,7 +131,7 @@ impl ConfirmForm {
         for (name, value) in url::form_urlencoded::parse(body) {
             match name.as_ref() {
                 "server" => form.server = Some(value.into_owned()),
-                "confirm" => form.token = Some(value.into_owned()),
+                "confirm" => form.token = Some(ConfirmToken::new(value.into_owned())),
                 _ => {}
             }
         }
@@ -164,6 +170,11 @@ impl SecretForm {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields.get(name).map(|v| v.as_str())
     }
+
+    /// The form's confirmation token.
+    pub fn confirmation(&self) -> ConfirmToken {
+        ConfirmToken::new(self.get("confirm").unwrap_or_default().to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -176,43 +187,51 @@ mod tests {
         let k = keyring();
         let server = Url::parse("https://mcp.example.com/mcp").expect("url");
         let other = Url::parse("https://attacker.example/mcp").expect("url");
-        let token = confirm_token(&k, &server, Some("session-a"), 0).expect("sealed");
-        assert!(confirmed(&k, &token, &server, Some("session-a"), 1));
-        assert!(!confirmed(&k, &token, &other, Some("session-a"), 1));
-        assert!(!confirmed(&k, &token, &server, Some("session-b"), 1));
+        let a = SessionCookie::new("session-a".into());
+        let b = SessionCookie::new("session-b".into());
+        let token = confirm_token(&k, &server, Some(&a), 0).expect("sealed");
+        assert!(confirmed(&k, &token, &server, Some(&a), 1));
+        assert!(!confirmed(&k, &token, &other, Some(&a), 1));
+        assert!(!confirmed(&k, &token, &server, Some(&b), 1));
         assert!(!confirmed(&k, &token, &server, None, 1));
-        assert!(!confirmed(
-            &k,
-            &token,
-            &server,
-            Some("session-a"),
-            CONFIRM_TTL_MS
-        ));
+        assert!(!confirmed(&k, &token, &server, Some(&a), CONFIRM_TTL_MS));
         assert!(!confirmed(
             &keyring_with(1, [9; 32]),
             &token,
             &server,
-            Some("session-a"),
+            Some(&a),
             1
         ));
-        assert!(!confirmed(&k, "forged", &server, Some("session-a"), 1));
+        let forged = ConfirmToken::new("forged".into());
+        assert!(!confirmed(&k, &forged, &server, Some(&a), 1));
         // Open local development: no session on either side.
         let open = confirm_token(&k, &server, None, 0).expect("sealed");
         assert!(confirmed(&k, &open, &server, None, 1));
-        assert!(!confirmed(&k, &open, &server, Some("session-a"), 1));
+        assert!(!confirmed(&k, &open, &server, Some(&a), 1));
+        assert_eq!(format!("{open:?}"), "ConfirmToken(<redacted>)");
+    }
+
+    #[test]
+    fn reads_the_form() {
+        let form = ConfirmForm::parse(b"server=https%3A%2F%2Fa.example%2Fmcp&confirm=t0k&x=1");
+        assert_eq!(form.server.as_deref(), Some("https://a.example/mcp"));
+        assert_eq!(form.token.as_ref().map(ConfirmToken::expose), Some("t0k"));
+        assert!(ConfirmForm::parse(b"").server.is_none());
+        assert!(!format!("{form:?}").contains("t0k"));
     }
 
     #[test]
     fn a_confirmation_for_a_reconnect_holds_for_that_connection_only() {
         let k = keyring();
         let server = Url::parse("https://mcp.example.com/mcp").expect("url");
-        let token = confirm_token_for(&k, &server, Some("conn-1"), Some("s"), 0).expect("sealed");
+        let s = SessionCookie::new("s".into());
+        let token = confirm_token_for(&k, &server, Some("conn-1"), Some(&s), 0).expect("sealed");
         assert!(confirmed_for(
             &k,
             &token,
             &server,
             Some("conn-1"),
-            Some("s"),
+            Some(&s),
             1
         ));
         assert!(!confirmed_for(
@@ -220,36 +239,31 @@ mod tests {
             &token,
             &server,
             Some("conn-2"),
-            Some("s"),
+            Some(&s),
             1
         ));
-        assert!(!confirmed(&k, &token, &server, Some("s"), 1));
-        let plain = confirm_token(&k, &server, Some("s"), 0).expect("sealed");
+        assert!(!confirmed(&k, &token, &server, Some(&s), 1));
+        let plain = confirm_token(&k, &server, Some(&s), 0).expect("sealed");
         assert!(!confirmed_for(
             &k,
             &plain,
             &server,
             Some("conn-1"),
-            Some("s"),
+            Some(&s),
             1
         ));
     }
 
     #[test]
     fn a_secret_form_keeps_the_first_of_each_field_and_shows_no_value() {
-        let form = SecretForm::parse(b"client_id=a&client_secret=s%26cret&client_id=b");
+        let form = SecretForm::parse(b"client_id=a&client_secret=s%26cret&client_id=b&confirm=t");
         assert_eq!(form.get("client_id"), Some("a"));
         assert_eq!(form.get("client_secret"), Some("s&cret"));
         assert_eq!(form.get("missing"), None);
-        assert_eq!(format!("{form:?}"), r#"{"client_id", "client_secret"}"#);
-    }
-
-    #[test]
-    fn reads_the_form() {
-        let form = ConfirmForm::parse(b"server=https%3A%2F%2Fa.example%2Fmcp&confirm=t0k&x=1");
-        assert_eq!(form.server.as_deref(), Some("https://a.example/mcp"));
-        assert_eq!(form.token.as_deref(), Some("t0k"));
-        assert!(ConfirmForm::parse(b"").server.is_none());
-        assert!(!format!("{form:?}").contains("t0k"));
+        assert_eq!(form.confirmation().expose(), "t");
+        assert_eq!(
+            format!("{form:?}"),
+            r#"{"client_id", "client_secret", "confirm"}"#
+        );
     }
 }

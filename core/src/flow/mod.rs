@@ -17,7 +17,7 @@ mod state;
 mod tests;
 
 pub use error::{ConnectError, Problem};
-pub use state::{StateClaims, StateProblem, binding_of, cookie_name};
+pub use state::{SealedState, StateClaims, StateProblem, binding_of, cookie_name};
 
 use std::collections::BTreeMap;
 
@@ -27,7 +27,6 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
-use zeroize::Zeroizing;
 
 use crate::discovery::{self, SignIn};
 use crate::envelope::Keyring;
@@ -60,6 +59,13 @@ pub struct ConnectSettings {
 /// Client name sent in dynamic registration and shown on consent screens.
 pub const CLIENT_NAME: &str = "Bindify";
 
+crate::secret_type! {
+    /// The PKCE code verifier of a flow (RFC 7636 §4.1), kept sealed until the code exchange.
+    #[derive(Serialize, Deserialize)]
+    #[serde(transparent)]
+    pub struct PkceVerifier(String);
+}
+
 /// What storage holds between [`begin`] and [`complete`]. Sealed; removed on first use.
 /// `Debug` leaves out the PKCE verifier and the client.
 #[derive(Serialize, Deserialize)]
@@ -74,7 +80,7 @@ pub struct PendingFlow {
     #[serde(default)]
     pub iss_required: bool,
     pub client: ClientRegistration,
-    pub pkce_verifier: Zeroizing<String>,
+    pub pkce_verifier: PkceVerifier,
     pub created_at: UnixMillis,
     /// The scopes the authorization request asked for.
     #[serde(default)]
@@ -131,11 +137,12 @@ where
 
     let flow_id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
     let cookie_value = b64url(&random_bytes::<32>().map_err(|_| ConnectError::Random)?);
-    let verifier = Zeroizing::new(b64url(
+    let verifier = PkceVerifier::new(b64url(
         &random_bytes::<32>().map_err(|_| ConnectError::Random)?,
     ));
-    let challenge =
-        PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.to_string()));
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
+        verifier.expose().to_owned(),
+    ));
 
     let ttl_ms = settings.state_ttl_ms.max(1000);
     let state = StateClaims {
@@ -183,7 +190,7 @@ where
         .set_auth_uri(auth_url)
         .set_redirect_uri(redirect);
     let (authorize_url, _) = oauth
-        .authorize_url(move || CsrfToken::new(state))
+        .authorize_url(move || CsrfToken::new(state.expose().to_owned()))
         .set_pkce_challenge(challenge)
         .add_scopes(scopes.into_iter().map(Scope::new))
         .add_extra_param("resource", found.resource.clone())
@@ -200,12 +207,19 @@ where
     })
 }
 
+crate::secret_type! {
+    /// The authorization code in a callback (RFC 6749 §4.1.2).
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    pub struct CallbackCode(String);
+}
+
 /// The query of `GET /oauth/callback` (RFC 6749 §4.1.2 and §4.1.2.1, RFC 9207 `iss`).
 /// `Debug` says whether a code and a state came, never what they are.
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct CallbackParams {
-    pub code: Option<String>,
-    pub state: Option<String>,
+    pub code: Option<CallbackCode>,
+    pub state: Option<SealedState>,
     pub error: Option<String>,
     pub error_description: Option<String>,
     pub iss: Option<String>,
@@ -242,17 +256,6 @@ impl std::fmt::Debug for Begun {
                 "authorize_url",
                 &self.authorize_url.origin().ascii_serialization(),
             )
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for CallbackParams {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallbackParams")
-            .field("code", &self.code.as_ref().map(|_| "<redacted>"))
-            .field("state", &self.state.as_ref().map(|_| "<redacted>"))
-            .field("error", &self.error)
-            .field("iss", &self.iss)
             .finish_non_exhaustive()
     }
 }
@@ -311,7 +314,7 @@ where
 {
     // Without a state of ours nothing in the query can be trusted, an `error_description`
     // least of all: anyone can send a browser here with text of their choosing.
-    let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) else {
+    let Some(state) = params.state.as_ref().filter(|s| !s.expose().is_empty()) else {
         return Err(ConnectError::StateMissing.into());
     };
     let problem = |p| match p {
@@ -361,7 +364,8 @@ async fn exchange<C: HttpClient>(
     }
     let code = params
         .code
-        .as_deref()
+        .as_ref()
+        .map(CallbackCode::expose)
         .filter(|c| !c.is_empty())
         .ok_or(ConnectError::CodeMissing)?;
 
@@ -375,7 +379,7 @@ async fn exchange<C: HttpClient>(
         http,
         &endpoint,
         code,
-        &pending.pkce_verifier,
+        pending.pkce_verifier.expose(),
         settings.redirect_uri.as_str(),
         now,
     )

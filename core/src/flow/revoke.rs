@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::HttpClient;
 use crate::record::{ConnectionRecord, TokenSet};
+use crate::secret::ct_eq_bytes;
 use crate::time::UnixMillis;
 use crate::tokens::{self, Call, Revocation};
 
@@ -50,7 +51,8 @@ pub fn replaced_grant_token<'a>(
 ) -> Option<(&'a str, &'static str)> {
     let (token, hint) = grant_token(replaced);
     let (kept, _) = grant_token(current);
-    let same = token == kept || token == current.access_token.secret().as_str();
+    let same = ct_eq_bytes(token.as_bytes(), kept.as_bytes())
+        || ct_eq_bytes(token.as_bytes(), current.access_token.secret().as_bytes());
     (!same).then_some((token, hint))
 }
 

@@ -108,10 +108,14 @@ pub(super) fn query(url: &Url, name: &str) -> Option<String> {
 
 pub(super) fn callback(code: &str, state: &str) -> CallbackParams {
     CallbackParams {
-        code: Some(code.into()),
-        state: Some(state.into()),
+        code: Some(CallbackCode::new(code.into())),
+        state: Some(sealed(state)),
         ..CallbackParams::default()
     }
+}
+
+fn sealed(state: &str) -> SealedState {
+    SealedState::new(state.into())
 }
 
 pub(super) fn finish(
@@ -342,7 +346,7 @@ fn missing_forged_expired_and_foreign_states_are_refused() {
     let cookie = Some(s.cookie_header.as_str());
 
     let missing = CallbackParams {
-        code: Some("c".into()),
+        code: Some(CallbackCode::new("c".into())),
         ..CallbackParams::default()
     };
     assert!(matches!(
@@ -371,7 +375,7 @@ fn missing_forged_expired_and_foreign_states_are_refused() {
     };
     let other = claims.seal(&foreign_key).expect("seal");
     assert!(matches!(
-        finish(&peer, &store, &callback("c", &other), cookie, NOW),
+        finish(&peer, &store, &callback("c", other.expose()), cookie, NOW),
         Err(ConnectError::StateInvalid)
     ));
 
@@ -418,7 +422,7 @@ fn access_denied_consumes_the_flow_and_stores_nothing() {
     let store = MemoryStore::new();
     let s = start(&peer, &store);
     let params = CallbackParams {
-        state: Some(s.state.clone()),
+        state: Some(sealed(&s.state)),
         error: Some("access_denied".into()),
         error_description: Some("The user said no".into()),
         ..CallbackParams::default()
@@ -441,7 +445,7 @@ fn invalid_client_at_the_callback_is_reported_and_the_next_flow_registers_anew()
     let store = MemoryStore::new();
     let s = start(&peer, &store);
     let params = CallbackParams {
-        state: Some(s.state.clone()),
+        state: Some(sealed(&s.state)),
         error: Some("invalid_client".into()),
         ..CallbackParams::default()
     };
@@ -474,7 +478,7 @@ fn a_mixed_up_issuer_is_refused() {
     ));
     params.iss = Some(format!("{ISSUER}/"));
     let s = start(&peer, &store);
-    params.state = Some(s.state.clone());
+    params.state = Some(sealed(&s.state));
     assert!(finish(&peer, &store, &params, Some(&s.cookie_header), NOW).is_ok());
 }
 
@@ -534,7 +538,7 @@ fn an_error_from_another_issuer_is_a_mix_up_and_forgets_nothing() {
     let store = MemoryStore::new();
     let s = start(&peer, &store);
     let params = CallbackParams {
-        state: Some(s.state.clone()),
+        state: Some(sealed(&s.state)),
         error: Some("invalid_client".into()),
         error_description: Some("from elsewhere".into()),
         iss: Some("https://evil.example.com".into()),
@@ -556,7 +560,7 @@ fn without_a_valid_state_the_query_text_is_never_shown() {
     let s = start(&peer, &store);
     for state in [None, Some("made-up".to_owned()), Some(String::new())] {
         let params = CallbackParams {
-            state: state.clone(),
+            state: state.as_deref().map(sealed),
             error: Some("access_denied".into()),
             error_description: Some("Call +1 555 0100 to restore access".into()),
             ..CallbackParams::default()
@@ -593,8 +597,9 @@ fn debug_output_never_shows_codes_cookies_verifiers_or_url_secrets() {
     let pending: PendingFlow = keyring()
         .open_json(flow_key.as_bytes(), &sealed)
         .expect("opens");
-    assert!(!format!("{pending:?}").contains(pending.pkce_verifier.as_str()));
-    let claims = StateClaims::open(&keyring(), &s.state, NOW).expect("state");
+    assert!(!format!("{pending:?}").contains(pending.pkce_verifier.expose()));
+    let claims =
+        StateClaims::open(&keyring(), &SealedState::new(s.state.clone()), NOW).expect("state");
     assert!(!format!("{claims:?}").contains(&claims.bind));
 
     let params = callback("the-authorization-code", &s.state);
@@ -708,7 +713,7 @@ fn a_failure_after_the_flow_is_known_carries_its_purpose() {
     let state = query(&begun.authorize_url, "state").expect("state");
     let cookie = begun.set_cookie.split(';').next().expect("pair").to_owned();
     let params = CallbackParams {
-        state: Some(state),
+        state: Some(sealed(&state)),
         error: Some("access_denied".into()),
         ..CallbackParams::default()
     };

@@ -75,7 +75,7 @@ fn the_document_describes_a_public_client_with_this_callback() {
 fn pre_registered_then_metadata_document_then_dynamic_registration() {
     let configured = ConfiguredClient {
         client_id: "owner-registered".into(),
-        client_secret: Some("s3cret".into()),
+        client_secret: Some(oauth2::ClientSecret::new("s3cret".into())),
     };
     let document = url("https://bindify.example.com/oauth/client-metadata.json");
 
