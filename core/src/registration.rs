@@ -1,8 +1,8 @@
-//! Getting a client id at an authorization server, in this order: a client the owner
-//! registered there (for servers without dynamic registration), then Bindify's own Client ID
-//! Metadata Document when the server accepts those, then RFC 7591 dynamic client registration.
-//! A dynamic registration is cached per (issuer, redirect URI) by the caller, sealed, under
-//! [`crate::keys::client`]; the other two need no call and nothing cached.
+//! Getting a client id at an authorization server: a client registered there by hand (for
+//! servers without dynamic registration; configured in `OAUTH_CLIENTS` or entered by the
+//! owner, see [`crate::owner_client`]), Bindify's own Client ID Metadata Document when the
+//! server accepts those, or an RFC 7591 dynamic client registration, made for one authorization
+//! and kept only in the connection's record (the order is [`crate::flow`]'s).
 
 use oauth2::ClientSecret;
 use serde::{Deserialize, Serialize};
@@ -202,7 +202,7 @@ pub fn without_registration(
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum RegistrationError {
     #[error(
-        "the authorization server offers no dynamic client registration; register a client there and add it to OAUTH_CLIENTS"
+        "the authorization server offers no dynamic client registration; register an app there and enter its client ID and secret"
     )]
     Unsupported,
     #[error("the authorization server refused the registration: {0}")]
