@@ -183,7 +183,7 @@ pub async fn create(req: &mut Request, env: &Env, settings: &Settings) -> Result
                     _ => None,
                 };
                 let credentials = machine::from_fields(field)?;
-                machine::connect(&fetch_http::send, &connect, &server, credentials, now).await
+                machine::connect(&fetch_http::send, &connect, &server, credentials, &[], now).await
             }
             other => Err(ConnectError::Credentials(format!(
                 "unknown kind {:?}: use api_key, open or client_credentials",

@@ -182,11 +182,21 @@ pub async fn credentials(mut req: Request, env: &Env, settings: &Settings) -> Re
         let credentials = machine::from_fields(|name| form.get(name))?;
         let origin = req.url().map_err(|_| ConnectError::ServerMissing)?;
         let connect = settings.connect_settings(&origin)?;
+        // A reconnect asks for the connection's scopes, or the union a step-up recorded.
+        let scopes = match &reconnect {
+            Some(id) => connection_client::reconnect_plan(env, id)
+                .await
+                .map_err(ConnectError::Own)?
+                .map(|plan| plan.scopes)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
         machine::connect(
             &fetch_http::send,
             &connect,
             &server,
             credentials,
+            &scopes,
             clock::now(),
         )
         .await

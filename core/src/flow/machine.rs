@@ -102,12 +102,14 @@ pub fn from_fields<'a>(
 }
 
 /// Connects `server` with `credentials`: discovery, the grant the credentials are for, and the
-/// first token.
+/// first token. `reconnect_scopes` are what a reconnect asks for besides what discovery finds
+/// (the connection's earlier scopes, or a step-up's union).
 pub async fn connect<C: HttpClient>(
     http: &C,
     settings: &ConnectSettings,
     server: &Url,
     credentials: MachineCredentials,
+    reconnect_scopes: &[String],
     now: UnixMillis,
 ) -> Result<Created, ConnectError> {
     // The grants without a browser are used wherever the server offers them, also beside a
@@ -118,7 +120,8 @@ pub async fn connect<C: HttpClient>(
         .token_endpoint_auth_methods_supported
         .as_deref();
     let client = client(&credentials, supported, now)?;
-    let scopes = found.scopes.clone();
+    let mut scopes = reconnect_scopes.to_vec();
+    crate::step_up::union_into(&mut scopes, &found.scopes);
     let (grant, tokens) = match credentials.identity {
         Some(idp) => {
             if !found.metadata.offers(tokens::JWT_BEARER_GRANT) {

@@ -71,6 +71,7 @@ fn run(peer: &ScriptedPeer, credentials: MachineCredentials) -> Result<Created, 
         &settings(),
         &server,
         credentials,
+        &[],
         NOW,
     ))
 }
@@ -239,5 +240,29 @@ fn an_identity_token_is_exchanged_at_the_identity_provider_then_presented() {
     assert_eq!(
         error.to_string(),
         "the identity token has expired; get a new one from the identity provider"
+    );
+}
+
+#[test]
+fn a_reconnect_asks_for_the_stored_scopes_too() {
+    let peer = peer(&["client_credentials"], &["client_secret_basic"]);
+    let credentials = fields(&[("client_id", "m"), ("client_secret", "s")]).expect("fields");
+    let server = Url::parse(MCP).expect("url");
+    let created = block_on(connect(
+        &peer.client(),
+        &settings(),
+        &server,
+        credentials,
+        &["admin".to_owned()],
+        NOW,
+    ))
+    .expect("connected");
+    assert_eq!(
+        created.record.oauth.expect("oauth").scopes,
+        ["admin", "tools"]
+    );
+    assert_eq!(
+        peer.requests_to(TOKEN)[0].form("scope").as_deref(),
+        Some("admin tools")
     );
 }
