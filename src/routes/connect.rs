@@ -150,15 +150,23 @@ pub(crate) async fn begin_flow(
 
 /// The presets this deployment offers: the built-in ones, the demo service when configured,
 /// and GitHub or Asana once a client for their authorization server is configured in
-/// `OAUTH_CLIENTS` or entered by the owner. A storage failure while looking for entered
-/// clients leaves those two out.
+/// `OAUTH_CLIENTS` or entered by the owner. Entered clients are looked up only for the owner
+/// (a visitor's page view costs no storage read); a storage failure while looking for them
+/// leaves those two out.
 pub(crate) async fn deployment_presets(
     req: &Request,
     env: &Env,
     settings: &Settings,
 ) -> Vec<presets::Preset> {
     let mut issuers: Vec<String> = settings.oauth_clients.keys().cloned().collect();
+    let owner = matches!(
+        admin::page_access(req, settings),
+        PageAccess::Allowed { .. }
+    );
     let entered = async {
+        if !owner {
+            return None;
+        }
         let keyring = settings.keyring().ok()?;
         let origin = req.url().ok()?;
         let connect = settings.connect_settings(&origin).ok()?;
