@@ -56,13 +56,18 @@ pub struct ObjectMemory {
     last_attempt: Cell<Option<UnixMillis>>,
 }
 
-/// A usable access token. `Debug` is redacted by `AccessToken`.
+/// A usable access token, as the object hands it out and a Worker isolate may keep it (see
+/// [`crate::grant_cache`]). `Debug` is redacted by `AccessToken`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grant {
     pub access_token: AccessToken,
     pub expires_at: Option<UnixMillis>,
     /// The MCP server URL the token is for.
     pub upstream: String,
+    /// From this instant the token is no longer sent ([`refresh::fresh_until`]): a holder asks
+    /// the object again. `None`: the token states no expiry.
+    #[serde(default)]
+    pub fresh_until: Option<UnixMillis>,
 }
 
 /// The answer to "give me a token".
@@ -355,6 +360,7 @@ fn grant(record: &ConnectionRecord) -> Grant {
         access_token: record.tokens.access_token.clone(),
         expires_at: record.tokens.expires_at,
         upstream: record.server_url.clone(),
+        fresh_until: refresh::fresh_until(record),
     }
 }
 

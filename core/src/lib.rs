@@ -21,6 +21,7 @@ pub mod discovery;
 pub mod envelope;
 pub mod failure;
 pub mod flow;
+pub mod grant_cache;
 pub mod headers;
 pub mod http;
 pub mod jsonrpc;

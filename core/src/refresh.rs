@@ -130,11 +130,18 @@ pub fn backoff(failures: u32) -> i64 {
 
 /// Whether the access token is usable for a request sent at `now`.
 pub fn access_token_fresh(record: &ConnectionRecord, now: UnixMillis) -> bool {
-    match record.tokens.expires_at {
-        Some(expires_at) => expires_at - refresh_buffer(record) > now,
-        // No expiry given: usable until the upstream says otherwise (a 401).
-        None => true,
-    }
+    // No expiry given: usable until the upstream says otherwise (a 401).
+    fresh_until(record).is_none_or(|until| until > now)
+}
+
+/// The instant from which the access token is no longer used for requests: its expiry less
+/// the [`refresh_buffer`]. `None` when the token states no expiry. A Worker isolate that holds
+/// the token (see [`crate::grant_cache`]) applies the same instant.
+pub fn fresh_until(record: &ConnectionRecord) -> Option<UnixMillis> {
+    record
+        .tokens
+        .expires_at
+        .map(|expires_at| expires_at.saturating_sub(refresh_buffer(record)))
 }
 
 /// [`REFRESH_BUFFER_MS`], or a quarter of the token's lifetime when that is shorter, but at

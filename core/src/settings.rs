@@ -38,6 +38,7 @@ pub enum Variable {
     AllowedOrigins,
     RefreshWindowSeconds,
     CronMaxRefreshes,
+    RevocationBoundSeconds,
     ConnectStateTtlSeconds,
     OauthClients,
     ClientMetadataUrl,
@@ -45,7 +46,7 @@ pub enum Variable {
 }
 
 impl Variable {
-    pub const ALL: [Variable; 12] = [
+    pub const ALL: [Variable; 13] = [
         Variable::TokenEncryptionKey,
         Variable::TokenEncryptionKeyVersion,
         Variable::TokenEncryptionKeyPrevious,
@@ -54,6 +55,7 @@ impl Variable {
         Variable::AllowedOrigins,
         Variable::RefreshWindowSeconds,
         Variable::CronMaxRefreshes,
+        Variable::RevocationBoundSeconds,
         Variable::ConnectStateTtlSeconds,
         Variable::OauthClients,
         Variable::ClientMetadataUrl,
@@ -71,6 +73,7 @@ impl Variable {
             Variable::AllowedOrigins => "ALLOWED_ORIGINS",
             Variable::RefreshWindowSeconds => "REFRESH_WINDOW_SECONDS",
             Variable::CronMaxRefreshes => "CRON_MAX_REFRESHES",
+            Variable::RevocationBoundSeconds => "REVOCATION_BOUND_SECONDS",
             Variable::ConnectStateTtlSeconds => "CONNECT_STATE_TTL_SECONDS",
             Variable::OauthClients => "OAUTH_CLIENTS",
             Variable::ClientMetadataUrl => "CLIENT_METADATA_URL",
@@ -86,6 +89,7 @@ impl Variable {
             Variable::AllowLoopbackHttp => Some("false"),
             Variable::RefreshWindowSeconds => Some("900"),
             Variable::CronMaxRefreshes => Some("40"),
+            Variable::RevocationBoundSeconds => Some("10"),
             Variable::ConnectStateTtlSeconds => Some("600"),
             Variable::ClientMetadataUrl => Some(DEFAULT_CLIENT_METADATA_URL),
             _ => None,
@@ -129,6 +133,14 @@ pub const CRON_MAX_REFRESHES: Bounds = Bounds {
     min: 1,
     max: 10_000,
     default: crate::cron::DEFAULT_MAX_REFRESHES_PER_RUN as i64,
+};
+/// `REVOCATION_BOUND_SECONDS`: the longest time a rotated-away or revoked URL can still be
+/// answered by an isolate that served it before (see [`crate::grant_cache`]); 0 asks the
+/// connection's object on every request. Seconds, never minutes: at most one.
+pub const REVOCATION_BOUND_SECONDS: Bounds = Bounds {
+    min: 0,
+    max: 60,
+    default: crate::grant_cache::DEFAULT_BOUND_MS / 1000,
 };
 /// `CONNECT_STATE_TTL_SECONDS`: up to an hour.
 pub const CONNECT_STATE_TTL_SECONDS: Bounds = Bounds {
@@ -195,6 +207,8 @@ pub struct Settings {
     pub refresh_window_ms: i64,
     /// `CRON_MAX_REFRESHES`.
     pub cron_max_refreshes: usize,
+    /// `REVOCATION_BOUND_SECONDS`, in milliseconds.
+    pub revocation_bound_ms: i64,
     /// `CONNECT_STATE_TTL_SECONDS`, in milliseconds.
     pub connect_state_ttl_ms: i64,
     /// `OAUTH_CLIENTS`, by issuer without a trailing slash.
@@ -231,6 +245,8 @@ impl Settings {
         let refresh_window_ms =
             number(Variable::RefreshWindowSeconds, REFRESH_WINDOW_SECONDS).saturating_mul(1000);
         let cron_max_refreshes = number(Variable::CronMaxRefreshes, CRON_MAX_REFRESHES);
+        let revocation_bound_ms =
+            number(Variable::RevocationBoundSeconds, REVOCATION_BOUND_SECONDS).saturating_mul(1000);
         let connect_state_ttl_ms =
             number(Variable::ConnectStateTtlSeconds, CONNECT_STATE_TTL_SECONDS)
                 .saturating_mul(1000);
@@ -275,6 +291,7 @@ impl Settings {
             refresh_window_ms,
             cron_max_refreshes: usize::try_from(cron_max_refreshes)
                 .unwrap_or(crate::cron::DEFAULT_MAX_REFRESHES_PER_RUN),
+            revocation_bound_ms,
             connect_state_ttl_ms,
             oauth_clients,
             configured_client_metadata_url,

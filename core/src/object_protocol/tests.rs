@@ -201,6 +201,7 @@ fn every_connection_reply_crosses_with_its_status_and_comes_back_the_same() {
                     access_token: AccessToken::new("AT-1".into()),
                     expires_at: Some(3_600_000),
                     upstream: "https://mcp.example.com/mcp".into(),
+                    fresh_until: Some(3_540_000),
                 },
             },
             200,

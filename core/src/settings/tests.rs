@@ -26,6 +26,7 @@ fn nothing_set_gives_the_defaults() {
     assert!(s.allowed_origins.is_empty());
     assert_eq!(s.refresh_window_ms, 900_000);
     assert_eq!(s.cron_max_refreshes, 40);
+    assert_eq!(s.revocation_bound_ms, 10_000);
     assert_eq!(s.connect_state_ttl_ms, 600_000);
     assert!(s.oauth_clients.is_empty());
     assert_eq!(s.configured_client_metadata_url, None);
@@ -37,7 +38,7 @@ fn nothing_set_gives_the_defaults() {
 #[test]
 fn every_numeric_bound() {
     type Get = fn(&Settings) -> i64;
-    let numeric: [(Variable, Bounds, Get); 3] = [
+    let numeric: [(Variable, Bounds, Get); 4] = [
         (
             Variable::RefreshWindowSeconds,
             REFRESH_WINDOW_SECONDS,
@@ -46,6 +47,11 @@ fn every_numeric_bound() {
         (Variable::CronMaxRefreshes, CRON_MAX_REFRESHES, |s| {
             i64::try_from(s.cron_max_refreshes).unwrap_or(-1)
         }),
+        (
+            Variable::RevocationBoundSeconds,
+            REVOCATION_BOUND_SECONDS,
+            |s| s.revocation_bound_ms / 1000,
+        ),
         (
             Variable::ConnectStateTtlSeconds,
             CONNECT_STATE_TTL_SECONDS,
@@ -56,11 +62,17 @@ fn every_numeric_bound() {
         let name = variable.name();
         let max = bounds.max.to_string();
         let over = (bounds.max + 1).to_string();
+        // Zero is a value where the bounds allow it (0 turns a feature off), else out of range.
+        let zero = if bounds.min == 0 {
+            (Some("0"), 0, None)
+        } else {
+            (Some("0"), bounds.default, Some(NumberProblem::OutOfRange))
+        };
         let cases: [(Option<&str>, i64, Option<NumberProblem>); 14] = [
             (None, bounds.default, None),
             (Some(""), bounds.default, None),
             (Some("  \n"), bounds.default, None),
-            (Some("0"), bounds.default, Some(NumberProblem::OutOfRange)),
+            zero,
             (Some("-5"), bounds.default, Some(NumberProblem::OutOfRange)),
             (Some("abc"), bounds.default, Some(NumberProblem::NotANumber)),
             (Some("1.5"), bounds.default, Some(NumberProblem::NotANumber)),
@@ -410,6 +422,7 @@ fn the_configuration_doc_lists_the_same_variables() {
     for (variable, bounds) in [
         (Variable::RefreshWindowSeconds, REFRESH_WINDOW_SECONDS),
         (Variable::CronMaxRefreshes, CRON_MAX_REFRESHES),
+        (Variable::RevocationBoundSeconds, REVOCATION_BOUND_SECONDS),
         (Variable::ConnectStateTtlSeconds, CONNECT_STATE_TTL_SECONDS),
         (Variable::TokenEncryptionKeyVersion, KEY_VERSION),
     ] {
