@@ -1,6 +1,7 @@
 //! What each command prints, as pure functions of the API's answers (and the time, for
 //! "in 42 min"), so the exact text is unit tested.
 
+use bindify_core::pages::old_url_sentence;
 use bindify_core::time::UnixMillis;
 use serde::Serialize;
 
@@ -189,17 +190,23 @@ pub fn revoked(c: &Connection, r: &Revoked) -> String {
         other => format!("Upstream revocation: {other}."),
     };
     format!(
-        "Revoked {} ({}): its URL no longer works.\n{upstream}\n",
-        c.label, c.id
+        "Revoked {} ({}). {}\n{upstream}\n",
+        c.label,
+        c.id,
+        old_url_sentence(r.old_url_answers_for_seconds)
     )
 }
 
 /// `bindify rotate-url`: the new URLs.
 pub fn rotated(c: &Connection, urls: &PermanentUrls) -> String {
     format!(
-        "New permanent URL for {} ({}). The old URL stopped working: update your MCP \
-         clients.\nYour permanent MCP URL: {}\nLegacy SSE URL: {}\n",
-        c.label, c.id, urls.mcp_url, urls.sse_url
+        "New permanent URL for {} ({}). {} Update your MCP clients.\nYour permanent MCP URL: \
+         {}\nLegacy SSE URL: {}\n",
+        c.label,
+        c.id,
+        old_url_sentence(urls.old_url_answers_for_seconds),
+        urls.mcp_url,
+        urls.sse_url
     )
 }
 

@@ -310,6 +310,12 @@ impl Settings {
         }
     }
 
+    /// How long a rotated-away or revoked URL can still be answered, in whole seconds, as the
+    /// dashboard, the API and the CLI say it.
+    pub fn old_url_answers_for_seconds(&self) -> u64 {
+        u64::try_from(self.revocation_bound_ms / 1000).unwrap_or(0)
+    }
+
     pub fn upstream_policy(&self) -> UpstreamPolicy {
         UpstreamPolicy {
             allow_loopback_http: self.allow_loopback_http,

@@ -10,10 +10,6 @@ use super::connect::{begin_flow, redirect_or_problem};
 use crate::admin::{self, PageAccess};
 use crate::{api, clock, connection_client, respond};
 
-/// How long a URL still answers after it was rotated away or revoked: every request resolves
-/// its secret through the connection's object, so the old URL stops at once.
-const OLD_URL_ANSWERS_FOR_SECONDS: u64 = 0;
-
 pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
     let access = admin::page_access(req, settings);
     let PageAccess::Allowed { open_notice } = access else {
@@ -36,7 +32,7 @@ pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<
         connections: &connections,
         now: clock::now(),
         refresh_window_ms: settings.refresh_window_ms,
-        old_url_answers_for_seconds: OLD_URL_ANSWERS_FOR_SECONDS,
+        old_url_answers_for_seconds: settings.old_url_answers_for_seconds(),
         local_development_notice: open_notice,
     };
     respond::html(200, pages::dashboard_page(&dashboard))

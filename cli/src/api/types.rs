@@ -36,6 +36,10 @@ pub struct Revoked {
     pub revoked: bool,
     /// `revoked`, `unsupported` or `failed`.
     pub upstream_revocation: String,
+    /// How long the old URL can still answer (`REVOCATION_BOUND_SECONDS`); absent from a
+    /// Worker of an earlier version, whose old URLs stopped at once.
+    #[serde(default)]
+    pub old_url_answers_for_seconds: u64,
 }
 
 /// `POST /api/connections/<id>/rotate`, and the URLs of a new connection. `Debug` leaves them
@@ -44,6 +48,9 @@ pub struct Revoked {
 pub struct PermanentUrls {
     pub mcp_url: String,
     pub sse_url: String,
+    /// After a rotation: how long the old URL can still answer (see [`Revoked`]).
+    #[serde(default)]
+    pub old_url_answers_for_seconds: u64,
 }
 
 impl std::fmt::Debug for PermanentUrls {

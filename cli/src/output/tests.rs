@@ -80,13 +80,22 @@ fn revocation_outcomes() {
             &Revoked {
                 revoked: true,
                 upstream_revocation: outcome.into(),
+                old_url_answers_for_seconds: 10,
             },
         )
     };
     assert_eq!(
         text("revoked"),
-        "Revoked Notion (id-1): its URL no longer works.\n\
+        "Revoked Notion (id-1). The old URL can still answer for up to 10 seconds, then stops \
+         working.\n\
          https://mcp.notion.com/mcp revoked the tokens too.\n"
+    );
+    // A Worker that states no bound (an earlier version) stopped the URL at once.
+    let earlier: Revoked =
+        serde_json::from_str(r#"{"revoked":true,"upstream_revocation":"revoked"}"#).expect("json");
+    assert!(
+        revoked(&c, &earlier)
+            .starts_with("Revoked Notion (id-1). The old URL stops working at once.\n")
     );
     assert!(text("unsupported").contains("does not support token revocation"));
     assert!(text("failed").contains("stay valid there until they expire"));
@@ -97,9 +106,13 @@ fn rotated_prints_the_new_urls() {
     let urls = PermanentUrls {
         mcp_url: "https://w.example/s/N/mcp".into(),
         sse_url: "https://w.example/s/N/sse".into(),
+        old_url_answers_for_seconds: 1,
     };
     let text = rotated(&conn("id-1", "Notion"), &urls);
-    assert!(text.contains("The old URL stopped working"));
+    assert!(text.starts_with(
+        "New permanent URL for Notion (id-1). The old URL can still answer for up to 1 second, \
+         then stops working. Update your MCP clients.\n"
+    ));
     assert!(text.ends_with(
         "Your permanent MCP URL: https://w.example/s/N/mcp\nLegacy SSE URL: https://w.example/s/N/sse\n"
     ));

@@ -75,10 +75,7 @@ fn past_the_bound_a_request_waits_for_the_object() {
     let mut cache = GrantCache::default();
     let h = hash();
     cache.remember("c1", &h, &grant("AT-1", None), T0, BOUND);
-    assert_eq!(
-        decide(&mut cache, "c1", &h, T0 + BOUND - 1).0,
-        "revalidate"
-    );
+    assert_eq!(decide(&mut cache, "c1", &h, T0 + BOUND - 1).0, "revalidate");
     // The background call never reported (the object is far, or failed quietly): at the bound
     // the promise holds and the request asks.
     assert_eq!(
@@ -116,10 +113,7 @@ fn another_secret_asks_and_only_the_object_says_which_one_opens_the_connection()
     cache.forget_secret("c1", &old);
     assert_eq!(decide(&mut cache, "c1", &new, T0 + 3), pair("warm", "AT-1"));
     cache.forget_secret("c1", &new);
-    assert_eq!(
-        decide(&mut cache, "c1", &new, T0 + 4),
-        pair("ask Cold", "")
-    );
+    assert_eq!(decide(&mut cache, "c1", &new, T0 + 4), pair("ask Cold", ""));
 }
 
 #[test]
@@ -226,7 +220,10 @@ fn bounded_in_memory_an_oversized_grant_is_not_kept() {
     cache.remember("c1", &h, &grant("AT-1", None), T0, BOUND);
     let huge = grant(&"x".repeat(MAX_GRANT_BYTES), None);
     cache.remember("c1", &h, &huge, T0 + 1, BOUND);
-    assert!(cache.is_empty(), "the smaller grant it replaced is gone too");
+    assert!(
+        cache.is_empty(),
+        "the smaller grant it replaced is gone too"
+    );
     assert_eq!(decide(&mut cache, "c1", &h, T0 + 2).0, "ask Cold");
     let upstream = "https://mcp.example.com/mcp".len();
     let fits = grant(&"x".repeat(MAX_GRANT_BYTES - upstream), None);

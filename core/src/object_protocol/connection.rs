@@ -31,7 +31,11 @@ pub enum ConnectionCall {
     /// The public status, for the holder of the URL secret with this hash.
     Status(SecretHash),
     /// A usable access token, for the holder of the URL secret `presented`; `rejected` is the
-    /// SHA-256 of a token the upstream just answered 401 to.
+    /// SHA-256 of a token the upstream just answered 401 to. A request asks with it when its
+    /// isolate holds nothing usable, and an isolate renews what it holds with it (see
+    /// [`crate::grant_cache`]): under traffic, every isolate makes this call at least once per
+    /// half revocation bound, so what an isolate has to tell the object about the requests it
+    /// answered from memory rides in its body ([`TokenBody`]) rather than in a call of its own.
     Token {
         presented: SecretHash,
         rejected: Option<[u8; 32]>,
@@ -55,6 +59,16 @@ struct RotateBody {
 #[derive(Serialize, Deserialize)]
 struct CronBody {
     window_ms: i64,
+}
+
+/// The body of a [`ConnectionCall::Token`]: everything the Worker tells the object besides the
+/// secret's hash. A field added later comes with a serde default, so a Worker and an object of
+/// neighbouring versions read each other's calls.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct TokenBody {
+    /// Base64url SHA-256 of the access token the upstream just refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rejected: Option<String>,
 }
 
 const CREATE: &str = "/create";
@@ -99,10 +113,10 @@ impl ConnectionCall {
                 rejected,
             } => {
                 headers.push((header::SECRET_HASH, presented.to_hex()));
-                if let Some(rejected) = rejected {
-                    headers.push((header::REJECTED_TOKEN, b64url(rejected)));
-                }
-                (Method::Post, TOKEN, None)
+                let body = TokenBody {
+                    rejected: rejected.as_ref().map(|hash| b64url(hash)),
+                };
+                (Method::Post, TOKEN, json_body(&body))
             }
             ConnectionCall::RefreshIfDue { window_ms } => (
                 Method::Post,
@@ -139,12 +153,13 @@ impl ConnectionCall {
             (Method::Post, DELETE) => ConnectionCall::Delete,
             (Method::Get, STATUS) => ConnectionCall::Status(presented()?),
             (Method::Post, TOKEN) => {
-                let rejected = match received.header(header::REJECTED_TOKEN) {
+                let body: TokenBody = received.json()?;
+                let rejected = match body.rejected {
                     None => None,
                     Some(text) => Some(
-                        b64url_decode(text)
+                        b64url_decode(&text)
                             .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                            .ok_or(ProtocolError::BadHeader(header::REJECTED_TOKEN))?,
+                            .ok_or(ProtocolError::BadBody)?,
                     ),
                 };
                 ConnectionCall::Token {
