@@ -80,15 +80,8 @@ pub fn table(connections: &[Connection], now: UnixMillis) -> String {
         return "No connections yet. Create one with `bindify connect <preset | MCP URL>`.\n"
             .to_owned();
     }
-    let header = [
-        "ID",
-        "LABEL",
-        "UPSTREAM",
-        "STATE",
-        "TOKEN EXPIRES",
-        "LAST REFRESH",
-    ];
-    let rows: Vec<[String; 6]> = connections
+    let header = ["ID", "LABEL", "UPSTREAM", "STATE", "TOKEN EXPIRES"];
+    let rows: Vec<[String; 5]> = connections
         .iter()
         .map(|c| {
             [
@@ -96,8 +89,7 @@ pub fn table(connections: &[Connection], now: UnixMillis) -> String {
                 c.label.clone(),
                 c.upstream.clone(),
                 c.state.clone(),
-                when(c.access_token_expires_at.as_deref(), now),
-                when(c.last_refresh_at.as_deref(), now),
+                token_expiry(c, now),
             ]
         })
         .collect();
@@ -126,6 +118,16 @@ pub fn table(connections: &[Connection], now: UnixMillis) -> String {
         line(&row.each_ref().map(String::as_str));
     }
     out
+}
+
+/// A listed token's expiry: when it is listed (a grant that ends with it), else whether the
+/// Worker refreshes it on its own.
+fn token_expiry(c: &Connection, now: UnixMillis) -> String {
+    match c.access_token_expires_at.as_deref() {
+        Some(_) => when(c.access_token_expires_at.as_deref(), now),
+        None if c.refreshable && c.token_expires => "auto-refreshed".to_owned(),
+        None => NONE.to_owned(),
+    }
 }
 
 /// What a state means, in a few words.

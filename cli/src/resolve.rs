@@ -70,6 +70,8 @@ mod tests {
             last_refresh_at: None,
             last_error: None,
             created_at: None,
+            refreshable: true,
+            token_expires: true,
         }
     }
 

@@ -24,6 +24,11 @@
 //! Deleting a connection, and replacing its grant by a reconnect, end the old grant at its
 //! authorization server (RFC 7009, best effort); which token ends it is
 //! [`crate::flow::revoke`]'s choice.
+//!
+//! After every change of the record the object sets its alarm from it ([`crate::schedule`]),
+//! and rewrites the KV mirror if the record's listed metadata changed ([`crate::vault`]); the
+//! alarm handler, the cron's visit and the catch-up that runs before each operation are in
+//! [`upkeep`].
 
 use std::cell::{Cell, RefCell};
 
@@ -36,7 +41,7 @@ use crate::http::HttpClient;
 use crate::record::{ConnectionRecord, ConnectionView};
 use crate::refresh::{self, Decision, RefreshLimited, RejectionRefreshes, Unavailable};
 use crate::secret::SecretHash;
-use crate::store::KvStore;
+use crate::store::{AlarmSlot, KvStore};
 use crate::time::UnixMillis;
 use crate::tokens::{self, Revocation};
 use crate::vault::{Vault, VaultError};
@@ -51,9 +56,17 @@ pub struct ObjectMemory {
     refresh_lock: Mutex<()>,
     /// Refreshes made because the upstream refused an unexpired token.
     rejections: Cell<RejectionRefreshes>,
-    /// When this object last reached for the token endpoint (a request's attempt or the
-    /// cron's); requests wait [`refresh::DEMAND_REFRESH_INTERVAL_MS`] after it while it fails.
+    /// When this object last reached for the token endpoint (a request's attempt, its alarm's
+    /// or the cron's); requests wait [`refresh::DEMAND_REFRESH_INTERVAL_MS`] after it while it
+    /// fails.
     last_attempt: Cell<Option<UnixMillis>>,
+    /// The metadata the KV mirror holds (JSON), as this object last wrote it; `None` until read
+    /// from storage, `Some(None)` when there is no mirror.
+    mirrored: RefCell<Option<Option<String>>>,
+    /// The alarm as this object last set or read it; `None` until known.
+    alarm: Cell<Option<Option<UnixMillis>>>,
+    /// Whether the connection's id is known to be in storage, for the alarm handler.
+    id_stored: Cell<bool>,
 }
 
 /// A usable access token, as the object hands it out and a Worker isolate may keep it (see
@@ -80,7 +93,7 @@ pub enum TokenOutcome {
     RefreshLimited(RefreshLimited),
 }
 
-/// What one cron visit did.
+/// What a background visit (the object's alarm, or the cron's sweep) did about the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CronOutcome {
@@ -89,6 +102,14 @@ pub enum CronOutcome {
     NeedsReauth,
     Transient,
     Missing,
+}
+
+/// What one visit of the cron's sweep found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    /// The object needed an alarm and had none: it set one.
+    pub rearmed: bool,
+    pub outcome: CronOutcome,
 }
 
 /// What deleting a connection did.
@@ -100,13 +121,13 @@ pub struct Deleted {
     pub upstream_revocation: Revocation,
 }
 
-/// A connection object's operations.
-pub struct ConnectionService<'a, O: KvStore, K: KvStore> {
+/// A connection object's operations. `O` is the object's storage, with its alarm.
+pub struct ConnectionService<'a, O: KvStore + AlarmSlot, K: KvStore> {
     pub vault: Vault<'a, O, K>,
     pub memory: &'a ObjectMemory,
 }
 
-impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
+impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
     /// The current record: from memory, else from storage.
     pub async fn record(&self, id: &str) -> Result<Option<ConnectionRecord>, VaultError> {
         if let Some(record) = self.memory.record.borrow().as_ref() {
@@ -117,21 +138,27 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         Ok(loaded)
     }
 
-    /// Writes `record` and makes it the current one. If the write fails, the record is still
-    /// kept in memory (it may hold a rotated refresh token that exists nowhere else) and the
-    /// write is retried by the next operation.
+    /// Stores a new connection: its record, its KV mirror and its alarm.
+    pub async fn create(&self, record: &ConnectionRecord) -> Result<(), VaultError> {
+        self.vault.create(record).await?;
+        self.memory.record.replace(Some(record.clone()));
+        self.memory.unsaved.set(false);
+        self.settle(&record.id, Some(record)).await
+    }
+
+    /// Writes `record` and makes it the current one, then its mirror and alarm follow. If the
+    /// write fails, the record is still kept in memory (it may hold a rotated refresh token
+    /// that exists nowhere else) and the write is retried by the next operation.
     async fn commit(&self, record: ConnectionRecord) -> Result<(), VaultError> {
         self.memory.record.replace(Some(record.clone()));
         match self.vault.save(&record).await {
-            Ok(()) => {
-                self.memory.unsaved.set(false);
-                Ok(())
-            }
+            Ok(()) => self.memory.unsaved.set(false),
             Err(e) => {
                 self.memory.unsaved.set(true);
-                Err(e)
+                return Err(e);
             }
         }
+        self.settle(&record.id, Some(&record)).await
     }
 
     /// Retries a write that failed earlier.
@@ -214,32 +241,6 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         }
     }
 
-    /// The cron's visit: refresh if the token expires within `window_ms`.
-    pub async fn refresh_if_due<C: HttpClient>(
-        &self,
-        http: &C,
-        id: &str,
-        now: UnixMillis,
-        window_ms: i64,
-    ) -> Result<CronOutcome, VaultError> {
-        self.flush().await?;
-        let _turn = self.memory.refresh_lock.lock().await;
-        let Some(mut record) = self.record(id).await? else {
-            return Ok(CronOutcome::Missing);
-        };
-        if !refresh::due_for_cron(&record, now, window_ms) {
-            return Ok(CronOutcome::NotDue);
-        }
-        self.memory.last_attempt.set(Some(now));
-        let outcome = match refresh::refresh(http, &mut record, now).await {
-            Ok(()) => CronOutcome::Refreshed,
-            Err(Unavailable::NeedsReauth) => CronOutcome::NeedsReauth,
-            Err(Unavailable::Transient { .. }) => CronOutcome::Transient,
-        };
-        self.commit(record).await?;
-        Ok(outcome)
-    }
-
     /// Binds the grant of `fresh` to connection `id` (a reconnect), then revokes the grant it
     /// replaced at its server (best effort). `None` when there is no such connection.
     pub async fn rebind<C: HttpClient>(
@@ -279,7 +280,7 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
 }
 
 /// Owner operations. The Worker calls these only after checking the owner's credential.
-impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
+impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
     pub async fn view(&self, id: &str) -> Result<Option<ConnectionView>, VaultError> {
         Ok(self.record(id).await?.map(|r| r.view()))
     }
@@ -334,9 +335,10 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
             let Some(record) = self.record(id).await? else {
                 return Ok(None);
             };
-            self.vault.delete(id).await?;
+            self.vault.delete().await?;
             self.memory.record.replace(None);
             self.memory.unsaved.set(false);
+            self.settle(id, None).await?;
             record
         };
         let (token, hint) = grant_token(&record.tokens);
@@ -363,6 +365,8 @@ fn grant(record: &ConnectionRecord) -> Grant {
         fresh_until: refresh::fresh_until(record),
     }
 }
+
+mod upkeep;
 
 #[cfg(test)]
 mod tests;

@@ -37,6 +37,7 @@ pub mod record;
 pub mod refresh;
 pub mod registration;
 pub mod relay;
+pub mod schedule;
 pub mod secret;
 pub mod session;
 pub mod settings;

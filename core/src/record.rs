@@ -63,8 +63,14 @@ pub struct ConnectionRecord {
     pub next_attempt_at: Option<UnixMillis>,
 }
 
-/// The plaintext metadata stored beside the sealed KV copy: what a listing or the cron scan
-/// needs without opening every record. Holds no token and no secret.
+/// The plaintext metadata of a connection's KV mirror `conn:<id>`: what a listing and the
+/// cron's sweep need, without asking every object. Holds no token and no secret.
+///
+/// It holds only what changes rarely, so that the object rewrites the mirror only when the
+/// metadata changes (see [`crate::vault`]), never for a routine refresh: a refreshable grant's
+/// access-token expiry, its last refresh and its backoff are the object's to answer
+/// ([`ConnectionRecord::view`]). Entries written by earlier versions carry those too
+/// (`last_refresh_at`, `next_attempt_at`, the expiry of a refreshable grant); they are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexMetadata {
     #[serde(default)]
@@ -73,18 +79,28 @@ pub struct IndexMetadata {
     pub upstream: String,
     #[serde(default)]
     pub created_at: UnixMillis,
-    #[serde(default)]
-    pub last_refresh_at: Option<UnixMillis>,
     /// Shortened to fit KV's 1,024-byte metadata limit.
     #[serde(default)]
     pub last_error: Option<String>,
     pub state: ConnectionState,
-    /// Access-token expiry, Unix milliseconds.
+    /// The access token's expiry when it ends the grant (no refresh token), Unix milliseconds.
     pub expires_at: Option<UnixMillis>,
     pub has_refresh_token: bool,
-    /// Backoff: the cron leaves the connection alone until then.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_attempt_at: Option<UnixMillis>,
+    /// Whether the access token states an expiry at all.
+    #[serde(default)]
+    pub token_expires: bool,
+    /// Written by every version whose objects schedule their refreshes with an alarm; absent
+    /// from entries written before, whose objects the cron's sweep visits first.
+    #[serde(default)]
+    pub alarm: bool,
+}
+
+impl IndexMetadata {
+    /// The grant's end, if it is known: a grant without a refresh token ends with its access
+    /// token. Earlier versions listed every grant's expiry; a refreshable one's is ignored.
+    pub fn grant_ends_at(&self) -> Option<UnixMillis> {
+        self.expires_at.filter(|_| !self.has_refresh_token)
+    }
 }
 
 /// Longest label the owner can set.
@@ -94,7 +110,10 @@ fn truncate_chars(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
-/// A connection as the management API lists it: never a token, never the URL secret.
+/// A connection as the management API shows it: never a token, never the URL secret. A
+/// listing reads it from the KV mirror's metadata, where a refreshable grant's token expiry,
+/// last refresh and backoff are not kept (they change with every refresh): those are `null`
+/// there, and `GET /api/connections/<id>` asks the connection's object for them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectionView {
     pub id: String,
@@ -107,6 +126,10 @@ pub struct ConnectionView {
     pub created_at: String,
     /// Whether Bindify holds a refresh token; without one the grant ends with the access token.
     pub refreshable: bool,
+    /// Whether the access token states an expiry (a refreshable one is then refreshed ahead of
+    /// it, by the connection's object).
+    #[serde(default)]
+    pub token_expires: bool,
     /// After a transient refresh failure: no background retry before this instant.
     pub next_attempt_at: Option<String>,
 }
@@ -119,12 +142,13 @@ impl ConnectionView {
             label: meta.label.clone(),
             upstream: meta.upstream.clone(),
             state: meta.state,
-            access_token_expires_at: meta.expires_at.map(rfc3339),
-            last_refresh_at: meta.last_refresh_at.map(rfc3339),
+            access_token_expires_at: meta.grant_ends_at().map(rfc3339),
+            last_refresh_at: None,
             last_error: meta.last_error.clone(),
             created_at: rfc3339(meta.created_at),
             refreshable: meta.has_refresh_token,
-            next_attempt_at: meta.next_attempt_at.map(rfc3339),
+            token_expires: meta.token_expires || meta.expires_at.is_some(),
+            next_attempt_at: None,
         }
     }
 }
@@ -162,21 +186,35 @@ impl ConnectionRecord {
     }
 
     pub fn index_metadata(&self) -> IndexMetadata {
+        let has_refresh_token = self.tokens.refresh_token.is_some();
         IndexMetadata {
             label: truncate_chars(&self.label, MAX_LABEL_CHARS),
             upstream: truncate_chars(&self.server_url, 300),
             created_at: self.created_at,
-            last_refresh_at: self.last_refresh_at,
             last_error: self.last_error.as_deref().map(|e| truncate_chars(e, 200)),
             state: self.state,
-            expires_at: self.tokens.expires_at,
-            has_refresh_token: self.tokens.refresh_token.is_some(),
-            next_attempt_at: self.next_attempt_at,
+            expires_at: self.tokens.expires_at.filter(|_| !has_refresh_token),
+            has_refresh_token,
+            token_expires: self.tokens.expires_at.is_some(),
+            alarm: true,
         }
     }
 
+    /// The owner's view, from the record itself: every time the object knows.
     pub fn view(&self) -> ConnectionView {
-        ConnectionView::from_metadata(&self.id, &self.index_metadata())
+        ConnectionView {
+            id: self.id.clone(),
+            label: truncate_chars(&self.label, MAX_LABEL_CHARS),
+            upstream: self.server_url.clone(),
+            state: self.state,
+            access_token_expires_at: self.tokens.expires_at.map(rfc3339),
+            last_refresh_at: self.last_refresh_at.map(rfc3339),
+            last_error: self.last_error.clone(),
+            created_at: rfc3339(self.created_at),
+            refreshable: self.tokens.refresh_token.is_some(),
+            token_expires: self.tokens.expires_at.is_some(),
+            next_attempt_at: self.next_attempt_at.map(rfc3339),
+        }
     }
 
     pub fn status_view(&self) -> StatusView {

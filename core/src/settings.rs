@@ -36,7 +36,6 @@ pub enum Variable {
     AdminToken,
     AllowLoopbackHttp,
     AllowedOrigins,
-    RefreshWindowSeconds,
     CronMaxRefreshes,
     RevocationBoundSeconds,
     ConnectStateTtlSeconds,
@@ -46,14 +45,13 @@ pub enum Variable {
 }
 
 impl Variable {
-    pub const ALL: [Variable; 13] = [
+    pub const ALL: [Variable; 12] = [
         Variable::TokenEncryptionKey,
         Variable::TokenEncryptionKeyVersion,
         Variable::TokenEncryptionKeyPrevious,
         Variable::AdminToken,
         Variable::AllowLoopbackHttp,
         Variable::AllowedOrigins,
-        Variable::RefreshWindowSeconds,
         Variable::CronMaxRefreshes,
         Variable::RevocationBoundSeconds,
         Variable::ConnectStateTtlSeconds,
@@ -71,7 +69,6 @@ impl Variable {
             Variable::AdminToken => "ADMIN_TOKEN",
             Variable::AllowLoopbackHttp => "ALLOW_LOOPBACK_HTTP",
             Variable::AllowedOrigins => "ALLOWED_ORIGINS",
-            Variable::RefreshWindowSeconds => "REFRESH_WINDOW_SECONDS",
             Variable::CronMaxRefreshes => "CRON_MAX_REFRESHES",
             Variable::RevocationBoundSeconds => "REVOCATION_BOUND_SECONDS",
             Variable::ConnectStateTtlSeconds => "CONNECT_STATE_TTL_SECONDS",
@@ -87,7 +84,6 @@ impl Variable {
         match self {
             Variable::TokenEncryptionKeyVersion => Some("1"),
             Variable::AllowLoopbackHttp => Some("false"),
-            Variable::RefreshWindowSeconds => Some("900"),
             Variable::CronMaxRefreshes => Some("40"),
             Variable::RevocationBoundSeconds => Some("10"),
             Variable::ConnectStateTtlSeconds => Some("600"),
@@ -120,12 +116,6 @@ pub const KEY_VERSION: Bounds = Bounds {
     min: 1,
     max: 255,
     default: 1,
-};
-/// `REFRESH_WINDOW_SECONDS`: up to a day.
-pub const REFRESH_WINDOW_SECONDS: Bounds = Bounds {
-    min: 1,
-    max: 86_400,
-    default: crate::refresh::DEFAULT_CRON_WINDOW_MS / 1000,
 };
 /// `CRON_MAX_REFRESHES`: up to 10,000 (Workers allow at most that many subrequests per
 /// invocation on any plan).
@@ -180,18 +170,31 @@ pub enum SettingError {
     },
     #[error("{variable} is not an https URL with a path; using the Worker's own")]
     Url { variable: Variable },
+    #[error("{name} is no longer used ({why}); remove it")]
+    Retired {
+        name: &'static str,
+        why: &'static str,
+    },
 }
 
 impl SettingError {
-    pub fn variable(&self) -> Variable {
+    /// The variable's name as the Worker's configuration spells it.
+    pub fn name(&self) -> &'static str {
         match self {
             SettingError::Number { variable, .. }
             | SettingError::Flag { variable }
             | SettingError::Json { variable, .. }
-            | SettingError::Url { variable } => *variable,
+            | SettingError::Url { variable } => variable.name(),
+            SettingError::Retired { name, .. } => name,
         }
     }
 }
+
+/// Variables earlier versions read, and why they are gone: one that is still set is reported.
+pub const RETIRED: [(&str, &str); 1] = [(
+    "REFRESH_WINDOW_SECONDS",
+    "each connection's object refreshes its token ahead of expiry with an alarm",
+)];
 
 /// The Worker's settings.
 #[derive(Debug)]
@@ -203,8 +206,6 @@ pub struct Settings {
     pub allow_loopback_http: bool,
     /// `ALLOWED_ORIGINS`, normalised.
     pub allowed_origins: Vec<String>,
-    /// `REFRESH_WINDOW_SECONDS`, in milliseconds.
-    pub refresh_window_ms: i64,
     /// `CRON_MAX_REFRESHES`.
     pub cron_max_refreshes: usize,
     /// `REVOCATION_BOUND_SECONDS`, in milliseconds.
@@ -230,7 +231,11 @@ impl Settings {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let mut problems = Vec::new();
+        let mut problems: Vec<SettingError> = RETIRED
+            .iter()
+            .filter(|(name, _)| lookup(name).is_some_and(|v| !v.trim().is_empty()))
+            .map(|&(name, why)| SettingError::Retired { name, why })
+            .collect();
         let mut number = |variable: Variable, bounds: Bounds| match text(variable) {
             None => bounds.default,
             Some(value) => parse_number(&value, bounds).unwrap_or_else(|problem| {
@@ -242,8 +247,6 @@ impl Settings {
                 bounds.default
             }),
         };
-        let refresh_window_ms =
-            number(Variable::RefreshWindowSeconds, REFRESH_WINDOW_SECONDS).saturating_mul(1000);
         let cron_max_refreshes = number(Variable::CronMaxRefreshes, CRON_MAX_REFRESHES);
         let revocation_bound_ms =
             number(Variable::RevocationBoundSeconds, REVOCATION_BOUND_SECONDS).saturating_mul(1000);
@@ -288,7 +291,6 @@ impl Settings {
             allowed_origins: text(Variable::AllowedOrigins)
                 .map(|v| crate::origin::parse_allowed_origins(&v))
                 .unwrap_or_default(),
-            refresh_window_ms,
             cron_max_refreshes: usize::try_from(cron_max_refreshes)
                 .unwrap_or(crate::cron::DEFAULT_MAX_REFRESHES_PER_RUN),
             revocation_bound_ms,

@@ -31,7 +31,6 @@ pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<
     let dashboard = pages::Dashboard {
         connections: &connections,
         now: clock::now(),
-        refresh_window_ms: settings.refresh_window_ms,
         old_url_answers_for_seconds: settings.old_url_answers_for_seconds(),
         local_development_notice: open_notice,
     };

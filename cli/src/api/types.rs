@@ -23,6 +23,13 @@ pub struct Connection {
     pub last_error: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
+    /// Whether the Worker holds a refresh token for it.
+    #[serde(default)]
+    pub refreshable: bool,
+    /// Whether its access token states an expiry. A listing leaves a refreshable grant's
+    /// expiry out (its object refreshes it ahead of time); `GET /api/connections/<id>` has it.
+    #[serde(default)]
+    pub token_expires: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -15,6 +15,8 @@ fn conn(id: &str, label: &str) -> Connection {
         last_refresh_at: Some("2026-11-26T10:50:00Z".into()),
         last_error: None,
         created_at: Some("2026-11-20T09:00:00Z".into()),
+        refreshable: true,
+        token_expires: true,
     }
 }
 
@@ -37,17 +39,25 @@ fn connected_prints_exactly_three_lines() {
 
 #[test]
 fn table_aligns_columns() {
+    // As listed: a refreshable grant's expiry is not there, a grant that ends shows its end.
+    let mut notion = conn("id-1", "Notion");
+    notion.access_token_expires_at = None;
+    notion.last_refresh_at = None;
     let mut linear = conn("id-2", "Linear ✓");
     linear.upstream = "https://mcp.linear.app/mcp".into();
-    linear.state = "needs_reauth".into();
-    linear.access_token_expires_at = None;
-    linear.last_refresh_at = None;
-    let text = table(&[conn("id-1", "Notion"), linear], now());
+    linear.refreshable = false;
+    let mut asana = conn("id-3", "Asana");
+    asana.upstream = "https://mcp.asana.com/sse".into();
+    asana.state = "needs_reauth".into();
+    asana.access_token_expires_at = None;
+    asana.token_expires = false;
+    let text = table(&[notion, linear, asana], now());
     assert_eq!(
         text,
-        "ID    LABEL     UPSTREAM                    STATE         TOKEN EXPIRES  LAST REFRESH\n\
-         id-1  Notion    https://mcp.notion.com/mcp  active        in 42 min      18 min ago\n\
-         id-2  Linear ✓  https://mcp.linear.app/mcp  needs_reauth  -              -\n"
+        "ID    LABEL     UPSTREAM                    STATE         TOKEN EXPIRES\n\
+         id-1  Notion    https://mcp.notion.com/mcp  active        auto-refreshed\n\
+         id-2  Linear ✓  https://mcp.linear.app/mcp  active        in 42 min\n\
+         id-3  Asana     https://mcp.asana.com/sse   needs_reauth  -\n"
     );
     assert!(table(&[], now()).contains("bindify connect"));
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Method, ProtocolError, Received, Reply, Wire, decode_reply, encode_reply, header, json_body,
 };
-use crate::connection_service::{CronOutcome, Deleted, Grant, TokenOutcome};
+use crate::connection_service::{Deleted, Grant, TokenOutcome, Visit};
 use crate::failure::OwnFailure;
 use crate::flow::revoke::ReplacedGrant;
 use crate::record::{ConnectionRecord, ConnectionView, StatusView};
@@ -40,10 +40,8 @@ pub enum ConnectionCall {
         presented: SecretHash,
         rejected: Option<[u8; 32]>,
     },
-    /// The cron's visit: refresh if the token expires within `window_ms`.
-    RefreshIfDue {
-        window_ms: i64,
-    },
+    /// The cron's sweep: set the alarm if it is missing, refresh if the alarm's time passed.
+    Sweep,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -54,11 +52,6 @@ struct LabelBody {
 #[derive(Serialize, Deserialize)]
 struct RotateBody {
     hash: String,
-}
-
-#[derive(Serialize, Deserialize)]
-struct CronBody {
-    window_ms: i64,
 }
 
 /// The body of a [`ConnectionCall::Token`]: everything the Worker tells the object besides the
@@ -79,7 +72,7 @@ const ROTATE: &str = "/rotate";
 const DELETE: &str = "/delete";
 const STATUS: &str = "/status";
 const TOKEN: &str = "/token";
-const REFRESH_IF_DUE: &str = "/refresh-if-due";
+const SWEEP: &str = "/sweep";
 
 impl ConnectionCall {
     /// The call for connection `id`, as it crosses to the object.
@@ -118,13 +111,7 @@ impl ConnectionCall {
                 };
                 (Method::Post, TOKEN, json_body(&body))
             }
-            ConnectionCall::RefreshIfDue { window_ms } => (
-                Method::Post,
-                REFRESH_IF_DUE,
-                json_body(&CronBody {
-                    window_ms: *window_ms,
-                }),
-            ),
+            ConnectionCall::Sweep => (Method::Post, SWEEP, None),
         };
         Wire {
             method,
@@ -167,9 +154,7 @@ impl ConnectionCall {
                     rejected,
                 }
             }
-            (Method::Post, REFRESH_IF_DUE) => ConnectionCall::RefreshIfDue {
-                window_ms: received.json::<CronBody>()?.window_ms,
-            },
+            (Method::Post, SWEEP) => ConnectionCall::Sweep,
             _ => return Err(ProtocolError::UnknownCall),
         };
         Ok((id, call))
@@ -220,9 +205,9 @@ pub enum ConnectionReply {
     RefreshLimited {
         retry_at: Option<UnixMillis>,
     },
-    /// `RefreshIfDue`: what the cron's visit did.
-    Visited {
-        outcome: CronOutcome,
+    /// `Sweep`: what the cron's visit found and did.
+    Swept {
+        visit: Visit,
     },
     /// No such connection, or the URL secret does not open it (the two are not told apart).
     NotFound,
@@ -245,7 +230,7 @@ impl ConnectionReply {
             | ConnectionReply::Deleted { .. }
             | ConnectionReply::Status { .. }
             | ConnectionReply::Token { .. }
-            | ConnectionReply::Visited { .. } => 200,
+            | ConnectionReply::Swept { .. } => 200,
             ConnectionReply::AuthServerUnavailable { .. } => 503,
             ConnectionReply::RefreshLimited { .. } => 429,
             ConnectionReply::NotFound => 404,

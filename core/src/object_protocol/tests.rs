@@ -7,7 +7,7 @@ use super::sse_session::{Opening, SseCall};
 use super::throttle::{ThrottleCall, ThrottleReply};
 use super::*;
 use crate::cli_flow::{CliRecord, CliStatus};
-use crate::connection_service::{CronOutcome, Grant};
+use crate::connection_service::{CronOutcome, Grant, Visit};
 use crate::failure::{ConfigProblem, OwnFailure, StorageFailure};
 use crate::flow::revoke::ReplacedGrant;
 use crate::secret::{UrlSecret, sha256};
@@ -46,7 +46,7 @@ fn connection_call_kind(call: &ConnectionCall) -> usize {
         ConnectionCall::Delete => 5,
         ConnectionCall::Status(_) => 6,
         ConnectionCall::Token { .. } => 7,
-        ConnectionCall::RefreshIfDue { .. } => 8,
+        ConnectionCall::Sweep => 8,
     }
 }
 
@@ -63,7 +63,7 @@ fn connection_reply_kind(reply: &ConnectionReply) -> usize {
         ConnectionReply::NeedsReauth => 8,
         ConnectionReply::AuthServerUnavailable { .. } => 9,
         ConnectionReply::RefreshLimited { .. } => 10,
-        ConnectionReply::Visited { .. } => 11,
+        ConnectionReply::Swept { .. } => 11,
         ConnectionReply::NotFound => 12,
         ConnectionReply::Failed { .. } => 13,
         ConnectionReply::BadCall => 14,
@@ -101,7 +101,7 @@ fn every_connection_call_crosses_and_comes_back_the_same() {
             presented: secret.hash(),
             rejected: Some(sha256(b"AT-1")),
         },
-        ConnectionCall::RefreshIfDue { window_ms: 900_000 },
+        ConnectionCall::Sweep,
     ];
     covers_all(calls.iter().map(connection_call_kind), 9);
     for call in &calls {
@@ -228,8 +228,11 @@ fn every_connection_reply_crosses_with_its_status_and_comes_back_the_same() {
             429,
         ),
         (
-            ConnectionReply::Visited {
-                outcome: CronOutcome::Transient,
+            ConnectionReply::Swept {
+                visit: Visit {
+                    rearmed: true,
+                    outcome: CronOutcome::Transient,
+                },
             },
             200,
         ),

@@ -15,8 +15,6 @@ pub struct Dashboard<'a> {
     pub connections: &'a [ConnectionView],
     /// The server's clock: relative times are computed from it, not from the browser's.
     pub now: UnixMillis,
-    /// The cron refreshes tokens expiring within this window ("Refreshing soon").
-    pub refresh_window_ms: i64,
     /// How long a URL can still answer after it was rotated away or revoked: 0 is "at once".
     pub old_url_answers_for_seconds: u64,
     /// Open local development (no `ADMIN_TOKEN`): say that anyone who reaches it can manage.
@@ -41,7 +39,7 @@ pub fn dashboard_page(model: &Dashboard) -> String {
     let cards: String = model
         .connections
         .iter()
-        .map(|c| connection_card(c, model.now, model.refresh_window_ms))
+        .map(|c| connection_card(c, model.now))
         .collect();
     let empty = if model.connections.is_empty() {
         r#"<p id="no-connections">No connections yet. <a href="/">Connect a service</a>.</p>"#
@@ -107,7 +105,6 @@ mod tests {
         dashboard_page(&Dashboard {
             connections,
             now: NOW,
-            refresh_window_ms: 15 * 60_000,
             old_url_answers_for_seconds: grace,
             local_development_notice: open,
         })
@@ -125,6 +122,7 @@ mod tests {
             last_error: Some("invalid_grant".into()),
             created_at: rfc3339(NOW - 60_000),
             refreshable: true,
+            token_expires: true,
             next_attempt_at: None,
         };
         let html = model(&[view], 0, true);

@@ -1,7 +1,8 @@
 //! Where a connection stands, as the dashboard shows it: one badge and the next step. Derived
-//! from the listed view, the server's clock and the cron's refresh window, most urgent first:
-//! a lost grant, a failing authorization server, a grant that ends, a token about to be
-//! refreshed, and otherwise active.
+//! from the listed view and the server's clock, most urgent first: a lost grant, a failing
+//! authorization server, a grant that ends, and otherwise active. A refreshable token's expiry
+//! is not listed (its object refreshes it ahead of expiry, and the listing is not rewritten for
+//! that), so nothing here waits on it.
 //!
 //! When a grant ends is known today only for a grant without a refresh token (it ends with its
 //! access token). A grant that states its own end (a refresh token expiry) adds one more source
@@ -17,17 +18,15 @@ pub enum Standing {
     NeedsReauth(ReauthReason),
     /// The last refresh failed for a transient reason; the tokens are kept.
     ServerFailing {
-        /// No background retry before this instant; `None` or past: the next request or cron
-        /// run tries.
+        /// No background retry before this instant; `None` (a listing does not say) or past:
+        /// the object's next alarm or request tries.
         retry_at: Option<UnixMillis>,
     },
     /// The grant ends at this instant, and nothing can extend it but a reconnect.
     GrantEnding { at: UnixMillis },
-    /// The access token expires within the cron's refresh window (or has expired): the next
-    /// cron run or request refreshes it.
-    RefreshingSoon { expires_at: UnixMillis },
-    /// Usable, and refreshed before it expires (`None`: the token states no expiry).
-    Active { expires_at: Option<UnixMillis> },
+    /// Usable. `expires`: the token states an expiry and Bindify refreshes it ahead of it;
+    /// otherwise it is refreshed only if the server rejects it.
+    Active { expires: bool },
 }
 
 /// Why a connection needs to be authorized again.
@@ -39,12 +38,8 @@ pub enum ReauthReason {
     Ended { at: UnixMillis },
 }
 
-/// Reads `view` at `now`; the cron refreshes tokens expiring within `refresh_window_ms`.
-pub fn standing(view: &ConnectionView, now: UnixMillis, refresh_window_ms: i64) -> Standing {
-    let expires_at = view
-        .access_token_expires_at
-        .as_deref()
-        .and_then(parse_rfc3339);
+/// Reads `view` at `now`.
+pub fn standing(view: &ConnectionView, now: UnixMillis) -> Standing {
     match view.state {
         ConnectionState::NeedsReauth => return Standing::NeedsReauth(ReauthReason::Refused),
         ConnectionState::Error => {
@@ -54,26 +49,27 @@ pub fn standing(view: &ConnectionView, now: UnixMillis, refresh_window_ms: i64) 
         }
         ConnectionState::Active => {}
     }
-    if let Some(at) = grant_end(view, expires_at) {
+    if let Some(at) = grant_end(view) {
         return if at <= now {
             Standing::NeedsReauth(ReauthReason::Ended { at })
         } else {
             Standing::GrantEnding { at }
         };
     }
-    match expires_at {
-        Some(at) if at - refresh_window_ms <= now => Standing::RefreshingSoon { expires_at: at },
-        other => Standing::Active { expires_at: other },
+    Standing::Active {
+        expires: view.token_expires || view.access_token_expires_at.is_some(),
     }
 }
 
 /// When the grant itself ends, if that is known: a grant without a refresh token ends with its
 /// access token.
-fn grant_end(view: &ConnectionView, access_expires_at: Option<UnixMillis>) -> Option<UnixMillis> {
+pub fn grant_end(view: &ConnectionView) -> Option<UnixMillis> {
     if view.refreshable {
         None
     } else {
-        access_expires_at
+        view.access_token_expires_at
+            .as_deref()
+            .and_then(parse_rfc3339)
     }
 }
 
@@ -84,7 +80,6 @@ impl Standing {
             Standing::NeedsReauth(_) => "needs-reauth",
             Standing::ServerFailing { .. } => "server-failing",
             Standing::GrantEnding { .. } => "grant-ending",
-            Standing::RefreshingSoon { .. } => "refreshing-soon",
             Standing::Active { .. } => "active",
         }
     }
@@ -95,7 +90,6 @@ impl Standing {
             Standing::NeedsReauth(_) => "Needs re-authorization",
             Standing::ServerFailing { .. } => "Authorization server failing",
             Standing::GrantEnding { .. } => "Grant ending",
-            Standing::RefreshingSoon { .. } => "Refreshing soon",
             Standing::Active { .. } => "Active",
         }
     }
@@ -116,9 +110,9 @@ mod tests {
 
     const NOW: UnixMillis = 1_795_690_200_000; // 2026-11-26T10:50:00Z
     const MIN: i64 = 60_000;
-    const WINDOW: i64 = 15 * MIN;
 
-    fn view(
+    /// A view as a listing gives it: a refreshable grant's expiry is not there.
+    fn listed(
         state: ConnectionState,
         expires_in_min: Option<i64>,
         refreshable: bool,
@@ -128,11 +122,14 @@ mod tests {
             label: "Work".into(),
             upstream: "https://mcp.example.com/mcp".into(),
             state,
-            access_token_expires_at: expires_in_min.map(|m| rfc3339(NOW + m * MIN)),
+            access_token_expires_at: expires_in_min
+                .filter(|_| !refreshable)
+                .map(|m| rfc3339(NOW + m * MIN)),
             last_refresh_at: None,
             last_error: None,
             created_at: rfc3339(NOW - 86_400_000),
             refreshable,
+            token_expires: expires_in_min.is_some(),
             next_attempt_at: None,
         }
     }
@@ -142,62 +139,60 @@ mod tests {
         use ConnectionState::*;
         let cases = [
             (
-                view(Active, Some(52), true),
-                Standing::Active {
-                    expires_at: Some(NOW + 52 * MIN),
-                },
+                listed(Active, Some(52), true),
+                Standing::Active { expires: true },
             ),
             (
-                view(Active, None, true),
-                Standing::Active { expires_at: None },
+                listed(Active, Some(-3), true),
+                Standing::Active { expires: true },
             ),
             (
-                view(Active, Some(15), true),
-                Standing::RefreshingSoon {
-                    expires_at: NOW + 15 * MIN,
-                },
+                listed(Active, None, true),
+                Standing::Active { expires: false },
             ),
             (
-                view(Active, Some(-3), true),
-                Standing::RefreshingSoon {
-                    expires_at: NOW - 3 * MIN,
-                },
-            ),
-            (
-                view(Active, Some(40), false),
+                listed(Active, Some(40), false),
                 Standing::GrantEnding { at: NOW + 40 * MIN },
             ),
             (
-                view(Active, Some(-1), false),
+                listed(Active, Some(-1), false),
                 Standing::NeedsReauth(ReauthReason::Ended { at: NOW - MIN }),
             ),
             (
-                view(Active, None, false),
-                Standing::Active { expires_at: None },
+                listed(Active, None, false),
+                Standing::Active { expires: false },
             ),
             (
-                view(NeedsReauth, Some(52), true),
+                listed(NeedsReauth, Some(52), true),
                 Standing::NeedsReauth(ReauthReason::Refused),
             ),
             (
-                view(NeedsReauth, Some(5), false),
+                listed(NeedsReauth, Some(5), false),
                 Standing::NeedsReauth(ReauthReason::Refused),
             ),
             (
-                view(Error, Some(5), true),
+                listed(Error, Some(5), true),
                 Standing::ServerFailing { retry_at: None },
             ),
         ];
         for (v, expected) in cases {
-            assert_eq!(standing(&v, NOW, WINDOW), expected, "{v:?}");
+            assert_eq!(standing(&v, NOW), expected, "{v:?}");
         }
     }
 
     #[test]
+    fn the_objects_own_view_reads_the_same() {
+        // `GET /api/connections/<id>` shows a refreshable grant's expiry: still just active.
+        let mut v = listed(ConnectionState::Active, Some(2), true);
+        v.access_token_expires_at = Some(rfc3339(NOW + 2 * MIN));
+        assert_eq!(standing(&v, NOW), Standing::Active { expires: true });
+    }
+
+    #[test]
     fn a_failing_server_says_when_it_is_tried_again() {
-        let mut v = view(ConnectionState::Error, Some(5), true);
+        let mut v = listed(ConnectionState::Error, Some(5), true);
         v.next_attempt_at = Some(rfc3339(NOW + 4 * MIN));
-        let s = standing(&v, NOW, WINDOW);
+        let s = standing(&v, NOW);
         assert_eq!(
             s,
             Standing::ServerFailing {
@@ -216,10 +211,7 @@ mod tests {
         let reauth = Standing::NeedsReauth(ReauthReason::Refused);
         assert_eq!(reauth.label(), "Needs re-authorization");
         assert!(reauth.needs_reconnect());
-        assert_eq!(
-            Standing::RefreshingSoon { expires_at: NOW }.label(),
-            "Refreshing soon"
-        );
-        assert_eq!(Standing::Active { expires_at: None }.key(), "active");
+        assert_eq!(Standing::GrantEnding { at: NOW }.label(), "Grant ending");
+        assert_eq!(Standing::Active { expires: true }.key(), "active");
     }
 }
