@@ -67,6 +67,9 @@ pub struct ObjectMemory {
     alarm: Cell<Option<Option<UnixMillis>>>,
     /// Whether the connection's id is known to be in storage, for the alarm handler.
     id_stored: Cell<bool>,
+    /// This object found itself without the alarm it needed (and set it) since the cron's last
+    /// visit, which reports it.
+    found_missing: Cell<bool>,
 }
 
 /// A usable access token, as the object hands it out and a Worker isolate may keep it (see
@@ -107,7 +110,8 @@ pub enum CronOutcome {
 /// What one visit of the cron's sweep found and did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Visit {
-    /// The object needed an alarm and had none: it set one.
+    /// The object needed an alarm and had none (found by this visit, or by another operation
+    /// since the last visit): it set one.
     pub rearmed: bool,
     pub outcome: CronOutcome,
 }

@@ -70,20 +70,22 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
     }
 
     /// Sets, moves or deletes the alarm so that it is what `record` needs. With `verify`, the
-    /// alarm is read from storage even when this object believes it knows it. `Ok(true)` when
-    /// the record needed an alarm and none was set.
+    /// alarm is read from storage even when this object believes it knows it. An alarm that
+    /// was needed and missing is noted for the cron's next visit to report.
     async fn arm(
         &self,
         id: &str,
         record: Option<&ConnectionRecord>,
         verify: bool,
-    ) -> Result<bool, VaultError> {
+    ) -> Result<(), VaultError> {
         let wanted = record.and_then(schedule::alarm_at);
         let current = match self.memory.alarm.get() {
             Some(known) if !verify => known,
             _ => self.vault.object.alarm().await?,
         };
-        let missing = wanted.is_some() && current.is_none();
+        if wanted.is_some() && current.is_none() {
+            self.memory.found_missing.set(true);
+        }
         if current != wanted {
             match wanted {
                 Some(at) => {
@@ -99,7 +101,7 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
             self.memory.id_stored.set(false);
         }
         self.memory.alarm.set(Some(wanted));
-        Ok(missing)
+        Ok(())
     }
 
     /// Keeps the connection's id in storage, where the alarm handler finds it.
@@ -157,13 +159,11 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
         id: &str,
         now: UnixMillis,
     ) -> Result<Visit, VaultError> {
-        // Read before the catch-up, which would set a missing alarm itself.
-        let found = self.vault.object.alarm().await?;
         self.catch_up(id).await?;
         let record = self.record(id).await?;
-        let needed = self.arm(id, record.as_ref(), true).await?;
-        let rearmed =
-            needed || (found.is_none() && record.as_ref().and_then(schedule::alarm_at).is_some());
+        self.arm(id, record.as_ref(), true).await?;
+        // Whoever set it (this visit, or the catch-up of any operation since the last visit).
+        let rearmed = self.memory.found_missing.take();
         let outcome = self.refresh_if_due(http, id, now).await?;
         Ok(Visit { rearmed, outcome })
     }
