@@ -147,6 +147,8 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
         self.vault.create(record).await?;
         self.memory.record.replace(Some(record.clone()));
         self.memory.unsaved.set(false);
+        // A new object has no alarm yet; that is not an alarm gone missing.
+        self.memory.alarm.set(Some(None));
         self.settle(&record.id, Some(record)).await
     }
 

@@ -81,11 +81,15 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
         let wanted = record.and_then(schedule::alarm_at);
         let current = match self.memory.alarm.get() {
             Some(known) if !verify => known,
-            _ => self.vault.object.alarm().await?,
+            _ => {
+                let stored = self.vault.object.alarm().await?;
+                // Missing as the runtime says (not because this object saw it fire).
+                if wanted.is_some() && stored.is_none() {
+                    self.memory.found_missing.set(true);
+                }
+                stored
+            }
         };
-        if wanted.is_some() && current.is_none() {
-            self.memory.found_missing.set(true);
-        }
         if current != wanted {
             match wanted {
                 Some(at) => {

@@ -74,6 +74,17 @@ fn routine_refreshes_write_no_kv_whoever_makes_them() {
 
     assert_eq!(peer.requests_to(TOKEN).len(), 7);
     assert_eq!(f.kv.writes(), 1, "no KV write for a routine refresh");
+    // An alarm that fired is not an alarm found missing.
+    let visit = block_on(restarted(&f, &memory).sweep(&peer.client(), "c1", later + 1));
+    assert_eq!(
+        visit.expect("visit"),
+        Visit {
+            rearmed: false,
+            outcome: CronOutcome::NotDue
+        }
+    );
+    let visit = block_on(f.service().sweep(&peer.client(), "c1", T0 + 1));
+    assert!(!visit.expect("visit").rearmed);
     assert_eq!(listed(&f), created);
     assert_eq!(f.stored().last_refresh_at, Some(later));
 }
