@@ -18,7 +18,7 @@
 //!
 //! While the authorization server fails, a request that needs a token tries the token endpoint
 //! itself, at most once every [`refresh::DEMAND_REFRESH_INTERVAL_MS`] (the time of the last
-//! attempt, the cron's included, is kept in memory too); the backoff only spaces the cron's
+//! attempt, the alarm's included, is kept in memory too); the backoff only spaces the alarm's
 //! attempts. Queued callers re-decide after the lock, so one attempt serves them all.
 //!
 //! Deleting a connection, and replacing its grant by a reconnect, end the old grant at its

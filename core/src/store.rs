@@ -1,7 +1,9 @@
 //! Key-value storage as the core sees it: Workers KV in production, [`MemoryStore`] in tests.
 //! Every key is built in [`crate::keys`]; every value the core writes is sealed by
 //! [`crate::envelope`] except the URL index ([`crate::url_index`]), which holds only a
-//! connection id, and the cron's marker ([`crate::cron::note_run`]), which holds only a time.
+//! connection id, a connection's KV mirror ([`crate::vault`]), whose value is a constant and
+//! whose metadata holds no secret, a connection object's note of that metadata, and the cron's
+//! marker ([`crate::cron::note_run`]), which holds only a time.
 //!
 //! The Worker never calls KV or a Durable Object's storage itself: it hands an adapter of this
 //! trait to a core type ([`crate::vault::Vault`], [`crate::url_index::UrlIndex`],
