@@ -140,7 +140,12 @@ impl ConnectionCall {
             (Method::Post, DELETE) => ConnectionCall::Delete,
             (Method::Get, STATUS) => ConnectionCall::Status(presented()?),
             (Method::Post, TOKEN) => {
-                let body: TokenBody = received.json()?;
+                // No body (a Worker of the version before it): nothing refused.
+                let body: TokenBody = if received.body.is_empty() {
+                    TokenBody::default()
+                } else {
+                    received.json()?
+                };
                 let rejected = match body.rejected {
                     None => None,
                     Some(text) => Some(

@@ -155,6 +155,12 @@ fn a_connection_call_off_the_protocol_is_refused() {
         deliver(&bad, ConnectionCall::receive).map(|_| ()).err(),
         Some(ProtocolError::BadBody)
     );
+    // No body at all reads as no refused token.
+    bad.body = None;
+    assert!(matches!(
+        deliver(&bad, ConnectionCall::receive),
+        Ok((_, ConnectionCall::Token { rejected: None, .. }))
+    ));
     // A body with fields this version does not know still reads (a neighbouring version's).
     bad.body = Some(br#"{"later_field":{"requests":3}}"#.to_vec());
     assert!(matches!(
