@@ -5,7 +5,7 @@
 //! An object that cannot be reached, or that answers with something that is not a reply, is
 //! Bindify's own storage failing: the object is where the connection is stored.
 
-use bindify_core::connection_service::{CronOutcome, Deleted, ReconnectPlan};
+use bindify_core::connection_service::{Deleted, ReconnectPlan, Visit};
 use bindify_core::failure::{OwnFailure, StorageFailure};
 use bindify_core::flow::ConnectError;
 use bindify_core::flow::revoke::ReplacedGrant;
@@ -128,14 +128,10 @@ pub async fn token(
     }
 }
 
-/// The cron's visit to connection `id`.
-pub async fn refresh_if_due(
-    env: &Env,
-    id: &str,
-    window_ms: i64,
-) -> Result<CronOutcome, OwnFailure> {
-    match ask(env, id, &ConnectionCall::RefreshIfDue { window_ms }).await? {
-        ConnectionReply::Visited { outcome } => Ok(outcome),
+/// The cron's visit to connection `id` (see `ConnectionService::sweep`).
+pub async fn sweep(env: &Env, id: &str) -> Result<Visit, OwnFailure> {
+    match ask(env, id, &ConnectionCall::Sweep).await? {
+        ConnectionReply::Swept { visit } => Ok(visit),
         other => Err(unexpected(id, &other)),
     }
 }

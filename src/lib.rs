@@ -24,6 +24,7 @@ mod connection_object;
 mod cron;
 mod fetch_http;
 mod forward;
+mod grants;
 mod listing;
 mod object_call;
 mod proxy;
@@ -44,8 +45,8 @@ pub use throttle_object::Throttle;
 use worker::{Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent, event};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    routes::handle(req, env).await
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    routes::handle(req, env, &ctx).await
 }
 
 #[event(scheduled)]

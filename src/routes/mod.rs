@@ -11,18 +11,18 @@ mod manage;
 mod reconnect;
 mod status;
 
-use worker::{Env, Method, Request, Response, Result};
+use worker::{Context, Env, Method, Request, Response, Result};
 
 use bindify_core::settings::Settings;
 
 use crate::{config, respond};
 
-pub async fn handle(req: Request, env: Env) -> Result<Response> {
+pub async fn handle(req: Request, env: Env, ctx: &Context) -> Result<Response> {
     let settings = config::read(&env);
-    route(req, &env, &settings).await
+    route(req, &env, &settings, ctx).await
 }
 
-async fn route(req: Request, env: &Env, settings: &Settings) -> Result<Response> {
+async fn route(req: Request, env: &Env, settings: &Settings, ctx: &Context) -> Result<Response> {
     let url = req.url()?;
     if settings.allow_loopback_http && !bindify_core::upstream::local_request_allowed(&url) {
         return respond::json(
@@ -78,7 +78,7 @@ async fn route(req: Request, env: &Env, settings: &Settings) -> Result<Response>
         }
         (_, ["s", secret, "mcp"]) => {
             let secret = (*secret).to_owned();
-            crate::proxy::mcp(req, env, settings, &secret).await
+            crate::proxy::mcp(req, env, settings, ctx, &secret).await
         }
         (_, ["login"]) => respond::method_not_allowed("GET, POST"),
         (_, ["logout"]) => respond::method_not_allowed("POST"),

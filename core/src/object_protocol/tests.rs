@@ -7,7 +7,7 @@ use super::sse_session::{Opening, SseCall};
 use super::throttle::{ThrottleCall, ThrottleReply};
 use super::*;
 use crate::cli_flow::{CliRecord, CliStatus};
-use crate::connection_service::{CronOutcome, Grant};
+use crate::connection_service::{CronOutcome, Grant, Visit};
 use crate::failure::{ConfigProblem, OwnFailure, StorageFailure};
 use crate::flow::revoke::ReplacedGrant;
 use crate::secret::{UrlSecret, sha256};
@@ -46,7 +46,7 @@ fn connection_call_kind(call: &ConnectionCall) -> usize {
         ConnectionCall::Delete => 5,
         ConnectionCall::Status(_) => 6,
         ConnectionCall::Token { .. } => 7,
-        ConnectionCall::RefreshIfDue { .. } => 8,
+        ConnectionCall::Sweep => 8,
         ConnectionCall::StepUp { .. } => 9,
         ConnectionCall::ReconnectPlan => 10,
     }
@@ -65,7 +65,7 @@ fn connection_reply_kind(reply: &ConnectionReply) -> usize {
         ConnectionReply::NeedsReauth => 8,
         ConnectionReply::AuthServerUnavailable { .. } => 9,
         ConnectionReply::RefreshLimited { .. } => 10,
-        ConnectionReply::Visited { .. } => 11,
+        ConnectionReply::Swept { .. } => 11,
         ConnectionReply::NotFound => 12,
         ConnectionReply::Failed { .. } => 13,
         ConnectionReply::BadCall => 14,
@@ -106,7 +106,7 @@ fn every_connection_call_crosses_and_comes_back_the_same() {
             presented: secret.hash(),
             rejected: Some(sha256(b"AT-1")),
         },
-        ConnectionCall::RefreshIfDue { window_ms: 900_000 },
+        ConnectionCall::Sweep,
         ConnectionCall::StepUp {
             presented: secret.hash(),
             scopes: vec!["mcp:basic".into(), "mcp:write".into()],
@@ -160,11 +160,23 @@ fn a_connection_call_off_the_protocol_is_refused() {
         rejected: None,
     }
     .wire("c1");
-    bad.headers.push((header::REJECTED_TOKEN, "short".into()));
+    bad.body = Some(br#"{"rejected":"short"}"#.to_vec());
     assert_eq!(
         deliver(&bad, ConnectionCall::receive).map(|_| ()).err(),
-        Some(ProtocolError::BadHeader(header::REJECTED_TOKEN))
+        Some(ProtocolError::BadBody)
     );
+    // No body at all reads as no refused token.
+    bad.body = None;
+    assert!(matches!(
+        deliver(&bad, ConnectionCall::receive),
+        Ok((_, ConnectionCall::Token { rejected: None, .. }))
+    ));
+    // A body with fields this version does not know still reads (a neighbouring version's).
+    bad.body = Some(br#"{"later_field":{"requests":3}}"#.to_vec());
+    assert!(matches!(
+        deliver(&bad, ConnectionCall::receive),
+        Ok((_, ConnectionCall::Token { rejected: None, .. }))
+    ));
 }
 
 #[test]
@@ -211,6 +223,7 @@ fn every_connection_reply_crosses_with_its_status_and_comes_back_the_same() {
                     access_token: AccessToken::new("AT-1".into()),
                     expires_at: Some(3_600_000),
                     upstream: "https://mcp.example.com/mcp".into(),
+                    fresh_until: Some(3_540_000),
                     upstream_auth: crate::record::UpstreamAuth::Header {
                         name: "X-API-Key".into(),
                     },
@@ -248,8 +261,11 @@ fn every_connection_reply_crosses_with_its_status_and_comes_back_the_same() {
             429,
         ),
         (
-            ConnectionReply::Visited {
-                outcome: CronOutcome::Transient,
+            ConnectionReply::Swept {
+                visit: Visit {
+                    rearmed: true,
+                    outcome: CronOutcome::Transient,
+                },
             },
             200,
         ),

@@ -17,8 +17,6 @@ pub struct Dashboard<'a> {
     pub connections: &'a [ConnectionView],
     /// The server's clock: relative times are computed from it, not from the browser's.
     pub now: UnixMillis,
-    /// The cron refreshes tokens expiring within this window ("Refreshing soon").
-    pub refresh_window_ms: i64,
     /// How long a URL can still answer after it was rotated away or revoked: 0 is "at once".
     pub old_url_answers_for_seconds: u64,
     /// Open local development (no `ADMIN_TOKEN`): say that anyone who reaches it can manage.
@@ -47,7 +45,7 @@ pub fn dashboard_page(model: &Dashboard) -> String {
     let cards: String = model
         .connections
         .iter()
-        .map(|c| connection_card(c, model.now, model.refresh_window_ms))
+        .map(|c| connection_card(c, model.now))
         .collect();
     let empty = if model.connections.is_empty() {
         r#"<p id="no-connections">No connections yet. <a href="/">Connect a service</a>.</p>"#
@@ -118,7 +116,6 @@ mod tests {
         dashboard_page(&Dashboard {
             connections,
             now: NOW,
-            refresh_window_ms: 15 * 60_000,
             old_url_answers_for_seconds: grace,
             local_development_notice: open,
             entered_clients: &[],
@@ -138,6 +135,7 @@ mod tests {
             last_error: Some("invalid_grant".into()),
             created_at: rfc3339(NOW - 60_000),
             refreshable: true,
+            token_expires: true,
             next_attempt_at: None,
             kind: crate::record::ConnectionKind::Oauth,
             grant_expires_at: None,
