@@ -323,7 +323,9 @@ describe('refresh: wrangler dev restarted between a refresh and the next call', 
   let stack;
   const clients = [];
   before(async () => {
-    stack = await startStack({ accessTokenTTL: 3 });
+    // Eight seconds: the next alarm is about four seconds after a refresh, so the restart
+    // below falls between two refreshes, never into one.
+    stack = await startStack({ accessTokenTTL: 8 });
   });
   after(() => stopStack(stack, clients));
 
@@ -338,6 +340,8 @@ describe('refresh: wrangler dev restarted between a refresh and the next call', 
     assert.equal(await echo(client, 'before'), 'before');
 
     await until('an alarm\'s refresh', () => refreshesOf(as, 0).length >= 1);
+    // Restart only once the connection's object has stored what the refresh returned.
+    await until('the refresh stored', async () => (await status(worker, secret)).last_refresh_at !== null);
     await worker.restart();
     const restartedAt = Date.now();
     const rotation = refreshesOf(as, 0).filter((r) => r.at < restartedAt).at(-1);
