@@ -61,9 +61,24 @@ if [ "$force" = 0 ] && [ -n "$digest" ] && [ -f build/index.js ] && [ -f build/i
 fi
 
 rm -f "$stamp"
+# worker-build builds and binds without optimizing (Cargo.toml turns its wasm-opt run off);
+# wasm-opt runs here, with flags chosen for the gzipped size Cloudflare counts:
+#   -Oz            optimize for size;
+#   -ocimfs 20     inline a function with one caller only when it is small: binaryen's default
+#                  inlines every such function, which makes fewer bytes that gzip worse (the
+#                  async handlers are inlined into one another);
+#   no --debuginfo the names section (Rust function names, about 80 KB gzipped) is left out, so
+#                  a trap's stack trace shows function indexes instead of names;
+#   --enable-...   the features worker-build enables (what rustc's wasm32 target emits, and the
+#                  exception handling of wasm-bindgen's catch wrappers), no newer encodings.
+# bench/README.md records the size each of these saves.
+worker-build --release
 if [ -n "${WASM_OPT_BIN:-}" ]; then
-  worker-build --release
+  "$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm.opt -Oz -ocimfs 20 \
+    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+    --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
+  mv build/index_bg.wasm.opt build/index_bg.wasm
 else
-  worker-build --release --no-opt
+  echo "wasm-opt is not installed (scripts/setup.sh installs it): build/index_bg.wasm is not optimized" >&2
 fi
 [ -z "$digest" ] || echo "$digest" >"$stamp"
