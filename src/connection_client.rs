@@ -5,7 +5,7 @@
 //! An object that cannot be reached, or that answers with something that is not a reply, is
 //! Bindify's own storage failing: the object is where the connection is stored.
 
-use bindify_core::connection_service::{CronOutcome, Deleted};
+use bindify_core::connection_service::{CronOutcome, Deleted, ReconnectPlan};
 use bindify_core::failure::{OwnFailure, StorageFailure};
 use bindify_core::flow::ConnectError;
 use bindify_core::flow::revoke::ReplacedGrant;
@@ -186,6 +186,34 @@ pub async fn delete(env: &Env, id: &str) -> Result<Option<Deleted>, OwnFailure> 
             old_hash,
             upstream_revocation,
         })),
+        ConnectionReply::NotFound => Ok(None),
+        other => Err(unexpected(id, &other)),
+    }
+}
+
+/// Tells connection `id` that the upstream answered `insufficient_scope` asking for `scopes`.
+/// `Ok(None)`: the secret no longer opens it.
+pub async fn step_up(
+    env: &Env,
+    id: &str,
+    hash: &SecretHash,
+    scopes: Vec<String>,
+) -> Result<Option<ConnectionReply>, OwnFailure> {
+    let call = ConnectionCall::StepUp {
+        presented: *hash,
+        scopes,
+    };
+    match ask(env, id, &call).await? {
+        ConnectionReply::NotFound => Ok(None),
+        reply @ (ConnectionReply::SteppedUp { .. } | ConnectionReply::NotOAuth) => Ok(Some(reply)),
+        other => Err(unexpected(id, &other)),
+    }
+}
+
+/// What reconnecting connection `id` asks the owner for.
+pub async fn reconnect_plan(env: &Env, id: &str) -> Result<Option<ReconnectPlan>, OwnFailure> {
+    match ask(env, id, &ConnectionCall::ReconnectPlan).await? {
+        ConnectionReply::Plan { plan } => Ok(Some(plan)),
         ConnectionReply::NotFound => Ok(None),
         other => Err(unexpected(id, &other)),
     }

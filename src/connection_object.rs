@@ -101,7 +101,7 @@ impl Connection {
                 })
             }),
             ConnectionCall::Delete => service
-                .delete(http, id)
+                .delete(http, id, now)
                 .await
                 .map(|d| d.map_or(ConnectionReply::NotFound, ConnectionReply::of_deleted)),
             ConnectionCall::Status(hash) => service.authorized(id, &hash).await.map(|r| {
@@ -120,6 +120,15 @@ impl Connection {
                 .refresh_if_due(http, id, now, window_ms)
                 .await
                 .map(|outcome| ConnectionReply::Visited { outcome }),
+            ConnectionCall::StepUp { presented, scopes } => service
+                .step_up(id, &presented, &scopes)
+                .await
+                .map(ConnectionReply::of_step_up),
+            ConnectionCall::ReconnectPlan => service.reconnect_plan(id).await.map(|plan| {
+                plan.map_or(ConnectionReply::NotFound, |plan| ConnectionReply::Plan {
+                    plan,
+                })
+            }),
         };
         result.unwrap_or_else(|e| {
             worker::console_error!("connection {id}: {e}");

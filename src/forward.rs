@@ -1,6 +1,8 @@
 //! The one path from Bindify to an upstream MCP server, for `/mcp` and for the `SseSession`
 //! objects alike: load a token from the connection's object, send the request with it, and on
-//! a 401 ask the object for a new token and replay once. Every request waits for its response
+//! a 401 ask the object for a new token and replay once. A `403 insufficient_scope` goes to
+//! the object, which records the scopes the next authorization asks for (scope step-up), and
+//! becomes an error with the owner's reconnect link. Every request waits for its response
 //! headers at most `UPSTREAM_HEADERS_TIMEOUT_MS`; bodies are read (capped) or relayed by the
 //! caller.
 
@@ -11,6 +13,7 @@ use bindify_core::failure::{self, OwnFailure};
 use bindify_core::object_protocol::connection::ConnectionReply;
 use bindify_core::proxy::UPSTREAM_HEADERS_TIMEOUT_MS;
 use bindify_core::secret::SecretHash;
+use bindify_core::step_up;
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
 use futures_util::stream::LocalBoxStream;
@@ -56,18 +59,57 @@ where
     let grant = token(env, target, None).await?;
     let response = send(&grant, build(&grant)).await?;
     if response.status_code() != 401 {
-        return Ok((response, grant));
+        return stepped_up(env, target, response, grant).await;
     }
     let replacement = token(env, target, Some(&grant)).await?;
     let response = send(&replacement, build(&replacement)).await?;
     if response.status_code() == 401 {
-        return Err(failure::Failure::TokenRefused {
-            upstream: replacement.upstream,
-            retry_at: None,
-        }
-        .into());
+        return Err(refused(replacement.upstream.clone(), &replacement, None).into());
     }
-    Ok((response, replacement))
+    stepped_up(env, target, response, replacement).await
+}
+
+/// The upstream's answer, unless it is a `403 insufficient_scope` to an OAuth token: then the
+/// connection's object records the scopes the next authorization asks for, and the client gets
+/// the owner's reconnect link (or, once the attempts are used up, an error without one).
+async fn stepped_up(
+    env: &Env,
+    target: Target<'_>,
+    response: Response,
+    grant: Grant,
+) -> Result<(Response, Grant), Failure> {
+    if response.status_code() != 403 || !grant.is_oauth() {
+        return Ok((response, grant));
+    }
+    let challenge = response.headers().get("www-authenticate").ok().flatten();
+    let Some(scopes) = step_up::challenged_scopes(challenge.as_deref()) else {
+        return Ok((response, grant));
+    };
+    let reply = connection_client::step_up(env, target.id, target.hash, scopes)
+        .await
+        .map_err(|own| Failure::Failed(own.into()))?;
+    match reply {
+        None => Err(Failure::Gone),
+        Some(ConnectionReply::SteppedUp { scopes, exhausted }) => {
+            Err(failure::Failure::InsufficientScope {
+                upstream: grant.upstream,
+                scopes,
+                exhausted,
+            }
+            .into())
+        }
+        Some(_) => Ok((response, grant)),
+    }
+}
+
+/// The failure for an upstream that refused `grant`'s credential: an access token Bindify
+/// could not (or may not yet) renew, or the owner's API key.
+fn refused(upstream: String, grant: &Grant, retry_at: Option<i64>) -> failure::Failure {
+    if grant.is_oauth() {
+        failure::Failure::TokenRefused { upstream, retry_at }
+    } else {
+        failure::Failure::KeyRefused { upstream }
+    }
 }
 
 /// A token from the connection's object. `refused` is the grant whose token the upstream just
@@ -88,9 +130,12 @@ async fn token(env: &Env, target: Target<'_>, refused: Option<&Grant>) -> Result
             authorization_server,
             retry_at,
         },
-        ConnectionReply::RefreshLimited { retry_at } => failure::Failure::TokenRefused {
-            upstream: refused.map(|g| g.upstream.clone()).unwrap_or_default(),
-            retry_at,
+        ConnectionReply::RefreshLimited { retry_at } => match refused {
+            Some(grant) => self::refused(grant.upstream.clone(), grant, retry_at),
+            None => failure::Failure::TokenRefused {
+                upstream: String::new(),
+                retry_at,
+            },
         },
         ConnectionReply::Failed { failure: own } => failure::Failure::Own(own),
         _ => failure::Failure::Own(OwnFailure::Internal),

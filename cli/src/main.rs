@@ -130,12 +130,14 @@ fn run(
                 open: (!args.no_browser && !no_browser_env).then_some(open_browser),
                 waiting,
             };
+            let credentials = connect_credentials(&args)?;
             commands::connect::connect(
                 &client,
                 &args.server,
                 Duration::from_secs(args.timeout),
                 commands::connect::POLL_INTERVAL,
                 &ui,
+                &credentials,
             )
         }
         Command::List => commands::manage::list(&client(&sources)?),
@@ -159,6 +161,46 @@ fn run(
         }
         Command::Doctor => Ok(commands::doctor::doctor(&client(&sources)?, clock::now())),
     }
+}
+
+/// What `bindify connect` was given besides the server: flags, a secret or an API key from
+/// standard input, a private key from a file.
+fn connect_credentials(args: &cli::ConnectArgs) -> Result<commands::connect::Credentials> {
+    let needed = |what: &str| {
+        CliError::Usage(format!(
+            "no {what} on standard input: pipe it in (`printf %s \"$SECRET\" | bindify connect …`) or type it at the prompt"
+        ))
+    };
+    let client_secret = if args.client_secret_stdin {
+        Some(terminal::read_secret("Client secret: ")?.ok_or_else(|| needed("client secret"))?)
+    } else {
+        None
+    };
+    let api_key = if args.api_key_stdin {
+        Some(terminal::read_secret("API key: ")?.ok_or_else(|| needed("API key"))?)
+    } else {
+        None
+    };
+    let private_key_pem = match &args.private_key_file {
+        Some(path) => Some(zeroize::Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|e| {
+                CliError::Usage(format!(
+                    "cannot read the private key {}: {e}",
+                    path.display()
+                ))
+            })?,
+        )),
+        None => None,
+    };
+    Ok(commands::connect::Credentials {
+        client_id: args.client_id.clone(),
+        client_secret,
+        client_credentials: args.client_credentials,
+        private_key_pem,
+        api_key,
+        header: args.header.clone(),
+        open: args.open,
+    })
 }
 
 /// The token `login` checks and saves: --token, BINDIFY_ADMIN_TOKEN, then standard input (a

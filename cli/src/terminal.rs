@@ -55,6 +55,29 @@ pub fn read_token() -> Result<Option<AdminToken>> {
     Ok(AdminToken::parse(&text))
 }
 
+/// A secret (a client secret, an API key) from a hidden prompt (a terminal) or from all of
+/// stdin (a pipe), trimmed; `None` when empty.
+pub fn read_secret(prompt: &str) -> Result<Option<zeroize::Zeroizing<String>>> {
+    let text = if stdin_is_terminal() {
+        zeroize::Zeroizing::new(
+            rpassword::prompt_password(prompt)
+                .map_err(|e| CliError::Local(format!("cannot read the secret: {e}")))?,
+        )
+    } else {
+        let mut text = zeroize::Zeroizing::new(String::new());
+        std::io::stdin()
+            .lock()
+            .take(64 * 1024)
+            .read_to_string(&mut text)
+            .map_err(|e| {
+                CliError::Local(format!("cannot read the secret from standard input: {e}"))
+            })?;
+        text
+    };
+    let trimmed = text.trim();
+    Ok((!trimmed.is_empty()).then(|| zeroize::Zeroizing::new(trimmed.to_owned())))
+}
+
 /// Opens a URL in a browser, or says why it could not.
 pub type Opener<'a> = &'a dyn Fn(&str) -> std::result::Result<(), String>;
 

@@ -31,14 +31,14 @@ use futures_util::lock::Mutex;
 use oauth2::AccessToken;
 use serde::{Deserialize, Serialize};
 
-use crate::flow::revoke::{ReplacedGrant, grant_token, replaced_grant_token};
+use crate::flow::revoke::{ReplacedGrant, grant_token, replaced_grant_token, revoke};
 use crate::http::HttpClient;
-use crate::record::{ConnectionRecord, ConnectionView};
+use crate::record::{ConnectionRecord, ConnectionView, UpstreamAuth};
 use crate::refresh::{self, Decision, RefreshLimited, RejectionRefreshes, Unavailable};
 use crate::secret::SecretHash;
 use crate::store::KvStore;
 use crate::time::UnixMillis;
-use crate::tokens::{self, Revocation};
+use crate::tokens::Revocation;
 use crate::vault::{Vault, VaultError};
 
 /// In-memory state of one connection object: the decrypted record (the object is its only
@@ -56,13 +56,39 @@ pub struct ObjectMemory {
     last_attempt: Cell<Option<UnixMillis>>,
 }
 
-/// A usable access token. `Debug` is redacted by `AccessToken`.
+/// A usable credential: an access token, or the owner's API key. `Debug` is redacted by
+/// `AccessToken`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grant {
     pub access_token: AccessToken,
     pub expires_at: Option<UnixMillis>,
     /// The MCP server URL the token is for.
     pub upstream: String,
+    /// How the credential goes upstream.
+    #[serde(default)]
+    pub upstream_auth: UpstreamAuth,
+}
+
+impl Grant {
+    /// The request field that carries the credential upstream, name and value: `Authorization:
+    /// Bearer <token>`, the owner's header with the API key, or none for an open server.
+    pub fn authorization(&self) -> Option<(&str, String)> {
+        match &self.upstream_auth {
+            UpstreamAuth::Bearer => Some((
+                "authorization",
+                format!("Bearer {}", self.access_token.secret()),
+            )),
+            UpstreamAuth::Header { name } => {
+                Some((name.as_str(), self.access_token.secret().clone()))
+            }
+            UpstreamAuth::None => None,
+        }
+    }
+
+    /// Whether the credential is an OAuth access token (a refused one can be renewed).
+    pub fn is_oauth(&self) -> bool {
+        self.upstream_auth == UpstreamAuth::Bearer
+    }
 }
 
 /// The answer to "give me a token".
@@ -167,6 +193,16 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         let Some(record) = self.authorized(id, presented).await? else {
             return Ok(None);
         };
+        if record.oauth.is_none() {
+            // An API key (or no credential) is not renewed: a refusal is reported as it is, and
+            // the next request sends the same key again.
+            let refused = rejected.is_some_and(|hash| refresh::is_current_token(&record, &hash));
+            return Ok(Some(if refused {
+                TokenOutcome::RefreshLimited(RefreshLimited { retry_at: None })
+            } else {
+                TokenOutcome::Token(grant(&record))
+            }));
+        }
         let last_attempt = self.memory.last_attempt.get();
         match refresh::decide(&record, now, rejected.as_ref(), last_attempt) {
             Ok(Decision::UseCurrent) => Ok(Some(TokenOutcome::Token(grant(&record)))),
@@ -257,16 +293,9 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         };
         Ok(Some(
             match replaced_grant_token(&replaced.tokens, &new_tokens) {
-                Some((token, hint)) => ReplacedGrant::from(
-                    tokens::revoke(
-                        http,
-                        replaced.revocation_endpoint.as_deref(),
-                        &replaced.client,
-                        token,
-                        hint,
-                    )
-                    .await,
-                ),
+                Some((token, hint)) => {
+                    ReplacedGrant::from(revoke(http, &replaced, token, hint, now).await)
+                }
                 None => ReplacedGrant::StillInUse,
             },
         ))
@@ -323,6 +352,7 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         &self,
         http: &C,
         id: &str,
+        now: UnixMillis,
     ) -> Result<Option<Deleted>, VaultError> {
         let record = {
             let _turn = self.memory.refresh_lock.lock().await;
@@ -335,14 +365,7 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
             record
         };
         let (token, hint) = grant_token(&record.tokens);
-        let upstream_revocation = tokens::revoke(
-            http,
-            record.revocation_endpoint.as_deref(),
-            &record.client,
-            token,
-            hint,
-        )
-        .await;
+        let upstream_revocation = revoke(http, &record, token, hint, now).await;
         Ok(Some(Deleted {
             old_hash: record.secret_hash,
             upstream_revocation,
@@ -355,8 +378,14 @@ fn grant(record: &ConnectionRecord) -> Grant {
         access_token: record.tokens.access_token.clone(),
         expires_at: record.tokens.expires_at,
         upstream: record.server_url.clone(),
+        upstream_auth: record.upstream_auth.clone(),
     }
 }
 
 #[cfg(test)]
+mod kinds_tests;
+mod scopes;
+#[cfg(test)]
 mod tests;
+
+pub use scopes::{ReconnectPlan, StepUpOutcome};

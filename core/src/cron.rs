@@ -107,6 +107,8 @@ mod tests {
             expires_at,
             has_refresh_token: true,
             next_attempt_at: None,
+            kind: crate::record::ConnectionKind::Oauth,
+            grant_expires_at: None,
         }
     }
 

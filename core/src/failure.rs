@@ -41,6 +41,9 @@ pub const UPSTREAM_REFUSED_TOKEN: i64 = -32006;
 pub const STORAGE_FAILED: i64 = -32007;
 /// Bindify's configuration is missing or wrong.
 pub const MISCONFIGURED: i64 = -32008;
+/// The upstream needs a token with more scopes (`403 insufficient_scope`): the owner authorizes
+/// again, asking for them (see [`crate::step_up`]).
+pub const INSUFFICIENT_SCOPE: i64 = -32009;
 
 /// `Retry-After` of an unreachable upstream, in seconds.
 const UNREACHABLE_RETRY_AFTER: u64 = 10;
@@ -77,6 +80,17 @@ pub enum Failure {
     TokenRefused {
         upstream: String,
         retry_at: Option<UnixMillis>,
+    },
+    /// The upstream refused the owner's API key with a 401 (a static credential: nothing to
+    /// renew).
+    KeyRefused { upstream: String },
+    /// The upstream answered `403 insufficient_scope`: a token with `scopes` is needed.
+    /// `exhausted`: those scopes were authorized as often as the step-up limit allows, and
+    /// another authorization would not help.
+    InsufficientScope {
+        upstream: String,
+        scopes: Vec<String>,
+        exhausted: bool,
     },
     /// The upstream gave no HTTP answer. `detail` is safe to show: no URL, header or body.
     UpstreamUnreachable { upstream: String, detail: String },
@@ -131,6 +145,8 @@ impl Failure {
                 Source::AuthorizationServer
             }
             Failure::TokenRefused { .. }
+            | Failure::KeyRefused { .. }
+            | Failure::InsufficientScope { .. }
             | Failure::UpstreamUnreachable { .. }
             | Failure::UpstreamBadAnswer { .. } => Source::UpstreamServer,
             Failure::ForbiddenOrigin | Failure::MethodNotAllowed | Failure::Rejected(_) => {
@@ -228,6 +244,53 @@ impl Failure {
                     retry_after,
                 )
             }
+            Failure::KeyRefused { upstream } => answer(
+                UPSTREAM_REFUSED_TOKEN,
+                503,
+                format!(
+                    "Bindify: the MCP server {upstream} refused the API key. If it was revoked or replaced, the owner can enter the new one at {reconnect_url}; this URL keeps working afterwards."
+                ),
+                json!({ "upstream": upstream, "reconnect_url": reconnect_url }),
+                None,
+            ),
+            Failure::InsufficientScope {
+                upstream,
+                scopes,
+                exhausted: false,
+            } => answer(
+                INSUFFICIENT_SCOPE,
+                403,
+                format!(
+                    "Bindify: the MCP server {upstream} needs more access for this request (scopes: {}). The owner can authorize the connection again with these scopes at {reconnect_url}; this URL keeps working afterwards.",
+                    scopes.join(" ")
+                ),
+                json!({
+                    "upstream": upstream,
+                    "scopes": scopes,
+                    "reconnect_url": reconnect_url,
+                    "state": "insufficient_scope",
+                }),
+                None,
+            ),
+            Failure::InsufficientScope {
+                upstream,
+                scopes,
+                exhausted: true,
+            } => answer(
+                INSUFFICIENT_SCOPE,
+                403,
+                format!(
+                    "Bindify: the MCP server {upstream} keeps refusing this request for lack of the scopes {}, although they were authorized {} times in a row. Authorizing again will not help: the server's operator must grant them.",
+                    scopes.join(" "),
+                    crate::step_up::MAX_AUTHORIZATIONS_PER_SCOPES
+                ),
+                json!({
+                    "upstream": upstream,
+                    "scopes": scopes,
+                    "state": "insufficient_scope_exhausted",
+                }),
+                None,
+            ),
             Failure::UpstreamUnreachable { upstream, detail } => answer(
                 UPSTREAM_UNREACHABLE,
                 503,

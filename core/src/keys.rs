@@ -22,15 +22,19 @@ pub fn flow(flow_id: &str) -> String {
     format!("flow:{flow_id}")
 }
 
-/// `client:<hash>`: a sealed [`crate::registration::ClientRegistration`] for one
-/// (issuer, redirect URI) pair, so dynamic registration is not repeated on every connect.
-pub fn client(issuer: &str, redirect_uri: &str) -> String {
+/// `owner-client:<hash>`: a sealed [`crate::owner_client::OwnerClient`], a client the owner
+/// registered at one issuer for one redirect URI (the hash is of both), with the issuer and the
+/// client id as plaintext metadata.
+pub fn owner_client(issuer: &str, redirect_uri: &str) -> String {
     let mut input = Vec::with_capacity(issuer.len() + redirect_uri.len() + 1);
     input.extend_from_slice(issuer.as_bytes());
     input.push(0);
     input.extend_from_slice(redirect_uri.as_bytes());
-    format!("client:{}", b64url(&sha256(&input)))
+    format!("{OWNER_CLIENT_PREFIX}{}", b64url(&sha256(&input)))
 }
+
+/// Prefix shared by every [`owner_client`] key, for listing.
+pub const OWNER_CLIENT_PREFIX: &str = "owner-client:";
 
 /// `cli:<sha256 hex of the code>`: not a KV key; the associated data of the sealed
 /// [`crate::cli_flow::CliRecord`] that the code's own `CliCode` Durable Object keeps (the object
@@ -56,10 +60,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn client_key_separates_issuer_and_redirect() {
-        assert_ne!(client("https://a/b", "c"), client("https://a/", "bc"));
-        assert_eq!(client("x", "y"), client("x", "y"));
-        assert!(client("x", "y").starts_with("client:"));
+    fn owner_client_key_separates_issuer_and_redirect() {
+        assert_ne!(
+            owner_client("https://a/b", "c"),
+            owner_client("https://a/", "bc")
+        );
+        assert_eq!(owner_client("x", "y"), owner_client("x", "y"));
+        assert!(owner_client("x", "y").starts_with(OWNER_CLIENT_PREFIX));
     }
 
     #[test]

@@ -13,7 +13,9 @@
     )
 )]
 pub mod admin;
+pub mod api_key;
 pub mod cli_flow;
+pub mod client_auth;
 pub mod connection_service;
 pub mod cookies;
 pub mod cron;
@@ -24,10 +26,12 @@ pub mod flow;
 pub mod headers;
 pub mod http;
 pub mod jsonrpc;
+pub mod jwt;
 pub mod keys;
 pub mod legacy_sse;
 pub mod object_protocol;
 pub mod origin;
+pub mod owner_client;
 pub mod pages;
 pub mod presets;
 pub mod proxy;
@@ -36,10 +40,12 @@ pub mod record;
 pub mod refresh;
 pub mod registration;
 pub mod relay;
+pub mod renewal;
 pub mod secret;
 pub mod session;
 pub mod settings;
 pub mod sse;
+pub mod step_up;
 pub mod store;
 #[cfg(test)]
 pub(crate) mod testing;

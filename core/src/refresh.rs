@@ -14,9 +14,9 @@
 use crate::http::HttpClient;
 use crate::record::{ConnectionRecord, ConnectionState};
 use crate::registration::truncate;
+use crate::renewal::{self, RenewError};
 use crate::secret::{ct_eq_bytes, sha256};
 use crate::time::UnixMillis;
-use crate::tokens::{self, TokenEndpoint, TokenError};
 
 /// A token this close to its expiry is refreshed before use: time for the request to reach
 /// the upstream, and for clock skew between Bindify and the authorization server. Short-lived
@@ -200,7 +200,10 @@ pub fn decide(
 
 fn transient(record: &ConnectionRecord, retry_at: UnixMillis) -> Unavailable {
     Unavailable::Transient {
-        authorization_server: record.issuer.clone(),
+        authorization_server: record
+            .oauth
+            .as_ref()
+            .map_or_else(|| record.server_url.clone(), |o| o.issuer.clone()),
         retry_at,
     }
 }
@@ -208,7 +211,7 @@ fn transient(record: &ConnectionRecord, retry_at: UnixMillis) -> Unavailable {
 /// Whether the cron should refresh this connection now.
 pub fn due_for_cron(record: &ConnectionRecord, now: UnixMillis, window_ms: i64) -> bool {
     record.state != ConnectionState::NeedsReauth
-        && record.tokens.refresh_token.is_some()
+        && record.renewable()
         && record.next_attempt_at.is_none_or(|t| t <= now)
         && record
             .tokens
@@ -226,17 +229,7 @@ pub async fn refresh<C: HttpClient>(
     record: &mut ConnectionRecord,
     now: UnixMillis,
 ) -> Result<(), Unavailable> {
-    let Some(refresh_token) = record.tokens.refresh_token.clone() else {
-        record.state = ConnectionState::NeedsReauth;
-        record.last_error = Some("the authorization server issued no refresh token".into());
-        return Err(Unavailable::NeedsReauth);
-    };
-    let endpoint = TokenEndpoint {
-        token_endpoint: &record.token_endpoint,
-        client: &record.client,
-        resource: &record.resource,
-    };
-    match tokens::refresh(http, &endpoint, &refresh_token, now).await {
+    match renewal::renew(http, record, now).await {
         Ok(tokens) => {
             record.tokens = tokens;
             record.state = ConnectionState::Active;
@@ -246,13 +239,19 @@ pub async fn refresh<C: HttpClient>(
             record.next_attempt_at = None;
             Ok(())
         }
-        Err(error @ TokenError::Rejected { .. }) => {
+        Err(RenewError::Impossible(why)) => {
+            record.state = ConnectionState::NeedsReauth;
+            record.last_error = Some(why);
+            record.next_attempt_at = None;
+            Err(Unavailable::NeedsReauth)
+        }
+        Err(RenewError::Token(error)) if error.is_rejection() => {
             record.state = ConnectionState::NeedsReauth;
             record.last_error = Some(truncate(&error.to_string(), 300));
             record.next_attempt_at = None;
             Err(Unavailable::NeedsReauth)
         }
-        Err(error) => {
+        Err(RenewError::Token(error)) => {
             record.failures = record.failures.saturating_add(1);
             record.state = ConnectionState::Error;
             record.last_error = Some(truncate(&error.to_string(), 300));

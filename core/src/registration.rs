@@ -1,8 +1,8 @@
-//! Getting a client id at an authorization server, in this order: a client the owner
-//! registered there (for servers without dynamic registration), then Bindify's own Client ID
-//! Metadata Document when the server accepts those, then RFC 7591 dynamic client registration.
-//! A dynamic registration is cached per (issuer, redirect URI) by the caller, sealed, under
-//! [`crate::keys::client`]; the other two need no call and nothing cached.
+//! Getting a client id at an authorization server: a client registered there by hand (for
+//! servers without dynamic registration; configured in `OAUTH_CLIENTS` or entered by the
+//! owner, see [`crate::owner_client`]), Bindify's own Client ID Metadata Document when the
+//! server accepts those, or an RFC 7591 dynamic client registration, made for one authorization
+//! and kept only in the connection's record (the order is [`crate::flow`]'s).
 
 use oauth2::ClientSecret;
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::discovery::AuthServerMetadata;
 use crate::http::{self, HttpClient, MAX_METADATA_BYTES};
+use crate::jwt::SigningAlgorithm;
 use crate::time::UnixMillis;
 
 /// How the client authenticates at the token endpoint (RFC 7591 §2
@@ -21,6 +22,23 @@ pub enum TokenAuthMethod {
     None,
     ClientSecretBasic,
     ClientSecretPost,
+    /// A JWT signed with the client's private key (RFC 7523 §2.2).
+    PrivateKeyJwt,
+}
+
+impl TokenAuthMethod {
+    /// The method for a client with a secret at a server that lists `supported`
+    /// (`token_endpoint_auth_methods_supported`): the secret in the body where the server lists
+    /// that (GitHub's and Asana's documented way), else HTTP Basic where it lists that; a server
+    /// that lists neither, or nothing, gets the secret in the body.
+    pub fn for_secret(supported: Option<&[String]>) -> Self {
+        let lists = |name: &str| supported.is_some_and(|s| s.iter().any(|m| m == name));
+        if !lists("client_secret_post") && lists("client_secret_basic") {
+            TokenAuthMethod::ClientSecretBasic
+        } else {
+            TokenAuthMethod::ClientSecretPost
+        }
+    }
 }
 
 /// A client registered at one authorization server. `Debug` is safe: `ClientSecret` redacts.
@@ -32,12 +50,48 @@ pub struct ClientRegistration {
     /// Where it came from, for status and troubleshooting.
     pub source: ClientSource,
     pub registered_at: UnixMillis,
+    /// The key of a `private_key_jwt` client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<ClientKey>,
+}
+
+/// The private key of a `private_key_jwt` client, as the owner gave it (PKCS#8 PEM), with the
+/// algorithm to sign with. Stored only sealed; `Debug` shows the algorithm only.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ClientKey {
+    pem: zeroize::Zeroizing<String>,
+    pub algorithm: SigningAlgorithm,
+}
+
+impl ClientKey {
+    pub fn new(pem: String, algorithm: SigningAlgorithm) -> Self {
+        ClientKey {
+            pem: zeroize::Zeroizing::new(pem),
+            algorithm,
+        }
+    }
+
+    /// The PEM text, for signing.
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+}
+
+impl std::fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientKey")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientSource {
+    /// From `OAUTH_CLIENTS`.
     Configured,
+    /// Entered by the owner on a page, or with `bindify connect --client-id`.
+    Owner,
     /// The client id is the URL of Bindify's Client ID Metadata Document.
     MetadataDocument,
     Dynamic,
@@ -52,9 +106,15 @@ pub struct ConfiguredClient {
 }
 
 impl ConfiguredClient {
-    pub fn into_registration(self, now: UnixMillis) -> ClientRegistration {
+    /// The client as registered at a server whose metadata lists `supported` token endpoint
+    /// authentication methods (see [`TokenAuthMethod::for_secret`]).
+    pub fn into_registration(
+        self,
+        supported: Option<&[String]>,
+        now: UnixMillis,
+    ) -> ClientRegistration {
         let auth_method = if self.client_secret.is_some() {
-            TokenAuthMethod::ClientSecretPost
+            TokenAuthMethod::for_secret(supported)
         } else {
             TokenAuthMethod::None
         };
@@ -64,6 +124,7 @@ impl ConfiguredClient {
             auth_method,
             source: ClientSource::Configured,
             registered_at: now,
+            private_key: None,
         }
     }
 }
@@ -122,7 +183,10 @@ pub fn without_registration(
     now: UnixMillis,
 ) -> Option<ClientRegistration> {
     if let Some(configured) = configured {
-        return Some(configured.clone().into_registration(now));
+        return Some(configured.clone().into_registration(
+            metadata.token_endpoint_auth_methods_supported.as_deref(),
+            now,
+        ));
     }
     let url = metadata_url.filter(|_| metadata.client_id_metadata_document_supported)?;
     Some(ClientRegistration {
@@ -131,13 +195,14 @@ pub fn without_registration(
         auth_method: TokenAuthMethod::None,
         source: ClientSource::MetadataDocument,
         registered_at: now,
+        private_key: None,
     })
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum RegistrationError {
     #[error(
-        "the authorization server offers no dynamic client registration; register a client there and add it to OAUTH_CLIENTS"
+        "the authorization server offers no dynamic client registration; register an app there and enter its client ID and secret"
     )]
     Unsupported,
     #[error("the authorization server refused the registration: {0}")]
@@ -233,6 +298,7 @@ pub async fn register<C: HttpClient>(
         auth_method,
         source: ClientSource::Dynamic,
         registered_at: now,
+        private_key: None,
     })
 }
 

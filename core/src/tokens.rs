@@ -1,16 +1,23 @@
-//! Calls to the token endpoint (RFC 6749 §4.1.3 code exchange, §6 refresh) through oauth2-rs,
-//! with the `resource` indicator (RFC 8707 §2.2) on every request, expiries made absolute at
-//! once, and failures classified so callers can decide: re-authorize, or retry later.
+//! Calls to the token endpoint: the authorization code exchange (RFC 6749 §4.1.3, with PKCE),
+//! refresh (§6), the client credentials grant (§4.4), and the two steps of an identity assertion
+//! authorization grant ([`assertion`]). The `resource` indicator (RFC 8707 §2.2) goes on every
+//! request, expiries are made absolute at once, and failures are classified so callers can
+//! decide: re-authorize, ask the owner, or retry later.
 
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
-use oauth2::{
-    AuthType, AuthorizationCode, ClientId, PkceCodeVerifier, RedirectUrl, RefreshToken,
-    RequestTokenError, TokenResponse, TokenUrl,
+mod assertion;
+mod response;
+
+pub use assertion::{
+    ID_JAG_TOKEN_TYPE, ID_TOKEN_TYPE, IdJag, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT,
+    exchange_identity_token, jwt_bearer,
 };
+pub use response::{Call, TokenResponse, classify};
+
+use oauth2::RefreshToken;
 
 use crate::http::HttpClient;
 use crate::record::TokenSet;
-use crate::registration::{ClientRegistration, TokenAuthMethod, truncate};
+use crate::registration::ClientRegistration;
 use crate::time::UnixMillis;
 
 /// What a token request needs to know about the connection.
@@ -19,15 +26,42 @@ pub struct TokenEndpoint<'a> {
     pub token_endpoint: &'a str,
     pub client: &'a ClientRegistration,
     pub resource: &'a str,
+    /// The authorization server's issuer (the audience of a client assertion).
+    pub issuer: &'a str,
+}
+
+impl TokenEndpoint<'_> {
+    fn call(&self) -> Call<'_> {
+        Call {
+            token_endpoint: self.token_endpoint,
+            client: self.client,
+            issuer: self.issuer,
+        }
+    }
 }
 
 /// A failed token request, classified.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum TokenError {
-    /// The server refused the grant or the client (`invalid_grant`, `invalid_client`,
-    /// `unauthorized_client`, ...): retrying cannot help; the user must authorize again.
-    #[error("the authorization server rejected the request ({error}{})", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    /// The grant is gone (`invalid_grant`, `invalid_target`, GitHub's `bad_refresh_token`):
+    /// retrying cannot help; the user must authorize again.
+    #[error(
+        "the authorization server rejected the grant ({error}{})",
+        detail(description)
+    )]
     Rejected {
+        error: String,
+        description: Option<String>,
+    },
+    /// The server refused Bindify's client or request (`invalid_client`, `unauthorized_client`,
+    /// `unsupported_grant_type`, `invalid_request`, `invalid_scope`): not an outage, and not
+    /// retried; the owner must act (reconnect, or enter the client anew).
+    #[error(
+        "the authorization server refused Bindify's request ({error}{}); {}",
+        detail(description),
+        remedy(error)
+    )]
+    Refused {
         error: String,
         description: Option<String>,
     },
@@ -37,12 +71,50 @@ pub enum TokenError {
     /// The server answered something that is not a usable token response.
     #[error("the token response is invalid: {0}")]
     InvalidResponse(String),
+    /// Bindify could not authenticate as its client (a key that no longer reads, a missing
+    /// secret): the owner must enter the client's credentials again.
+    #[error("Bindify could not authenticate as its client: {0}")]
+    Client(String),
+}
+
+fn detail(description: &Option<String>) -> String {
+    description
+        .as_deref()
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default()
+}
+
+/// What the owner can do about a refused request, by error code.
+fn remedy(code: &str) -> &'static str {
+    match code {
+        "invalid_client" | "unauthorized_client" | "incorrect_client_credentials" => {
+            "the server no longer accepts Bindify's client there (expired, deleted, or its secret changed): reconnect, or enter the client's credentials again"
+        }
+        "unsupported_grant_type" => {
+            "the server does not allow this grant for Bindify's client: reconnect, or check the client's settings at the service"
+        }
+        "invalid_scope" => {
+            "the server refused the requested scopes: reconnect, or check the scopes the client may ask for"
+        }
+        _ => "the server refused the request as malformed: reconnect, and report it if it persists",
+    }
 }
 
 impl TokenError {
-    /// Whether the grant is gone for good (the connection needs the user again).
+    /// Whether retrying cannot help: the grant is gone, or the owner must act.
     pub fn is_rejection(&self) -> bool {
-        matches!(self, TokenError::Rejected { .. })
+        matches!(
+            self,
+            TokenError::Rejected { .. } | TokenError::Refused { .. } | TokenError::Client(_)
+        )
+    }
+
+    /// Whether the server refused the client itself (`invalid_client`, `unauthorized_client`,
+    /// `incorrect_client_credentials`): a dynamically registered client is then registered
+    /// afresh on the next authorization.
+    pub fn refuses_the_client(&self) -> bool {
+        matches!(self, TokenError::Refused { error, .. }
+            if matches!(error.as_str(), "invalid_client" | "unauthorized_client" | "incorrect_client_credentials"))
     }
 }
 
@@ -55,27 +127,15 @@ pub async fn exchange_code<C: HttpClient>(
     redirect_uri: &str,
     now: UnixMillis,
 ) -> Result<TokenSet, TokenError> {
-    let token_url = TokenUrl::new(endpoint.token_endpoint.to_owned())
-        .map_err(|e| TokenError::InvalidResponse(e.to_string()))?;
-    let redirect = RedirectUrl::new(redirect_uri.to_owned())
-        .map_err(|e| TokenError::InvalidResponse(e.to_string()))?;
-    let mut client = BasicClient::new(ClientId::new(endpoint.client.client_id.clone()))
-        .set_token_uri(token_url)
-        .set_redirect_uri(redirect)
-        .set_auth_type(auth_type(endpoint.client.auth_method));
-    if let Some(secret) = &endpoint.client.client_secret {
-        client = client.set_client_secret(secret.clone());
-    }
-    let result = client
-        .exchange_code(AuthorizationCode::new(code.to_owned()))
-        .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
-        .add_extra_param("resource", endpoint.resource.to_owned())
-        .request_async(http)
-        .await;
-    match result {
-        Ok(response) => Ok(token_set(&response, None, now)),
-        Err(e) => Err(classify(e)),
-    }
+    let params = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", pkce_verifier),
+        ("resource", endpoint.resource),
+    ];
+    let response = response::post(http, &endpoint.call(), &params, now).await?;
+    Ok(token_set(response, None, now))
 }
 
 /// RFC 6749 §6 with `resource`. A response without `refresh_token` keeps `refresh_token`.
@@ -83,25 +143,38 @@ pub async fn refresh<C: HttpClient>(
     http: &C,
     endpoint: &TokenEndpoint<'_>,
     refresh_token: &RefreshToken,
+    previous_expiry: Option<UnixMillis>,
     now: UnixMillis,
 ) -> Result<TokenSet, TokenError> {
-    let token_url = TokenUrl::new(endpoint.token_endpoint.to_owned())
-        .map_err(|e| TokenError::InvalidResponse(e.to_string()))?;
-    let mut client = BasicClient::new(ClientId::new(endpoint.client.client_id.clone()))
-        .set_token_uri(token_url)
-        .set_auth_type(auth_type(endpoint.client.auth_method));
-    if let Some(secret) = &endpoint.client.client_secret {
-        client = client.set_client_secret(secret.clone());
+    let params = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.secret().as_str()),
+        ("resource", endpoint.resource),
+    ];
+    let response = response::post(http, &endpoint.call(), &params, now).await?;
+    Ok(token_set(
+        response,
+        Some((refresh_token, previous_expiry)),
+        now,
+    ))
+}
+
+/// RFC 6749 §4.4: a token for the client itself, with `scope` when there are scopes to ask for,
+/// and `resource`.
+pub async fn client_credentials<C: HttpClient>(
+    http: &C,
+    endpoint: &TokenEndpoint<'_>,
+    scopes: &[String],
+    now: UnixMillis,
+) -> Result<TokenSet, TokenError> {
+    let scope = scopes.join(" ");
+    let mut params = vec![("grant_type", "client_credentials")];
+    if !scope.is_empty() {
+        params.push(("scope", scope.as_str()));
     }
-    let result = client
-        .exchange_refresh_token(refresh_token)
-        .add_extra_param("resource", endpoint.resource.to_owned())
-        .request_async(http)
-        .await;
-    match result {
-        Ok(response) => Ok(token_set(&response, Some(refresh_token), now)),
-        Err(e) => Err(classify(e)),
-    }
+    params.push(("resource", endpoint.resource));
+    let response = response::post(http, &endpoint.call(), &params, now).await?;
+    Ok(token_set(response, None, now))
 }
 
 /// How a revocation went.
@@ -119,9 +192,10 @@ pub enum Revocation {
 pub async fn revoke<C: HttpClient>(
     http: &C,
     revocation_endpoint: Option<&str>,
-    client: &ClientRegistration,
+    call_as: &Call<'_>,
     token: &str,
     hint: &str,
+    now: UnixMillis,
 ) -> Revocation {
     let Some(endpoint) = revocation_endpoint else {
         return Revocation::Unsupported;
@@ -129,6 +203,11 @@ pub async fn revoke<C: HttpClient>(
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("token", token)
         .append_pair("token_type_hint", hint);
+    let Ok(authorization) =
+        crate::client_auth::authenticate(call_as.client, call_as.issuer, now, &mut form)
+    else {
+        return Revocation::Failed;
+    };
     let mut builder = ::http::Request::builder()
         .method(::http::Method::POST)
         .uri(endpoint)
@@ -137,26 +216,8 @@ pub async fn revoke<C: HttpClient>(
             "application/x-www-form-urlencoded",
         )
         .header(::http::header::ACCEPT, "application/json");
-    match (&client.auth_method, &client.client_secret) {
-        (TokenAuthMethod::ClientSecretBasic, Some(secret)) => {
-            use base64::Engine;
-            let pair = format!(
-                "{}:{}",
-                url::form_urlencoded::byte_serialize(client.client_id.as_bytes())
-                    .collect::<String>(),
-                url::form_urlencoded::byte_serialize(secret.secret().as_bytes())
-                    .collect::<String>()
-            );
-            let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-            builder = builder.header(::http::header::AUTHORIZATION, format!("Basic {encoded}"));
-        }
-        (TokenAuthMethod::ClientSecretPost, Some(secret)) => {
-            form.append_pair("client_id", &client.client_id)
-                .append_pair("client_secret", secret.secret());
-        }
-        _ => {
-            form.append_pair("client_id", &client.client_id);
-        }
+    if let Some(value) = authorization {
+        builder = builder.header(::http::header::AUTHORIZATION, value);
     }
     let Ok(request) = builder.body(form.finish().into_bytes()) else {
         return Revocation::Failed;
@@ -168,95 +229,31 @@ pub async fn revoke<C: HttpClient>(
     }
 }
 
-fn auth_type(method: TokenAuthMethod) -> AuthType {
-    match method {
-        TokenAuthMethod::ClientSecretBasic => AuthType::BasicAuth,
-        TokenAuthMethod::None | TokenAuthMethod::ClientSecretPost => AuthType::RequestBody,
-    }
-}
-
-fn token_set(
-    response: &oauth2::basic::BasicTokenResponse,
-    previous_refresh: Option<&RefreshToken>,
+/// A token response as Bindify keeps it. `previous` is the refresh token just spent and its
+/// expiry: a response without a refresh token keeps both.
+pub(crate) fn token_set(
+    response: TokenResponse,
+    previous: Option<(&RefreshToken, Option<UnixMillis>)>,
     now: UnixMillis,
 ) -> TokenSet {
-    let expires_at = response.expires_in().map(|d| {
-        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2);
+    let at = |seconds: u64| {
+        let ms = i64::try_from(seconds)
+            .unwrap_or(i64::MAX / 2_000)
+            .saturating_mul(1000);
         now.saturating_add(ms)
-    });
+    };
+    let (refresh_token, refresh_token_expires_at) = match (response.refresh_token, previous) {
+        (Some(new), _) => (Some(new), response.refresh_token_expires_in.map(at)),
+        (None, Some((old, expiry))) => (Some(old.clone()), expiry),
+        (None, None) => (None, None),
+    };
     TokenSet {
-        access_token: response.access_token().clone(),
-        refresh_token: response
-            .refresh_token()
-            .cloned()
-            .or_else(|| previous_refresh.cloned()),
-        expires_at,
-        scope: response.scopes().map(|scopes| {
-            scopes
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        }),
+        access_token: response.access_token,
+        refresh_token,
+        expires_at: response.expires_in.map(at),
+        scope: response.scope,
         obtained_at: Some(now),
-    }
-}
-
-/// Error codes after which retrying cannot help: the grant, the client or the resource is
-/// wrong, so the user must authorize again.
-/// - RFC 6749 §5.2: `invalid_grant`, `invalid_client`, `unauthorized_client`.
-/// - RFC 8707 §2: `invalid_target`, the `resource` is not one the server accepts for this
-///   grant (the same request will be refused again).
-/// - GitHub, which answers errors with HTTP 200: `bad_refresh_token` (expired or revoked),
-///   `bad_verification_code` (the code is expired or wrong), `incorrect_client_credentials`.
-const REJECTION_CODES: [&str; 7] = [
-    "invalid_grant",
-    "invalid_client",
-    "unauthorized_client",
-    "invalid_target",
-    "bad_refresh_token",
-    "bad_verification_code",
-    "incorrect_client_credentials",
-];
-
-/// An OAuth error body (RFC 6749 §5.2), wherever it turns up.
-#[derive(serde::Deserialize)]
-struct ErrorBody {
-    error: String,
-    error_description: Option<String>,
-}
-
-fn classify<E: std::error::Error>(
-    error: RequestTokenError<E, oauth2::StandardErrorResponse<BasicErrorResponseType>>,
-) -> TokenError {
-    match error {
-        RequestTokenError::ServerResponse(body) => {
-            classify_code(body.error().as_ref(), body.error_description())
-        }
-        RequestTokenError::Request(e) => TokenError::Transient(truncate(&e.to_string(), 200)),
-        RequestTokenError::Parse(e, body) => match serde_json::from_slice::<ErrorBody>(&body) {
-            // An error body with a success status, as GitHub sends them.
-            Ok(error) => classify_code(&error.error, error.error_description.as_ref()),
-            // A body that is not an OAuth response: a gateway page, a 5xx, a truncated answer.
-            Err(_) => TokenError::Transient(format!(
-                "unreadable response: {}",
-                truncate(&e.to_string(), 200)
-            )),
-        },
-        RequestTokenError::Other(e) => TokenError::InvalidResponse(truncate(&e, 200)),
-    }
-}
-
-fn classify_code(code: &str, description: Option<&String>) -> TokenError {
-    let code = truncate(code, 64);
-    if REJECTION_CODES.contains(&code.as_str()) {
-        TokenError::Rejected {
-            error: code,
-            description: description.map(|d| truncate(d, 300)),
-        }
-    } else {
-        // server_error, temporarily_unavailable, and codes a retry may outlive.
-        TokenError::Transient(code)
+        refresh_token_expires_at,
     }
 }
 

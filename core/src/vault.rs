@@ -351,7 +351,7 @@ mod tests {
         // A delete the mirror misses is caught up the same way.
         kv.set_failing_prefix(Some("conn:"));
         assert!(
-            block_on(service.delete(&peer.client(), "conn1"))
+            block_on(service.delete(&peer.client(), "conn1", 0))
                 .expect("deleted")
                 .is_some()
         );

@@ -31,10 +31,14 @@ pub async fn create(req: &mut Request, env: &Env, settings: &Settings) -> Result
     // A preset slug or a URL, checked now so the CLI hears about a bad one at once.
     let is_url = body.server.contains("://");
     let server = match resolve_server(
+        req,
+        env,
         settings,
         (!is_url).then_some(body.server.as_str()),
         is_url.then_some(body.server.as_str()),
-    ) {
+    )
+    .await
+    {
         Ok(server) => server,
         Err(e) => {
             let p = e.problem();

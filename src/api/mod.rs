@@ -1,6 +1,7 @@
 //! `/api/…`: the management API (docs/api.md). Every request is checked against the owner's
 //! credential first; handlers live in one file per resource.
 
+pub mod clients;
 mod connect;
 pub mod connections;
 mod health;
@@ -23,6 +24,10 @@ pub async fn handle(
     match (method, path) {
         (Method::Get, ["health"]) => health::show(env, settings).await,
         (Method::Get, ["connections"]) => connections::list(env).await,
+        (Method::Post, ["connections"]) => clients::create(&mut req, env, settings).await,
+        (Method::Get, ["clients"]) => clients::list(env).await,
+        (Method::Put, ["clients"]) => clients::put(&mut req, env, settings).await,
+        (Method::Delete, ["clients"]) => clients::remove(&mut req, env, settings).await,
         (Method::Get, ["connections", id]) => connections::get(env, id).await,
         (Method::Patch, ["connections", id]) => connections::label(&mut req, env, id).await,
         (Method::Delete, ["connections", id]) => connections::revoke(env, id).await,

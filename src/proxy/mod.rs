@@ -139,10 +139,9 @@ fn upstream_request(
     for (name, value) in &admitted.headers {
         headers.append(name, value)?;
     }
-    headers.set(
-        header::AUTHORIZATION,
-        &format!("Bearer {}", grant.access_token.secret()),
-    )?;
+    if let Some((name, value)) = grant.authorization() {
+        headers.set(name, &value)?;
+    }
     let mut init = RequestInit::new();
     init.with_method(admitted.method.clone())
         .with_headers(headers)

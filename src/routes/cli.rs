@@ -41,6 +41,7 @@ pub async fn start(req: &Request, env: &Env, settings: &Settings, code: &str) ->
             let extras = FlowExtras {
                 reconnect_id: None,
                 cli_code: Some(hash.clone()),
+                reconnect_scopes: Vec::new(),
             };
             begin_flow(req, env, settings, &server, extras).await
         }

@@ -6,11 +6,13 @@
 use bindify_core::flow::confirm::{self, ConfirmForm, MAX_CONFIRM_FORM_BYTES};
 use bindify_core::flow::{self, ConnectError, FlowExtras};
 use bindify_core::headers as header;
+use bindify_core::owner_client::OwnerClients;
 use bindify_core::settings::Settings;
 use bindify_core::upstream::validate_server_url;
 use bindify_core::{admin as rules, pages, presets};
 use worker::{Env, Request, Response, Result};
 
+use super::credentials::begun_or_form;
 use crate::admin::{self, PageAccess};
 use crate::{clock, fetch_http, request_body, respond, storage};
 
@@ -36,13 +38,13 @@ pub async fn start(
         return admin::page_refusal(&access, req);
     }
     let requested = req.query::<Query>().ok().and_then(|q| q.server);
-    let server = match resolve_server(settings, preset, requested.as_deref()) {
+    let server = match resolve_server(req, env, settings, preset, requested.as_deref()).await {
         Ok(server) => server,
         Err(error) => return redirect_or_problem(Err(error)),
     };
     if preset.is_some() {
         let begun = begin_flow(req, env, settings, &server, FlowExtras::default()).await;
-        return redirect_or_problem(begun);
+        return begun_or_form(req, settings, &server, None, begun);
     }
     let session = admin::session_value(req);
     match confirm::confirm_token(keyring, &server, session.as_ref(), clock::now()) {
@@ -71,7 +73,7 @@ pub async fn confirmed(mut req: Request, env: &Env, settings: &Settings) -> Resu
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     };
     let form = ConfirmForm::parse(&body);
-    let server = match resolve_server(settings, None, form.server.as_deref()) {
+    let server = match resolve_server(&req, env, settings, None, form.server.as_deref()).await {
         Ok(server) => server,
         Err(error) => return redirect_or_problem(Err(error)),
     };
@@ -83,7 +85,7 @@ pub async fn confirmed(mut req: Request, env: &Env, settings: &Settings) -> Resu
         return redirect_or_problem(Err(ConnectError::ConfirmationInvalid));
     }
     let begun = begin_flow(&req, env, settings, &server, FlowExtras::default()).await;
-    redirect_or_problem(begun)
+    begun_or_form(&req, settings, &server, None, begun)
 }
 
 /// The flow's first redirect, or the page saying why it could not start.
@@ -100,14 +102,16 @@ pub(crate) fn redirect_or_problem(
 }
 
 /// The MCP server named by a preset slug or given as a URL, checked against the policy.
-pub(crate) fn resolve_server(
+pub(crate) async fn resolve_server(
+    req: &Request,
+    env: &Env,
     settings: &Settings,
     preset: Option<&str>,
     server: Option<&str>,
 ) -> std::result::Result<url::Url, ConnectError> {
     let server = match preset {
         Some(slug) => {
-            let all = presets::all(settings.demo_server_url.as_deref());
+            let all = deployment_presets(req, env, settings).await;
             presets::find(&all, slug)
                 .ok_or_else(|| ConnectError::UnknownPreset(slug.to_owned()))?
                 .server_url
@@ -142,4 +146,53 @@ pub(crate) async fn begin_flow(
         clock::now(),
     )
     .await
+}
+
+/// The presets this deployment offers: the built-in ones, the demo service when configured,
+/// and GitHub or Asana once a client for their authorization server is configured in
+/// `OAUTH_CLIENTS` or entered by the owner. Entered clients are looked up only for the owner
+/// (a visitor's page view costs no storage read); a storage failure while looking for them
+/// leaves those two out.
+pub(crate) async fn deployment_presets(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+) -> Vec<presets::Preset> {
+    let mut issuers: Vec<String> = settings.oauth_clients.keys().cloned().collect();
+    let owner = matches!(
+        admin::page_access(req, settings),
+        PageAccess::Allowed { .. }
+    );
+    let entered = async {
+        if !owner {
+            return None;
+        }
+        let keyring = settings.keyring().ok()?;
+        let origin = req.url().ok()?;
+        let connect = settings.connect_settings(&origin).ok()?;
+        let kv = storage::kv(env).ok()?;
+        let clients = OwnerClients {
+            store: &kv,
+            keyring,
+            redirect_uri: connect.redirect_uri.as_str(),
+        };
+        let mut found = Vec::new();
+        for gated in presets::gated() {
+            if issuers
+                .iter()
+                .any(|i| i.trim_end_matches('/') == gated.issuer)
+            {
+                continue;
+            }
+            match clients.find(gated.issuer).await {
+                Ok(Some(_)) => found.push(gated.issuer.to_owned()),
+                Ok(None) => {}
+                Err(e) => worker::console_warn!("presets: entered clients unreadable: {e}"),
+            }
+        }
+        Some(found)
+    }
+    .await;
+    issuers.extend(entered.unwrap_or_default());
+    presets::all(settings.demo_server_url.as_deref(), &issuers)
 }

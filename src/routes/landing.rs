@@ -1,12 +1,13 @@
 //! `GET /`.
 
+use bindify_core::pages;
 use bindify_core::settings::Settings;
-use bindify_core::{pages, presets};
-use worker::{Response, Result};
+use worker::{Env, Request, Response, Result};
 
+use super::connect::deployment_presets;
 use crate::respond;
 
-pub fn page(settings: &Settings) -> Result<Response> {
-    let presets = presets::all(settings.demo_server_url.as_deref());
+pub async fn page(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let presets = deployment_presets(req, env, settings).await;
     respond::html(200, pages::landing_page(&presets))
 }

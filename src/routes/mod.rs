@@ -4,6 +4,7 @@ mod callback;
 mod cli;
 mod client_metadata;
 pub(crate) mod connect;
+pub(crate) mod credentials;
 mod landing;
 mod login;
 mod manage;
@@ -36,9 +37,15 @@ async fn route(req: Request, env: &Env, settings: &Settings) -> Result<Response>
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method();
     match (method, segments.as_slice()) {
-        (Method::Get | Method::Head, [""]) => landing::page(settings),
+        (Method::Get | Method::Head, [""]) => landing::page(&req, env, settings).await,
         (Method::Get, ["connect"]) => connect::start(&req, env, settings, None).await,
         (Method::Post, ["connect"]) => connect::confirmed(req, env, settings).await,
+        (Method::Get, ["connect", "key"]) => credentials::key_page(&req, env, settings).await,
+        (Method::Post, ["connect", "key"]) => credentials::key(req, env, settings).await,
+        (Method::Post, ["connect", "client"]) => credentials::client(req, env, settings).await,
+        (Method::Post, ["connect", "credentials"]) => {
+            credentials::credentials(req, env, settings).await
+        }
         (Method::Get, ["connect", preset]) => {
             connect::start(&req, env, settings, Some(preset)).await
         }
@@ -75,7 +82,8 @@ async fn route(req: Request, env: &Env, settings: &Settings) -> Result<Response>
         }
         (_, ["login"]) => respond::method_not_allowed("GET, POST"),
         (_, ["logout"]) => respond::method_not_allowed("POST"),
-        (_, ["connect"]) => respond::method_not_allowed("GET, POST"),
+        (_, ["connect"] | ["connect", "key"]) => respond::method_not_allowed("GET, POST"),
+        (_, ["connect", "client" | "credentials"]) => respond::method_not_allowed("POST"),
         (
             _,
             [""]

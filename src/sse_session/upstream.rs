@@ -156,10 +156,9 @@ fn request(
     for (name, value) in headers {
         h.set(name, value)?;
     }
-    h.set(
-        header::AUTHORIZATION,
-        &format!("Bearer {}", grant.access_token.secret()),
-    )?;
+    if let Some((name, value)) = grant.authorization() {
+        h.set(name, &value)?;
+    }
     let mut init = RequestInit::new();
     init.with_method(method)
         .with_headers(h)

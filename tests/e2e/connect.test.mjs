@@ -159,12 +159,22 @@ describe('connect flow', () => {
     assert.equal(kvKeys(worker.persistDir).filter((k) => k.startsWith('flow:')).length, before.filter((k) => k.startsWith('flow:')).length + 1);
   });
 
-  test('a pasted MCP URL connects too, reusing the dynamic registration', async () => {
+  test('a pasted MCP URL connects too, with a client registered for this authorization alone', async () => {
     const registrations = as.registrations.length;
+    const earlier = new Set(as.registrations.map((r) => r.client_id));
     const page = await browser.newPage();
     const { mcpUrl } = await connectInBrowser(page, worker.url, { serverUrl: mcp.url });
     assert.ok(secretOf(mcpUrl));
-    assert.equal(as.registrations.length, registrations, 'registration is cached per issuer');
+    // One registration for this connection, under a client id no earlier connection uses: two
+    // connections to one account never share a client (docs/providers.md).
+    assert.equal(as.registrations.length, registrations + 1);
+    const registered = as.registrations.at(-1);
+    assert.equal(registered.status, 201);
+    assert.ok(!earlier.has(registered.client_id), 'a new client id');
+    assert.equal(as.authorizationRequests.at(-1).client_id, registered.client_id);
+    assert.equal(as.tokenRequests.at(-1).client_id, registered.client_id);
+    // Nothing about the client is kept outside the connection's own record.
+    assert.deepEqual(kvKeys(worker.persistDir).filter((k) => k.startsWith('client:') || k.startsWith('owner-client:')), []);
     await page.close();
   });
 

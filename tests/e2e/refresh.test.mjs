@@ -431,15 +431,16 @@ describe('refresh: 500 connections, a tenth of them due', () => {
   test('each cron run refreshes at most 40, soonest first, and only the due ones', async (t) => {
     const started = Date.now();
     const longPath = `/connect?server=${encodeURIComponent(long.mcp.url)}`;
-    // One flow first per server, so the dynamic registration is cached before the crowd.
+    // One flow first per server, then the crowd; each connection registers its own client.
     created.short = [await connectHeadless(worker.url)];
     created.short.push(...await pool(Array(SHORT - 1).fill('/connect/demo'), 10, (p) => connectHeadless(worker.url, p)));
     created.long = [await connectHeadless(worker.url, longPath)];
     created.long.push(...await pool(Array(LONG - 1).fill(longPath), 10, (p) => connectHeadless(worker.url, p)));
     t.diagnostic(`created ${SHORT + LONG} connections headless in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     assert.equal(new Set([...created.short, ...created.long].map((c) => c.secret)).size, SHORT + LONG);
-    assert.equal(short.as.registrations.length, 1);
-    assert.equal(long.as.registrations.length, 1);
+    assert.equal(short.as.registrations.length, SHORT);
+    assert.equal(long.as.registrations.length, LONG);
+    assert.equal(new Set(short.as.registrations.map((r) => r.client_id)).size, SHORT);
 
     const statuses = (list) => pool(list, 20, (c) => status(worker, c.secret));
     const shortExpiries = (await statuses(created.short)).map((s) => s.access_token_expires_at);

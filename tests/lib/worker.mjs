@@ -134,9 +134,12 @@ function devVars(vars) {
   return Object.entries(vars).map(([name, value]) => {
     const text = String(value);
     if (!VAR_NAME.test(name)) throw new Error(`startWorker: bad variable name ${JSON.stringify(name)}`);
-    // .dev.vars is dotenv: a double-quoted value cannot hold a quote, a backslash or a newline.
-    if (/["\\\n\r]/.test(text)) throw new Error(`startWorker: the value of ${name} contains a quote, backslash or newline`);
-    return `${name}="${text}"\n`;
+    // .dev.vars is dotenv: a double-quoted value cannot hold a quote, a backslash or a newline;
+    // a single-quoted one (JSON, say) is taken as written, but cannot hold a single quote.
+    if (/[\\\n\r]/.test(text) || (text.includes('"') && text.includes("'"))) {
+      throw new Error(`startWorker: the value of ${name} contains a backslash, a newline or both kinds of quote`);
+    }
+    return text.includes('"') ? `${name}='${text}'\n` : `${name}="${text}"\n`;
   }).join('');
 }
 

@@ -16,8 +16,8 @@ use bindify_core::admin::AdminToken;
 use bindify_core::cli_flow::ConnectCode;
 use transport::{Method, Response, Transport};
 use types::{
-    ApiErrorBody, ConnectStarted, ConnectStatus, Connection, ConnectionList, Health, PermanentUrls,
-    Reconnect, Revoked,
+    ApiErrorBody, ConnectStarted, ConnectStatus, Connected, Connection, ConnectionList,
+    EnteredClient, Health, PermanentUrls, Reconnect, Revoked,
 };
 
 const HEALTH: &str = "/api/health";
@@ -162,6 +162,55 @@ impl<T: Transport> Client<T> {
                 _ => None,
             },
         )
+    }
+
+    /// `PUT /api/clients`: stores a client the owner registered at `server`'s authorization
+    /// server. A 400 is about the server or the client: `on_400` words it.
+    pub fn enter_client(
+        &self,
+        server: &str,
+        client_id: &str,
+        client_secret: Option<&str>,
+        on_400: impl FnOnce(&ApiErrorBody) -> CliError,
+    ) -> Result<EnteredClient> {
+        self.call_with(
+            Method::Put,
+            "/api/clients",
+            Some(
+                json!({ "server": server, "client_id": client_id, "client_secret": client_secret }),
+            ),
+            |status, body| match status {
+                400 | 502 => Some(on_400(body)),
+                404 => Some(self.too_old("PUT /api/clients")),
+                _ => None,
+            },
+        )
+    }
+
+    /// `POST /api/connections`: a connection made without a browser (`body` names its kind and
+    /// credential). A 400 or 502 is about the server or the credential: `on_error` words it.
+    pub fn create_connection(
+        &self,
+        body: serde_json::Value,
+        on_error: impl FnOnce(&ApiErrorBody) -> CliError,
+    ) -> Result<Connected> {
+        self.call_with(
+            Method::Post,
+            "/api/connections",
+            Some(body),
+            |status, error| match status {
+                400 | 502 => Some(on_error(error)),
+                404 | 405 => Some(self.too_old("POST /api/connections")),
+                _ => None,
+            },
+        )
+    }
+
+    fn too_old(&self, what: &str) -> CliError {
+        CliError::Api(format!(
+            "{} does not know {what}: deploy a current version of Bindify",
+            self.worker
+        ))
     }
 
     /// `GET /api/connect/<code>`. 404: the code expired, or its result was already taken.

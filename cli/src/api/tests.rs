@@ -259,6 +259,8 @@ fn the_workers_connection_view_reads_as_a_listed_connection() {
         created_at: "2026-11-20T09:00:00Z".into(),
         refreshable: true,
         next_attempt_at: None,
+        kind: bindify_core::record::ConnectionKind::Oauth,
+        grant_expires_at: None,
     };
     let read: super::types::Connection =
         serde_json::from_value(serde_json::to_value(&view).expect("json")).expect("parse");

@@ -10,6 +10,7 @@ use bindify_core::headers;
 pub enum Method {
     Get,
     Post,
+    Put,
     Delete,
 }
 
@@ -18,6 +19,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Put => "PUT",
             Method::Delete => "DELETE",
         }
     }

@@ -23,6 +23,13 @@ pub struct Connection {
     pub last_error: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
+    /// `oauth`, `client_credentials`, `identity_assertion`, `api_key` or `open`; absent from
+    /// older Workers.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// When the grant ends whatever Bindify does, where that is known.
+    #[serde(default)]
+    pub grant_expires_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,6 +117,15 @@ impl std::fmt::Debug for Connected {
             .field("upstream", &self.upstream)
             .finish_non_exhaustive()
     }
+}
+
+/// `PUT /api/clients`: the client as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnteredClient {
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
 }
 
 /// `GET /api/health`.

@@ -7,7 +7,7 @@
 use bindify_core::time::UnixMillis;
 use serde::Serialize;
 
-use super::doctor_checks::{from_health, refused_admin_token};
+use super::doctor_checks::{from_health, grants_ending, refused_admin_token};
 use crate::api::transport::Transport;
 use crate::api::types::Health;
 use crate::api::{Client, HealthAnswer};
@@ -97,7 +97,20 @@ pub fn doctor<T: Transport>(client: &Client<T>, now: UnixMillis) -> Output {
                         ),
                     ));
                     checks.extend(from_health(&h, now));
+                    let storage_down =
+                        matches!(h.storage.as_deref(), Some("unbound" | "unavailable"));
                     health = Some(h);
+                    // Connections whose grant ends soon: only a reconnect goes past that date.
+                    if !storage_down {
+                        match client.list() {
+                            Ok(connections) => checks.push(grants_ending(&connections, now)),
+                            Err(e) => checks.push(Check::new(
+                                "grants",
+                                Level::Warn,
+                                format!("the connections could not be listed: {e}"),
+                            )),
+                        }
+                    }
                 }
                 Ok(refused) => checks.extend(refused_admin_token(&refused)),
             }

@@ -5,12 +5,45 @@ use bindify_core::time::UnixMillis;
 
 use super::doctor::{Check, Level};
 use crate::api::HealthAnswer;
-use crate::api::types::Health;
+use crate::api::types::{Connection, Health};
 use crate::clock::{parse_rfc3339, relative};
 use crate::fixes;
 
 /// The cron runs every 5 minutes; three missed runs is a problem.
 pub const CRON_FRESH_MS: i64 = 15 * 60 * 1000;
+
+/// Connections whose grant ends within a week (or has ended): the provider ends it whatever
+/// Bindify does, so each needs a reconnect.
+pub fn grants_ending(connections: &[Connection], now: UnixMillis) -> Check {
+    const NAME: &str = "grants";
+    let ending: Vec<String> = connections
+        .iter()
+        .filter(|c| crate::output::grant_ends_soon(c.grant_expires_at.as_deref(), now))
+        .map(|c| {
+            let at = c.grant_expires_at.as_deref().unwrap_or_default();
+            let when = parse_rfc3339(at)
+                .map(|ms| relative(ms, now))
+                .unwrap_or_default();
+            format!(
+                "{} ({}) ends {at} ({when}): run `bindify reconnect {}`",
+                c.label, c.id, c.label
+            )
+        })
+        .collect();
+    if ending.is_empty() {
+        Check::new(NAME, Level::Ok, "no grant ends within 7 days")
+    } else {
+        Check::new(
+            NAME,
+            Level::Warn,
+            format!(
+                "{} grant(s) end within 7 days, whatever Bindify does: {}",
+                ending.len(),
+                ending.join("; ")
+            ),
+        )
+    }
+}
 
 /// The checks of a Worker that answered.
 pub fn from_health(h: &Health, now: UnixMillis) -> Vec<Check> {

@@ -5,9 +5,9 @@ use crate::secret::{UrlSecret, sha256};
 use crate::store::MemoryStore;
 use crate::testing::{ScriptedPeer, block_on, keyring, sample_record};
 
-const TOKEN: &str = "https://auth.example.com/token";
+pub(super) const TOKEN: &str = "https://auth.example.com/token";
 const REVOKE: &str = "https://auth.example.com/revoke";
-const T0: UnixMillis = 1_795_690_200_000;
+pub(super) const T0: UnixMillis = 1_795_690_200_000;
 const ROTATED: &str =
     r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":3600,"refresh_token":"RT-2"}"#;
 
@@ -15,12 +15,12 @@ fn record(secret: &UrlSecret, expires_at: UnixMillis) -> ConnectionRecord {
     sample_record("c1", secret.hash(), Some(expires_at))
 }
 
-struct Fixture {
+pub(super) struct Fixture {
     object: MemoryStore,
     kv: MemoryStore,
     keyring: crate::envelope::Keyring,
     memory: ObjectMemory,
-    secret: UrlSecret,
+    pub(super) secret: UrlSecret,
 }
 
 impl Fixture {
@@ -29,7 +29,7 @@ impl Fixture {
     }
 
     /// A stored connection `c1`, as `change` leaves the sample record.
-    fn with(change: impl FnOnce(&mut ConnectionRecord)) -> Self {
+    pub(super) fn with(change: impl FnOnce(&mut ConnectionRecord)) -> Self {
         let f = Fixture {
             object: MemoryStore::new(),
             kv: MemoryStore::new(),
@@ -43,7 +43,7 @@ impl Fixture {
         f
     }
 
-    fn service(&self) -> ConnectionService<'_, MemoryStore, MemoryStore> {
+    pub(super) fn service(&self) -> ConnectionService<'_, MemoryStore, MemoryStore> {
         ConnectionService {
             vault: Vault {
                 object: &self.object,
@@ -55,7 +55,7 @@ impl Fixture {
     }
 
     /// What storage holds now, read the way a restarted object would.
-    fn stored(&self) -> ConnectionRecord {
+    pub(super) fn stored(&self) -> ConnectionRecord {
         block_on(self.service().vault.load("c1"))
             .expect("load")
             .expect("exists")
@@ -336,7 +336,7 @@ fn owner_operations_label_rotate_delete() {
         block_on(service.token(&peer.client(), "c1", &new_secret.hash(), None, T0)).expect("ok");
     assert_eq!(access(fresh), "AT-1", "the tokens are kept");
 
-    let removed = block_on(service.delete(&peer.client(), "c1"))
+    let removed = block_on(service.delete(&peer.client(), "c1", T0))
         .expect("ok")
         .expect("found");
     assert!(removed.old_hash.ct_eq(&new_secret.hash()));
@@ -349,7 +349,7 @@ fn owner_operations_label_rotate_delete() {
 #[test]
 fn deleting_and_reconnecting_end_the_old_grant_at_its_server() {
     let with_revocation = |r: &mut ConnectionRecord| {
-        r.revocation_endpoint = Some(REVOKE.into());
+        r.oauth.as_mut().expect("oauth").revocation_endpoint = Some(REVOKE.into());
         r.tokens.expires_at = Some(T0 + 3_600_000);
     };
     let peer = ScriptedPeer::new();
@@ -359,7 +359,7 @@ fn deleting_and_reconnecting_end_the_old_grant_at_its_server() {
     let f = Fixture::with(with_revocation);
     let service = f.service();
     let mut fresh = record(&f.secret, T0 + 3_600_000);
-    fresh.revocation_endpoint = Some(REVOKE.into());
+    fresh.oauth.as_mut().expect("oauth").revocation_endpoint = Some(REVOKE.into());
     fresh.tokens.access_token = AccessToken::new("AT-new".into());
     fresh.tokens.refresh_token = Some(oauth2::RefreshToken::new("RT-new".into()));
     assert_eq!(
@@ -382,7 +382,7 @@ fn deleting_and_reconnecting_end_the_old_grant_at_its_server() {
     assert_eq!(peer.requests_to(REVOKE).len(), 1);
 
     // Deleting ends the current grant.
-    let deleted = block_on(service.delete(&peer.client(), "c1"))
+    let deleted = block_on(service.delete(&peer.client(), "c1", T0))
         .expect("ok")
         .expect("found");
     assert_eq!(deleted.upstream_revocation, Revocation::Revoked);
@@ -391,7 +391,7 @@ fn deleting_and_reconnecting_end_the_old_grant_at_its_server() {
     assert_eq!(revoked.len(), 2);
     assert_eq!(revoked[1].form("token").as_deref(), Some("RT-new"));
     assert!(
-        block_on(service.delete(&peer.client(), "c1"))
+        block_on(service.delete(&peer.client(), "c1", T0))
             .expect("ok")
             .is_none()
     );

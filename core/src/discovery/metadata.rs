@@ -4,6 +4,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::DiscoveryError;
+use super::grants::{MachineGrants, SignIn};
 use crate::upstream::{UpstreamPolicy, validate_server_url};
 
 /// RFC 9728 §2 protected resource metadata (the fields Bindify uses).
@@ -67,10 +68,9 @@ impl AuthServerMetadata {
         }
     }
 
-    /// RFC 8414 §3.3: `issuer` must equal the issuer the metadata was fetched for. A server
-    /// must offer the authorization code grant, which is how the owner authorizes Bindify.
-    /// The MCP spec: refuse servers that do not advertise PKCE S256. Every endpoint must pass the same
-    /// URL policy as the MCP server itself.
+    /// RFC 8414 §3.3: `issuer` must equal the issuer the metadata was fetched for. Every
+    /// endpoint must pass the same URL policy as the MCP server itself. Which grants the server
+    /// offers is [`AuthServerMetadata::sign_in`]'s question.
     pub fn validate(&self, issuer: &Url, policy: UpstreamPolicy) -> Result<(), DiscoveryError> {
         let expected = issuer.as_str().trim_end_matches('/');
         if self.issuer.trim_end_matches('/') != expected {
@@ -78,20 +78,6 @@ impl AuthServerMetadata {
                 "issuer {:?} does not match {:?}",
                 self.issuer, expected
             )));
-        }
-        if self
-            .grant_types_supported
-            .as_ref()
-            .is_some_and(|grants| !grants.iter().any(|g| g == "authorization_code"))
-        {
-            return Err(DiscoveryError::NoAuthorizationCodeGrant);
-        }
-        if !self
-            .code_challenge_methods_supported
-            .iter()
-            .any(|m| m == "S256")
-        {
-            return Err(DiscoveryError::NoPkceS256);
         }
         let endpoints = [
             Some(&self.authorization_endpoint),
@@ -104,5 +90,42 @@ impl AuthServerMetadata {
                 .map_err(|e| DiscoveryError::DisallowedUrl(e.to_string()))?;
         }
         Ok(())
+    }
+}
+
+impl AuthServerMetadata {
+    /// Whether the server lists `grant` in `grant_types_supported`; without that list, RFC 8414
+    /// §2 makes `authorization_code` (and `implicit`) the default.
+    pub fn offers(&self, grant: &str) -> bool {
+        match &self.grant_types_supported {
+            Some(grants) => grants.iter().any(|g| g == grant),
+            None => grant == "authorization_code",
+        }
+    }
+
+    /// How the owner can authorize Bindify here: the authorization code grant with PKCE S256 in
+    /// the browser, else a client's own credentials (the client credentials grant, or an
+    /// identity assertion from the organization's identity provider). A server with the
+    /// authorization code grant but without S256 is refused (the MCP authorization spec), as is
+    /// one that offers none of these.
+    pub fn sign_in(&self) -> Result<SignIn, DiscoveryError> {
+        let s256 = self
+            .code_challenge_methods_supported
+            .iter()
+            .any(|m| m == "S256");
+        if self.offers("authorization_code") && s256 {
+            return Ok(SignIn::Browser);
+        }
+        let machine = MachineGrants {
+            client_credentials: self.offers("client_credentials"),
+            identity_assertion: self.offers(crate::tokens::JWT_BEARER_GRANT),
+        };
+        if machine.client_credentials || machine.identity_assertion {
+            return Ok(SignIn::Machine(machine));
+        }
+        if self.offers("authorization_code") {
+            return Err(DiscoveryError::NoPkceS256);
+        }
+        Err(DiscoveryError::NoAuthorizationCodeGrant)
     }
 }

@@ -7,11 +7,13 @@
 //! URLs: some protect only their tools. A server with no protected resource metadata at all is
 //! taken for a 2025-03-26 server ([`legacy`]).
 
+mod grants;
 mod legacy;
 mod metadata;
 #[cfg(test)]
 mod tests;
 
+pub use grants::{MachineGrants, SignIn};
 pub use metadata::{AuthServerMetadata, ProtectedResourceMetadata};
 
 use url::Url;
@@ -49,7 +51,7 @@ pub enum DiscoveryError {
     #[error("the authorization server does not support PKCE with S256")]
     NoPkceS256,
     #[error(
-        "the authorization server offers no authorization code grant (grant_types_supported lacks authorization_code), so no one can sign in to it from a browser"
+        "the authorization server offers neither the authorization code grant nor client credentials (grant_types_supported), so Bindify has no way to be authorized there"
     )]
     NoAuthorizationCodeGrant,
     #[error("a discovered URL is not allowed: {0}")]

@@ -147,12 +147,13 @@ fn refuses_servers_without_pkce_s256() {
         serde_json::from_str(&as_metadata("https://auth.example.com")).expect("json");
     meta["code_challenge_methods_supported"] = serde_json::json!(["plain"]);
     peer.on("GET", AS_META, 200, &meta.to_string());
-    assert_eq!(run(&peer, MCP).err(), Some(DiscoveryError::NoPkceS256));
+    let sign_in = |peer: &ScriptedPeer| run(peer, MCP).and_then(|f| f.metadata.sign_in());
+    assert_eq!(sign_in(&peer), Err(DiscoveryError::NoPkceS256));
 
     meta.as_object_mut()
         .map(|m| m.remove("code_challenge_methods_supported"));
     peer.on("GET", AS_META, 200, &meta.to_string());
-    assert_eq!(run(&peer, MCP).err(), Some(DiscoveryError::NoPkceS256));
+    assert_eq!(sign_in(&peer), Err(DiscoveryError::NoPkceS256));
 }
 
 #[test]
@@ -162,16 +163,53 @@ fn refuses_servers_without_the_authorization_code_grant() {
     peer.on("GET", PRM_PATH, 200, &prm(MCP, "https://auth.example.com"));
     let mut meta: serde_json::Value =
         serde_json::from_str(&as_metadata("https://auth.example.com")).expect("json");
-    meta["grant_types_supported"] = serde_json::json!(["client_credentials"]);
+    let sign_in = |peer: &ScriptedPeer| run(peer, MCP).and_then(|f| f.metadata.sign_in());
+    meta["grant_types_supported"] = serde_json::json!(["implicit", "password"]);
     peer.on("GET", AS_META, 200, &meta.to_string());
     assert_eq!(
-        run(&peer, MCP).err(),
-        Some(DiscoveryError::NoAuthorizationCodeGrant)
+        sign_in(&peer),
+        Err(DiscoveryError::NoAuthorizationCodeGrant)
     );
 
     meta["grant_types_supported"] = serde_json::json!(["authorization_code", "refresh_token"]);
     peer.on("GET", AS_META, 200, &meta.to_string());
-    assert!(run(&peer, MCP).is_ok());
+    assert_eq!(sign_in(&peer), Ok(SignIn::Browser));
+}
+
+#[test]
+fn servers_without_a_browser_sign_in_take_a_clients_own_credentials() {
+    let peer = ScriptedPeer::new();
+    peer.on("POST", MCP, 401, "");
+    peer.on("GET", PRM_PATH, 200, &prm(MCP, "https://auth.example.com"));
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&as_metadata("https://auth.example.com")).expect("json");
+    let sign_in = |peer: &ScriptedPeer| run(peer, MCP).and_then(|f| f.metadata.sign_in());
+    meta["grant_types_supported"] = serde_json::json!(["client_credentials"]);
+    peer.on("GET", AS_META, 200, &meta.to_string());
+    assert_eq!(
+        sign_in(&peer),
+        Ok(SignIn::Machine(MachineGrants {
+            client_credentials: true,
+            identity_assertion: false
+        }))
+    );
+    // PKCE does not matter without a browser.
+    meta["code_challenge_methods_supported"] = serde_json::json!([]);
+    meta["grant_types_supported"] =
+        serde_json::json!(["urn:ietf:params:oauth:grant-type:jwt-bearer"]);
+    peer.on("GET", AS_META, 200, &meta.to_string());
+    assert_eq!(
+        sign_in(&peer),
+        Ok(SignIn::Machine(MachineGrants {
+            client_credentials: false,
+            identity_assertion: true
+        }))
+    );
+    // A browser sign-in comes first where it is offered with S256.
+    meta["code_challenge_methods_supported"] = serde_json::json!(["S256"]);
+    meta["grant_types_supported"] = serde_json::json!(["authorization_code", "client_credentials"]);
+    peer.on("GET", AS_META, 200, &meta.to_string());
+    assert_eq!(sign_in(&peer), Ok(SignIn::Browser));
 }
 
 #[test]

@@ -236,6 +236,62 @@ fn table() -> Vec<Row> {
             retry_after: None,
         },
         Row {
+            failure: Failure::KeyRefused {
+                upstream: UPSTREAM.into(),
+            },
+            source: Source::UpstreamServer,
+            code: UPSTREAM_REFUSED_TOKEN,
+            status: 503,
+            message: format!(
+                "Bindify: the MCP server {UPSTREAM} refused the API key. If it was revoked or replaced, the owner can enter the new one at {LINK}; this URL keeps working afterwards."
+            ),
+            data: Some(
+                json!({ "upstream": UPSTREAM, "reconnect_url": LINK, "source": "upstream_server" }),
+            ),
+            retry_after: None,
+        },
+        Row {
+            failure: Failure::InsufficientScope {
+                upstream: UPSTREAM.into(),
+                scopes: vec!["mcp:basic".into(), "mcp:write".into()],
+                exhausted: false,
+            },
+            source: Source::UpstreamServer,
+            code: INSUFFICIENT_SCOPE,
+            status: 403,
+            message: format!(
+                "Bindify: the MCP server {UPSTREAM} needs more access for this request (scopes: mcp:basic mcp:write). The owner can authorize the connection again with these scopes at {LINK}; this URL keeps working afterwards."
+            ),
+            data: Some(json!({
+                "upstream": UPSTREAM,
+                "scopes": ["mcp:basic", "mcp:write"],
+                "reconnect_url": LINK,
+                "state": "insufficient_scope",
+                "source": "upstream_server",
+            })),
+            retry_after: None,
+        },
+        Row {
+            failure: Failure::InsufficientScope {
+                upstream: UPSTREAM.into(),
+                scopes: vec!["mcp:admin".into()],
+                exhausted: true,
+            },
+            source: Source::UpstreamServer,
+            code: INSUFFICIENT_SCOPE,
+            status: 403,
+            message: format!(
+                "Bindify: the MCP server {UPSTREAM} keeps refusing this request for lack of the scopes mcp:admin, although they were authorized 3 times in a row. Authorizing again will not help: the server's operator must grant them."
+            ),
+            data: Some(json!({
+                "upstream": UPSTREAM,
+                "scopes": ["mcp:admin"],
+                "state": "insufficient_scope_exhausted",
+                "source": "upstream_server",
+            })),
+            retry_after: None,
+        },
+        Row {
             failure: Failure::ForbiddenOrigin,
             source: Source::ClientRequest,
             code: FORBIDDEN_ORIGIN,

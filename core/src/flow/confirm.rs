@@ -26,6 +26,10 @@ struct ConfirmClaims {
     server: String,
     /// base64url SHA-256 of the session cookie value (of "" in open local development).
     session: String,
+    /// base64url SHA-256 of what the confirmation is for besides connecting (the id of the
+    /// connection a form reconnects); absent for a new connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    purpose: Option<String>,
 }
 
 crate::secret_type! {
@@ -49,10 +53,24 @@ pub fn confirm_token(
     session: Option<&SessionCookie>,
     now: UnixMillis,
 ) -> Result<ConfirmToken, EnvelopeError> {
+    confirm_token_for(keyring, server, None, session, now)
+}
+
+/// The token of a form that connects `server` for `purpose` (the id of a connection it
+/// reconnects; `None` for a new connection). The forms that take credentials carry one, so a
+/// post from elsewhere cannot store credentials or connect anything.
+pub fn confirm_token_for(
+    keyring: &Keyring,
+    server: &Url,
+    purpose: Option<&str>,
+    session: Option<&SessionCookie>,
+    now: UnixMillis,
+) -> Result<ConfirmToken, EnvelopeError> {
     let claims = ConfirmClaims {
         exp: now.saturating_add(CONFIRM_TTL_MS),
         server: digest(server.as_str()),
         session: session_digest(session),
+        purpose: purpose.map(digest),
     };
     keyring
         .seal_json(CONFIRM_AAD, &claims)
@@ -67,6 +85,18 @@ pub fn confirmed(
     session: Option<&SessionCookie>,
     now: UnixMillis,
 ) -> bool {
+    confirmed_for(keyring, token, server, None, session, now)
+}
+
+/// Whether `token` confirms connecting `server` for `purpose` for this session, now.
+pub fn confirmed_for(
+    keyring: &Keyring,
+    token: &ConfirmToken,
+    server: &Url,
+    purpose: Option<&str>,
+    session: Option<&SessionCookie>,
+    now: UnixMillis,
+) -> bool {
     let token = token.expose();
     if token.len() > 1024 {
         return false;
@@ -74,7 +104,13 @@ pub fn confirmed(
     let Ok(claims) = keyring.open_json::<ConfirmClaims>(CONFIRM_AAD, token) else {
         return false;
     };
+    let same_purpose = match (&claims.purpose, purpose) {
+        (None, None) => true,
+        (Some(sealed), Some(given)) => ct_eq_bytes(sealed.as_bytes(), digest(given).as_bytes()),
+        _ => false,
+    };
     now < claims.exp
+        && same_purpose
         && ct_eq_bytes(claims.server.as_bytes(), digest(server.as_str()).as_bytes())
         && ct_eq_bytes(
             claims.session.as_bytes(),
@@ -100,6 +136,44 @@ impl ConfirmForm {
             }
         }
         form
+    }
+}
+
+/// The largest credentials form read, in bytes: room for a private key and an identity token.
+pub const MAX_CREDENTIALS_FORM_BYTES: usize = 32 * 1024;
+
+/// A posted form that may carry secrets (a client secret, a key, a token): its fields by name,
+/// the first of each name, wiped from memory when dropped. `Debug` shows the names only.
+#[derive(Default)]
+pub struct SecretForm {
+    fields: std::collections::BTreeMap<String, zeroize::Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for SecretForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.fields.keys()).finish()
+    }
+}
+
+impl SecretForm {
+    pub fn parse(body: &[u8]) -> Self {
+        let mut fields = std::collections::BTreeMap::new();
+        for (name, value) in url::form_urlencoded::parse(body).take(64) {
+            fields
+                .entry(name.into_owned())
+                .or_insert_with(|| zeroize::Zeroizing::new(value.into_owned()));
+        }
+        SecretForm { fields }
+    }
+
+    /// The field `name`, if the form has it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(|v| v.as_str())
+    }
+
+    /// The form's confirmation token.
+    pub fn confirmation(&self) -> ConfirmToken {
+        ConfirmToken::new(self.get("confirm").unwrap_or_default().to_owned())
     }
 }
 
@@ -144,5 +218,52 @@ mod tests {
         assert_eq!(form.token.as_ref().map(ConfirmToken::expose), Some("t0k"));
         assert!(ConfirmForm::parse(b"").server.is_none());
         assert!(!format!("{form:?}").contains("t0k"));
+    }
+
+    #[test]
+    fn a_confirmation_for_a_reconnect_holds_for_that_connection_only() {
+        let k = keyring();
+        let server = Url::parse("https://mcp.example.com/mcp").expect("url");
+        let s = SessionCookie::new("s".into());
+        let token = confirm_token_for(&k, &server, Some("conn-1"), Some(&s), 0).expect("sealed");
+        assert!(confirmed_for(
+            &k,
+            &token,
+            &server,
+            Some("conn-1"),
+            Some(&s),
+            1
+        ));
+        assert!(!confirmed_for(
+            &k,
+            &token,
+            &server,
+            Some("conn-2"),
+            Some(&s),
+            1
+        ));
+        assert!(!confirmed(&k, &token, &server, Some(&s), 1));
+        let plain = confirm_token(&k, &server, Some(&s), 0).expect("sealed");
+        assert!(!confirmed_for(
+            &k,
+            &plain,
+            &server,
+            Some("conn-1"),
+            Some(&s),
+            1
+        ));
+    }
+
+    #[test]
+    fn a_secret_form_keeps_the_first_of_each_field_and_shows_no_value() {
+        let form = SecretForm::parse(b"client_id=a&client_secret=s%26cret&client_id=b&confirm=t");
+        assert_eq!(form.get("client_id"), Some("a"));
+        assert_eq!(form.get("client_secret"), Some("s&cret"));
+        assert_eq!(form.get("missing"), None);
+        assert_eq!(form.confirmation().expose(), "t");
+        assert_eq!(
+            format!("{form:?}"),
+            r#"{"client_id", "client_secret", "confirm"}"#
+        );
     }
 }

@@ -1,9 +1,16 @@
 //! The connect flow: [`begin`] discovers the server, gets a client, and sends the browser to
 //! the authorization server; [`complete`] checks the callback, exchanges the code and produces
-//! a new connection with its permanent URL secret.
+//! a new connection with its permanent URL secret. Servers without a browser sign-in are
+//! connected by [`machine`] from a client's own credentials; servers that take an API key, or
+//! nothing, by [`direct`].
 
+mod client;
+#[cfg(test)]
+mod client_tests;
 pub mod confirm;
+pub mod direct;
 mod error;
+pub mod machine;
 pub mod revoke;
 mod state;
 #[cfg(test)]
@@ -21,11 +28,11 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::discovery::{self, Discovered};
+use crate::discovery::{self, SignIn};
 use crate::envelope::Keyring;
 use crate::http::HttpClient;
 use crate::keys;
-use crate::record::{ConnectionRecord, ConnectionState};
+use crate::record::{ConnectionRecord, ConnectionState, GrantType, OAuthGrant, UpstreamAuth};
 use crate::registration::{self, ClientRegistration, ConfiguredClient};
 use crate::secret::{UrlSecret, b64url, random_bytes};
 use crate::store::{KvStore, PutOptions};
@@ -75,6 +82,9 @@ pub struct PendingFlow {
     pub client: ClientRegistration,
     pub pkce_verifier: PkceVerifier,
     pub created_at: UnixMillis,
+    /// The scopes the authorization request asked for.
+    #[serde(default)]
+    pub scopes: Vec<String>,
     #[serde(flatten)]
     pub extras: FlowExtras,
 }
@@ -90,6 +100,10 @@ pub struct FlowExtras {
     /// the result is left for the CLI.
     #[serde(default)]
     pub cli_code: Option<String>,
+    /// Scopes a reconnect asks for besides those discovery finds: the connection's earlier
+    /// ones, or the union a step-up needs (see [`crate::step_up::reconnect_scopes`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reconnect_scopes: Vec<String>,
 }
 
 /// Where to send the browser, and the cookie to set on the way. `Debug` leaves out the cookie.
@@ -112,7 +126,14 @@ where
     S: KvStore,
 {
     let found = discovery::discover(http, server, settings.policy).await?;
-    let client = obtain_client(http, store, keyring, settings, &found, now).await?;
+    if let SignIn::Machine(grants) = found.metadata.sign_in()? {
+        return Err(ConnectError::MachineCredentials(grants));
+    }
+    // A reconnect asks for what it asked before (or a step-up's union), and for anything
+    // discovery finds today.
+    let mut scopes = extras.reconnect_scopes.clone();
+    crate::step_up::union_into(&mut scopes, &found.scopes);
+    let client = client::obtain(http, store, keyring, settings, &found, &scopes, now).await?;
 
     let flow_id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
     let cookie_value = b64url(&random_bytes::<32>().map_err(|_| ConnectError::Random)?);
@@ -143,6 +164,7 @@ where
         client: client.clone(),
         pkce_verifier: verifier,
         created_at: now,
+        scopes: scopes.clone(),
         extras,
     };
     let key = keys::flow(&flow_id);
@@ -170,7 +192,7 @@ where
     let (authorize_url, _) = oauth
         .authorize_url(move || CsrfToken::new(state.expose().to_owned()))
         .set_pkce_challenge(challenge)
-        .add_scopes(found.scopes.iter().cloned().map(Scope::new))
+        .add_scopes(scopes.into_iter().map(Scope::new))
         .add_extra_param("resource", found.resource.clone())
         .url();
 
@@ -183,54 +205,6 @@ where
             settings.secure_cookies,
         ),
     })
-}
-
-/// A pre-registered client, else the metadata document, else a cached dynamic registration,
-/// else a new one (cached).
-async fn obtain_client<C: HttpClient, S>(
-    http: &C,
-    store: &S,
-    keyring: &Keyring,
-    settings: &ConnectSettings,
-    found: &Discovered,
-    now: UnixMillis,
-) -> Result<ClientRegistration, ConnectError>
-where
-    S: KvStore,
-{
-    let issuer = found.issuer.as_str();
-    let configured = settings.configured_clients.get(issuer).or_else(|| {
-        settings
-            .configured_clients
-            .get(issuer.trim_end_matches('/'))
-    });
-    if let Some(client) = registration::without_registration(
-        configured,
-        settings.client_metadata_url.as_ref(),
-        &found.metadata,
-        now,
-    ) {
-        return Ok(client);
-    }
-    let key = keys::client(issuer, settings.redirect_uri.as_str());
-    if let Some(text) = store.get(&key).await? {
-        // A record that no longer opens (for example after a key change) is replaced.
-        if let Ok(cached) = keyring.open_json::<ClientRegistration>(key.as_bytes(), &text) {
-            return Ok(cached);
-        }
-    }
-    let registered = registration::register(
-        http,
-        &found.metadata,
-        &settings.redirect_uri,
-        &found.scopes,
-        CLIENT_NAME,
-        now,
-    )
-    .await?;
-    let sealed = keyring.seal_json(key.as_bytes(), &registered)?;
-    store.put(&key, &sealed, PutOptions::default()).await?;
-    Ok(registered)
 }
 
 crate::secret_type! {
@@ -360,15 +334,14 @@ where
     let pending: PendingFlow = keyring.open_json(key.as_bytes(), &text)?;
     let clear_cookie = crate::cookies::clear(&cookie_name(&claims.flow), settings.secure_cookies);
     let extras = pending.extras.clone();
-    exchange(http, store, settings, params, pending, clear_cookie, now)
+    exchange(http, settings, params, pending, clear_cookie, now)
         .await
         .map_err(|error| Failure { error, extras })
 }
 
 /// The second half of [`complete`], once the flow is known and consumed.
-async fn exchange<C: HttpClient, S: KvStore>(
+async fn exchange<C: HttpClient>(
     http: &C,
-    store: &S,
     settings: &ConnectSettings,
     params: &CallbackParams,
     pending: PendingFlow,
@@ -384,18 +357,9 @@ async fn exchange<C: HttpClient, S: KvStore>(
         None if pending.iss_required => return Err(ConnectError::IssuerMissing),
         _ => {}
     }
+    // Nothing is cached to forget on `invalid_client`: each authorization registers its own
+    // dynamic client, and an entered one is the owner's to correct.
     if let Some(error) = authorization_error(params) {
-        if let ConnectError::AuthorizationError { error: code, .. } = &error
-            && (code == "invalid_client" || code == "unauthorized_client")
-        {
-            // The cached registration is no longer valid there: register afresh next time.
-            store
-                .delete(&keys::client(
-                    &pending.issuer,
-                    settings.redirect_uri.as_str(),
-                ))
-                .await?;
-        }
         return Err(error);
     }
     let code = params
@@ -409,6 +373,7 @@ async fn exchange<C: HttpClient, S: KvStore>(
         token_endpoint: &pending.token_endpoint,
         client: &pending.client,
         resource: &pending.resource,
+        issuer: &pending.issuer,
     };
     let tokens = tokens::exchange_code(
         http,
@@ -421,32 +386,80 @@ async fn exchange<C: HttpClient, S: KvStore>(
     .await?;
 
     let extras = pending.extras.clone();
-    let secret = UrlSecret::generate().map_err(|_| ConnectError::Random)?;
-    let id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
-    let record = ConnectionRecord {
-        id,
-        label: crate::presets::default_label(&pending.server_url),
-        secret_hash: secret.hash(),
-        server_url: pending.server_url,
+    // A provider that ends every grant a fixed time after the code exchange says so in its
+    // documentation only; the record carries the date.
+    let grant_ends_at = crate::presets::documented_grant_lifetime(&pending.issuer)
+        .map(|lifetime| now.saturating_add(lifetime));
+    let oauth = OAuthGrant {
         resource: pending.resource,
         issuer: pending.issuer,
         token_endpoint: pending.token_endpoint,
         revocation_endpoint: pending.revocation_endpoint,
         client: pending.client,
-        tokens,
-        state: ConnectionState::Active,
-        created_at: now,
-        last_refresh_at: None,
-        last_error: None,
-        failures: 0,
-        next_attempt_at: None,
+        grant: GrantType::AuthorizationCode,
+        scopes: pending.scopes,
+        scope_authorizations: 1,
+        step_up: None,
+        grant_ends_at,
     };
+    let Created { record, secret } = Created::new(
+        &pending.server_url,
+        Some(oauth),
+        UpstreamAuth::Bearer,
+        tokens,
+        now,
+    )?;
     Ok(Completed {
         record,
         secret,
         clear_cookie,
         extras,
     })
+}
+
+/// A new connection and the one copy of its URL secret. `Debug` leaves out the secret.
+pub struct Created {
+    pub record: ConnectionRecord,
+    pub secret: UrlSecret,
+}
+
+impl std::fmt::Debug for Created {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Created")
+            .field("id", &self.record.id)
+            .field("server_url", &self.record.server_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Created {
+    /// A new active connection to `server_url` with a fresh id and URL secret.
+    pub fn new(
+        server_url: &str,
+        oauth: Option<OAuthGrant>,
+        upstream_auth: UpstreamAuth,
+        tokens: crate::record::TokenSet,
+        now: UnixMillis,
+    ) -> Result<Self, ConnectError> {
+        let secret = UrlSecret::generate().map_err(|_| ConnectError::Random)?;
+        let id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
+        let record = ConnectionRecord {
+            id,
+            label: crate::presets::default_label(server_url),
+            secret_hash: secret.hash(),
+            server_url: server_url.to_owned(),
+            oauth,
+            upstream_auth,
+            tokens,
+            state: ConnectionState::Active,
+            created_at: now,
+            last_refresh_at: None,
+            last_error: None,
+            failures: 0,
+            next_attempt_at: None,
+        };
+        Ok(Created { record, secret })
+    }
 }
 
 /// An `error` in the callback (RFC 6749 §4.1.2.1), as a [`ConnectError`].

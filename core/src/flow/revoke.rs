@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::TokenSet;
+use crate::http::HttpClient;
+use crate::record::{ConnectionRecord, TokenSet};
 use crate::secret::ct_eq_bytes;
-use crate::tokens::Revocation;
+use crate::time::UnixMillis;
+use crate::tokens::{self, Call, Revocation};
 
 /// What became of the grant a reconnect replaced, as the reconnected page reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +54,34 @@ pub fn replaced_grant_token<'a>(
     let same = ct_eq_bytes(token.as_bytes(), kept.as_bytes())
         || ct_eq_bytes(token.as_bytes(), current.access_token.secret().as_bytes());
     (!same).then_some((token, hint))
+}
+
+/// Revokes `token` (with its `hint`) of `record`'s grant at its authorization server. A
+/// connection without OAuth has nothing to revoke there.
+pub async fn revoke<C: HttpClient>(
+    http: &C,
+    record: &ConnectionRecord,
+    token: &str,
+    hint: &str,
+    now: UnixMillis,
+) -> Revocation {
+    let Some(oauth) = &record.oauth else {
+        return Revocation::Unsupported;
+    };
+    let call_as = Call {
+        token_endpoint: &oauth.token_endpoint,
+        client: &oauth.client,
+        issuer: &oauth.issuer,
+    };
+    tokens::revoke(
+        http,
+        oauth.revocation_endpoint.as_deref(),
+        &call_as,
+        token,
+        hint,
+        now,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@ use super::*;
 use crate::store::MemoryStore;
 use crate::testing::{ScriptedPeer, block_on, keyring, keyring_with};
 
-const MCP: &str = "https://mcp.example.com/mcp";
-const ISSUER: &str = "https://auth.example.com";
-const NOW: UnixMillis = 1_795_690_200_000;
+pub(super) const MCP: &str = "https://mcp.example.com/mcp";
+pub(super) const ISSUER: &str = "https://auth.example.com";
+pub(super) const NOW: UnixMillis = 1_795_690_200_000;
 
-fn settings() -> ConnectSettings {
+pub(super) fn settings() -> ConnectSettings {
     ConnectSettings {
         policy: UpstreamPolicy {
             allow_loopback_http: false,
@@ -20,7 +20,7 @@ fn settings() -> ConnectSettings {
 }
 
 /// A peer that discovers, registers and exchanges codes like a real authorization server.
-fn peer() -> ScriptedPeer {
+pub(super) fn peer() -> ScriptedPeer {
     let peer = ScriptedPeer::new();
     peer.on_with_headers(
         "POST",
@@ -67,13 +67,13 @@ fn peer() -> ScriptedPeer {
     peer
 }
 
-struct Started {
-    begun: Begun,
-    state: String,
-    cookie_header: String,
+pub(super) struct Started {
+    pub(super) begun: Begun,
+    pub(super) state: String,
+    pub(super) cookie_header: String,
 }
 
-fn start(peer: &ScriptedPeer, store: &MemoryStore) -> Started {
+pub(super) fn start(peer: &ScriptedPeer, store: &MemoryStore) -> Started {
     let server = Url::parse(MCP).expect("url");
     let begun = block_on(begin(
         &peer.client(),
@@ -100,13 +100,13 @@ fn start(peer: &ScriptedPeer, store: &MemoryStore) -> Started {
     }
 }
 
-fn query(url: &Url, name: &str) -> Option<String> {
+pub(super) fn query(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
 
-fn callback(code: &str, state: &str) -> CallbackParams {
+pub(super) fn callback(code: &str, state: &str) -> CallbackParams {
     CallbackParams {
         code: Some(CallbackCode::new(code.into())),
         state: Some(sealed(state)),
@@ -118,7 +118,7 @@ fn sealed(state: &str) -> SealedState {
     SealedState::new(state.into())
 }
 
-fn finish(
+pub(super) fn finish(
     peer: &ScriptedPeer,
     store: &MemoryStore,
     params: &CallbackParams,
@@ -137,7 +137,7 @@ fn finish(
     .map_err(|failure| failure.error)
 }
 
-fn flow_keys(store: &MemoryStore) -> Vec<String> {
+pub(super) fn flow_keys(store: &MemoryStore) -> Vec<String> {
     store
         .keys()
         .into_iter()
@@ -178,14 +178,19 @@ fn begin_builds_a_pkce_s256_authorization_request_with_resource() {
 }
 
 #[test]
-fn registration_is_cached_per_issuer_and_redirect() {
+fn each_authorization_registers_its_own_client_and_caches_none() {
     let peer = peer();
     let store = MemoryStore::new();
     start(&peer, &store);
     start(&peer, &store);
     assert_eq!(
         peer.requests_to("https://auth.example.com/register").len(),
-        1
+        2
+    );
+    assert!(
+        store.keys().iter().all(|k| k.starts_with("flow:")),
+        "only the pending flows are stored: {:?}",
+        store.keys()
     );
     let register = &peer.requests_to("https://auth.example.com/register")[0];
     let body: serde_json::Value = serde_json::from_str(&register.body).expect("json");
@@ -296,7 +301,10 @@ fn complete_exchanges_the_code_with_verifier_and_resource() {
     let record = &done.record;
     assert_eq!(record.tokens.access_token.secret(), "AT-secret-1");
     assert_eq!(record.tokens.expires_at, Some(NOW + 5_000 + 3_600_000));
-    assert_eq!(record.resource, MCP);
+    assert_eq!(
+        record.oauth.as_ref().map(|o| o.resource.as_str()),
+        Some(MCP)
+    );
     assert!(record.secret_hash.ct_eq(&done.secret.hash()));
     assert!(done.clear_cookie.contains("Max-Age=0"));
     assert!(flow_keys(&store).is_empty(), "the flow is consumed");
@@ -432,11 +440,10 @@ fn access_denied_consumes_the_flow_and_stores_nothing() {
 }
 
 #[test]
-fn invalid_client_at_the_callback_forgets_the_cached_registration() {
+fn invalid_client_at_the_callback_is_reported_and_the_next_flow_registers_anew() {
     let peer = peer();
     let store = MemoryStore::new();
     let s = start(&peer, &store);
-    assert!(store.keys().iter().any(|k| k.starts_with("client:")));
     let params = CallbackParams {
         state: Some(sealed(&s.state)),
         error: Some("invalid_client".into()),
@@ -444,7 +451,18 @@ fn invalid_client_at_the_callback_forgets_the_cached_registration() {
     };
     let err = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect_err("error");
     assert_eq!(err.problem().code, "authorization_error");
-    assert!(!store.keys().iter().any(|k| k.starts_with("client:")));
+    assert!(store.keys().is_empty());
+    peer.on(
+        "POST",
+        "https://auth.example.com/register",
+        201,
+        r#"{"client_id":"client-456","token_endpoint_auth_method":"none"}"#,
+    );
+    let again = start(&peer, &store);
+    assert_eq!(
+        query(&again.begun.authorize_url, "client_id").as_deref(),
+        Some("client-456")
+    );
 }
 
 #[test]
@@ -529,7 +547,10 @@ fn an_error_from_another_issuer_is_a_mix_up_and_forgets_nothing() {
     let err = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect_err("mix-up");
     assert!(matches!(err, ConnectError::IssuerMismatch));
     assert!(!err.problem().detail.contains("from elsewhere"));
-    assert!(store.keys().iter().any(|k| k.starts_with("client:")));
+    assert!(
+        flow_keys(&store).is_empty(),
+        "the flow is consumed, nothing else touched"
+    );
 }
 
 #[test]
@@ -657,6 +678,7 @@ fn a_reconnect_flow_carries_the_connection_id_through() {
         FlowExtras {
             reconnect_id: Some("conn-7".into()),
             cli_code: Some("code-hash".into()),
+            reconnect_scopes: Vec::new(),
         },
         NOW,
     ))
@@ -676,6 +698,7 @@ fn a_failure_after_the_flow_is_known_carries_its_purpose() {
     let extras = FlowExtras {
         reconnect_id: None,
         cli_code: Some("h".into()),
+        reconnect_scopes: Vec::new(),
     };
     let begun = block_on(begin(
         &peer.client(),

@@ -6,12 +6,15 @@ use serde::{Deserialize, Serialize};
 use super::{
     Method, ProtocolError, Received, Reply, Wire, decode_reply, encode_reply, header, json_body,
 };
-use crate::connection_service::{CronOutcome, Deleted, Grant, TokenOutcome};
+use crate::connection_service::{
+    CronOutcome, Deleted, Grant, ReconnectPlan, StepUpOutcome, TokenOutcome,
+};
 use crate::failure::OwnFailure;
 use crate::flow::revoke::ReplacedGrant;
 use crate::record::{ConnectionRecord, ConnectionView, StatusView};
 use crate::refresh::Unavailable;
 use crate::secret::{SecretHash, b64url, b64url_decode};
+use crate::step_up::StepUp;
 use crate::time::UnixMillis;
 use crate::tokens::Revocation;
 
@@ -40,6 +43,19 @@ pub enum ConnectionCall {
     RefreshIfDue {
         window_ms: i64,
     },
+    /// The upstream answered the holder of the URL secret `presented` with
+    /// `insufficient_scope`, asking for `scopes` (see [`crate::step_up`]).
+    StepUp {
+        presented: SecretHash,
+        scopes: Vec<String>,
+    },
+    /// What reconnecting the connection asks the owner for.
+    ReconnectPlan,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StepUpBody {
+    scopes: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -66,6 +82,8 @@ const DELETE: &str = "/delete";
 const STATUS: &str = "/status";
 const TOKEN: &str = "/token";
 const REFRESH_IF_DUE: &str = "/refresh-if-due";
+const STEP_UP: &str = "/step-up";
+const RECONNECT_PLAN: &str = "/reconnect-plan";
 
 impl ConnectionCall {
     /// The call for connection `id`, as it crosses to the object.
@@ -111,6 +129,17 @@ impl ConnectionCall {
                     window_ms: *window_ms,
                 }),
             ),
+            ConnectionCall::StepUp { presented, scopes } => {
+                headers.push((header::SECRET_HASH, presented.to_hex()));
+                (
+                    Method::Post,
+                    STEP_UP,
+                    json_body(&StepUpBody {
+                        scopes: scopes.clone(),
+                    }),
+                )
+            }
+            ConnectionCall::ReconnectPlan => (Method::Get, RECONNECT_PLAN, None),
         };
         Wire {
             method,
@@ -155,6 +184,11 @@ impl ConnectionCall {
             (Method::Post, REFRESH_IF_DUE) => ConnectionCall::RefreshIfDue {
                 window_ms: received.json::<CronBody>()?.window_ms,
             },
+            (Method::Post, STEP_UP) => ConnectionCall::StepUp {
+                presented: presented()?,
+                scopes: received.json::<StepUpBody>()?.scopes,
+            },
+            (Method::Get, RECONNECT_PLAN) => ConnectionCall::ReconnectPlan,
             _ => return Err(ProtocolError::UnknownCall),
         };
         Ok((id, call))
@@ -209,6 +243,18 @@ pub enum ConnectionReply {
     Visited {
         outcome: CronOutcome,
     },
+    /// `StepUp`: the scopes the reconnect asks for, or, `exhausted`, the ones authorized as
+    /// often as [`crate::step_up::MAX_AUTHORIZATIONS_PER_SCOPES`] allows without help.
+    SteppedUp {
+        scopes: Vec<String>,
+        exhausted: bool,
+    },
+    /// `StepUp` for a connection without an OAuth grant: nothing to step up.
+    NotOAuth,
+    /// `ReconnectPlan`.
+    Plan {
+        plan: ReconnectPlan,
+    },
     /// No such connection, or the URL secret does not open it (the two are not told apart).
     NotFound,
     /// Bindify's own storage or configuration failed.
@@ -230,7 +276,10 @@ impl ConnectionReply {
             | ConnectionReply::Deleted { .. }
             | ConnectionReply::Status { .. }
             | ConnectionReply::Token { .. }
-            | ConnectionReply::Visited { .. } => 200,
+            | ConnectionReply::Visited { .. }
+            | ConnectionReply::SteppedUp { .. }
+            | ConnectionReply::NotOAuth
+            | ConnectionReply::Plan { .. } => 200,
             ConnectionReply::AuthServerUnavailable { .. } => 503,
             ConnectionReply::RefreshLimited { .. } => 429,
             ConnectionReply::NotFound => 404,
@@ -261,6 +310,22 @@ impl ConnectionReply {
             },
             TokenOutcome::RefreshLimited(limited) => ConnectionReply::RefreshLimited {
                 retry_at: limited.retry_at,
+            },
+        }
+    }
+
+    /// The answer to a step-up.
+    pub fn of_step_up(outcome: StepUpOutcome) -> Self {
+        match outcome {
+            StepUpOutcome::NotFound => ConnectionReply::NotFound,
+            StepUpOutcome::NotOAuth => ConnectionReply::NotOAuth,
+            StepUpOutcome::StepUp(StepUp::Reauthorize { scopes }) => ConnectionReply::SteppedUp {
+                scopes,
+                exhausted: false,
+            },
+            StepUpOutcome::StepUp(StepUp::Exhausted { scopes }) => ConnectionReply::SteppedUp {
+                scopes,
+                exhausted: true,
             },
         }
     }

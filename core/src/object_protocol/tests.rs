@@ -47,6 +47,8 @@ fn connection_call_kind(call: &ConnectionCall) -> usize {
         ConnectionCall::Status(_) => 6,
         ConnectionCall::Token { .. } => 7,
         ConnectionCall::RefreshIfDue { .. } => 8,
+        ConnectionCall::StepUp { .. } => 9,
+        ConnectionCall::ReconnectPlan => 10,
     }
 }
 
@@ -67,6 +69,9 @@ fn connection_reply_kind(reply: &ConnectionReply) -> usize {
         ConnectionReply::NotFound => 12,
         ConnectionReply::Failed { .. } => 13,
         ConnectionReply::BadCall => 14,
+        ConnectionReply::SteppedUp { .. } => 15,
+        ConnectionReply::NotOAuth => 16,
+        ConnectionReply::Plan { .. } => 17,
     }
 }
 
@@ -102,8 +107,13 @@ fn every_connection_call_crosses_and_comes_back_the_same() {
             rejected: Some(sha256(b"AT-1")),
         },
         ConnectionCall::RefreshIfDue { window_ms: 900_000 },
+        ConnectionCall::StepUp {
+            presented: secret.hash(),
+            scopes: vec!["mcp:basic".into(), "mcp:write".into()],
+        },
+        ConnectionCall::ReconnectPlan,
     ];
-    covers_all(calls.iter().map(connection_call_kind), 9);
+    covers_all(calls.iter().map(connection_call_kind), 11);
     for call in &calls {
         let wire = call.wire("c1");
         assert!(wire.path.starts_with('/'));
@@ -201,7 +211,24 @@ fn every_connection_reply_crosses_with_its_status_and_comes_back_the_same() {
                     access_token: AccessToken::new("AT-1".into()),
                     expires_at: Some(3_600_000),
                     upstream: "https://mcp.example.com/mcp".into(),
+                    upstream_auth: crate::record::UpstreamAuth::Header {
+                        name: "X-API-Key".into(),
+                    },
                 },
+            },
+            200,
+        ),
+        (
+            ConnectionReply::SteppedUp {
+                scopes: vec!["mcp:basic".into(), "mcp:write".into()],
+                exhausted: false,
+            },
+            200,
+        ),
+        (ConnectionReply::NotOAuth, 200),
+        (
+            ConnectionReply::Plan {
+                plan: crate::connection_service::ReconnectPlan::of(&record),
             },
             200,
         ),
@@ -250,7 +277,7 @@ fn every_connection_reply_crosses_with_its_status_and_comes_back_the_same() {
         (ConnectionReply::failed(OwnFailure::Internal), 500),
         (ConnectionReply::BadCall, 400),
     ];
-    covers_all(replies.iter().map(|(r, _)| connection_reply_kind(r)), 15);
+    covers_all(replies.iter().map(|(r, _)| connection_reply_kind(r)), 18);
     for (reply, status) in &replies {
         let encoded = reply.encode();
         assert_eq!(encoded.status, *status, "{reply:?}");

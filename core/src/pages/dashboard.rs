@@ -4,9 +4,11 @@
 
 use super::copy::copy_script;
 use super::dashboard_card::connection_card;
+use super::dashboard_clients::{CLIENTS_SCRIPT, CLIENTS_STYLE, clients_section};
 use super::dashboard_script::DASHBOARD_SCRIPT;
 use super::dashboard_style::DASHBOARD_STYLE;
 use super::layout::{escape, page_with_style};
+use crate::owner_client::OwnerClientListing;
 use crate::record::ConnectionView;
 use crate::time::UnixMillis;
 
@@ -21,6 +23,10 @@ pub struct Dashboard<'a> {
     pub old_url_answers_for_seconds: u64,
     /// Open local development (no `ADMIN_TOKEN`): say that anyone who reaches it can manage.
     pub local_development_notice: bool,
+    /// The clients the owner registered by hand.
+    pub entered_clients: &'a [OwnerClientListing],
+    /// The callback URL to register them with.
+    pub redirect_uri: &'a str,
 }
 
 /// The one sentence about an old URL, in every confirmation and after a rotation.
@@ -86,13 +92,18 @@ pub fn dashboard_page(model: &Dashboard) -> String {
 <div class="dialog-actions"><button class="secondary" value="cancel" autofocus>Cancel</button><button class="danger" value="confirm">Revoke</button></div>
 </form>
 </dialog>
+{clients}
 <script>{copy}</script>
-<script>{script}</script>"##,
+<script>{script}</script>
+<script>{clients_script}</script>"##,
+        clients = clients_section(model.entered_clients, model.redirect_uri),
+        clients_script = CLIENTS_SCRIPT,
         now = model.now,
         copy = copy_script(),
         script = DASHBOARD_SCRIPT,
     );
-    page_with_style("Connections", "dashboard", DASHBOARD_STYLE, &body)
+    let style = format!("{DASHBOARD_STYLE}{CLIENTS_STYLE}");
+    page_with_style("Connections", "dashboard", &style, &body)
 }
 
 #[cfg(test)]
@@ -110,6 +121,8 @@ mod tests {
             refresh_window_ms: 15 * 60_000,
             old_url_answers_for_seconds: grace,
             local_development_notice: open,
+            entered_clients: &[],
+            redirect_uri: "https://b.example/oauth/callback",
         })
     }
 
@@ -126,6 +139,8 @@ mod tests {
             created_at: rfc3339(NOW - 60_000),
             refreshable: true,
             next_attempt_at: None,
+            kind: crate::record::ConnectionKind::Oauth,
+            grant_expires_at: None,
         };
         let html = model(&[view], 0, true);
         assert!(html.contains(r#"<article class="connection" data-id="abc""#));

@@ -2,9 +2,9 @@
 //! step, its times, and the actions, Reconnect first.
 
 use super::layout::escape;
-use super::standing::{ReauthReason, Standing, standing};
+use super::standing::{GrantEnd, ReauthReason, Standing, grant_end, standing};
 use super::times::time_element;
-use crate::record::ConnectionView;
+use crate::record::{ConnectionKind, ConnectionView};
 use crate::time::{UnixMillis, parse_rfc3339};
 
 /// The card of `view`, seen at `now` with the cron's refresh window.
@@ -20,6 +20,22 @@ pub fn connection_card(view: &ConnectionView, now: UnixMillis, refresh_window_ms
         at(view.access_token_expires_at.as_deref()).unwrap_or_else(|| "no stated expiry".into())
     };
     let refreshed = at(view.last_refresh_at.as_deref()).unwrap_or_else(|| "never".into());
+    let access_expiry = view
+        .access_token_expires_at
+        .as_deref()
+        .and_then(parse_rfc3339);
+    // A stated end shows even while it is far off; the badge warns a week ahead.
+    let grant_ends = match grant_end(view, access_expiry) {
+        Some((end, GrantEnd::Stated)) => format!(
+            r#"<div><dt>Grant ends</dt><dd class="grant-ends">{}</dd></div>"#,
+            time_element(end, now)
+        ),
+        _ => String::new(),
+    };
+    let expiry_fact = match view.kind {
+        ConnectionKind::ApiKey | ConnectionKind::Open => String::new(),
+        _ => format!(r#"<div><dt>Token expires</dt><dd class="expires">{expires}</dd></div>"#),
+    };
     let created = at(Some(&view.created_at)).unwrap_or_else(|| escape(&view.created_at));
     let reconnect_class = if standing.needs_reconnect() {
         "button primary"
@@ -41,7 +57,8 @@ pub fn connection_card(view: &ConnectionView, now: UnixMillis, refresh_window_ms
 <p class="upstream">{upstream}</p>
 <p class="next-step">{next}</p>
 <dl class="facts">
-<div><dt>Token expires</dt><dd class="expires">{expires}</dd></div>
+<div><dt>Kind</dt><dd class="kind" data-kind="{kind_key}">{kind}</dd></div>
+{expiry_fact}{grant_ends}
 <div><dt>Last refresh</dt><dd class="refreshed">{refreshed}</dd></div>
 <div><dt>Connected</dt><dd class="created">{created}</dd></div>
 </dl>
@@ -55,12 +72,19 @@ pub fn connection_card(view: &ConnectionView, now: UnixMillis, refresh_window_ms
         state = state_name(view),
         badge = standing.label(),
         upstream = escape(&view.upstream),
-        next = next_step(&standing, view.last_error.as_deref(), now),
+        next = next_step(&standing, view.kind, view.last_error.as_deref(), now),
+        kind_key = kind_key(view.kind),
+        kind = kind_name(view.kind),
     )
 }
 
 /// The sentence under the badge: what is going on and what happens next.
-fn next_step(standing: &Standing, last_error: Option<&str>, now: UnixMillis) -> String {
+fn next_step(
+    standing: &Standing,
+    kind: ConnectionKind,
+    last_error: Option<&str>,
+    now: UnixMillis,
+) -> String {
     let error = last_error
         .filter(|e| !e.is_empty())
         .map(|e| format!(r#" <span class="last-error">({})</span>"#, escape(e)))
@@ -85,9 +109,20 @@ fn next_step(standing: &Standing, last_error: Option<&str>, now: UnixMillis) -> 
                  {when}."
             )
         }
-        Standing::GrantEnding { at } => format!(
+        Standing::GrantEnding {
+            at,
+            why: GrantEnd::NoRefreshToken,
+        } => format!(
             "The service issued no refresh token, so this grant ends {}. Reconnect then to keep \
              the URL working.",
+            time_element(*at, now)
+        ),
+        Standing::GrantEnding {
+            at,
+            why: GrantEnd::Stated,
+        } => format!(
+            "The service ends this grant {} whatever Bindify does. Reconnect before then to \
+             keep the URL working.",
             time_element(*at, now)
         ),
         Standing::RefreshingSoon { expires_at } if *expires_at > now => format!(
@@ -98,6 +133,18 @@ fn next_step(standing: &Standing, last_error: Option<&str>, now: UnixMillis) -> 
             "The token expired {}; Bindify refreshes it with the next request or cron run.",
             time_element(*expires_at, now)
         ),
+        Standing::Active { .. } if kind == ConnectionKind::ApiKey => {
+            "Ready. Bindify sends the API key on every request; Reconnect to enter a new one."
+                .into()
+        }
+        Standing::Active { .. } if kind == ConnectionKind::Open => {
+            "Ready. This server needs no credential.".into()
+        }
+        Standing::Active { .. } if kind == ConnectionKind::ClientCredentials => {
+            "Ready. Bindify asks for a new token with the client's credentials before this one \
+             expires."
+                .into()
+        }
         Standing::Active {
             expires_at: Some(_),
         } => "Ready. Bindify refreshes the token on its own before it expires.".into(),
@@ -105,6 +152,27 @@ fn next_step(standing: &Standing, last_error: Option<&str>, now: UnixMillis) -> 
             "Ready. The token states no expiry; Bindify refreshes it if the server rejects it."
                 .into()
         }
+    }
+}
+
+/// How the connection authorizes, as the card names it.
+fn kind_name(kind: ConnectionKind) -> &'static str {
+    match kind {
+        ConnectionKind::Oauth => "OAuth",
+        ConnectionKind::ClientCredentials => "Client credentials",
+        ConnectionKind::IdentityAssertion => "Identity assertion",
+        ConnectionKind::ApiKey => "API key",
+        ConnectionKind::Open => "Open",
+    }
+}
+
+fn kind_key(kind: ConnectionKind) -> &'static str {
+    match kind {
+        ConnectionKind::Oauth => "oauth",
+        ConnectionKind::ClientCredentials => "client_credentials",
+        ConnectionKind::IdentityAssertion => "identity_assertion",
+        ConnectionKind::ApiKey => "api_key",
+        ConnectionKind::Open => "open",
     }
 }
 
@@ -138,6 +206,8 @@ mod tests {
             created_at: rfc3339(NOW - 3 * 86_400_000),
             refreshable: true,
             next_attempt_at: None,
+            kind: crate::record::ConnectionKind::Oauth,
+            grant_expires_at: None,
         }
     }
 
@@ -192,6 +262,34 @@ mod tests {
         v.next_attempt_at = Some(rfc3339(NOW - MIN));
         let html = connection_card(&v, NOW, 15 * MIN);
         assert!(html.contains("tries again with the next request or cron run."));
+    }
+
+    #[test]
+    fn a_stated_grant_end_is_a_fact_and_a_warning_within_a_week() {
+        let mut v = view(ConnectionState::Active);
+        v.grant_expires_at = Some(rfc3339(NOW + 20 * 86_400_000));
+        let html = connection_card(&v, NOW, 15 * MIN);
+        assert!(html.contains(r#"data-standing="active""#));
+        assert!(html.contains(
+            r#"<dt>Grant ends</dt><dd class="grant-ends"><time datetime="2026-12-16T10:50:00Z""#
+        ));
+        v.grant_expires_at = Some(rfc3339(NOW + 3 * 86_400_000));
+        let html = connection_card(&v, NOW, 15 * MIN);
+        assert!(html.contains(">Grant ending</span>"));
+        assert!(html.contains("The service ends this grant <time"));
+        assert!(html.contains(">in 3 days</time> whatever Bindify does."));
+    }
+
+    #[test]
+    fn an_api_key_connection_says_what_it_sends() {
+        let mut v = view(ConnectionState::Active);
+        v.kind = ConnectionKind::ApiKey;
+        v.access_token_expires_at = None;
+        v.refreshable = false;
+        let html = connection_card(&v, NOW, 15 * MIN);
+        assert!(html.contains(r#"<dd class="kind" data-kind="api_key">API key</dd>"#));
+        assert!(html.contains("Bindify sends the API key on every request"));
+        assert!(!html.contains("Token expires"));
     }
 
     #[test]

@@ -46,22 +46,23 @@ fn allowed_next(next: &str) -> Option<String> {
     let page = match segments.as_slice() {
         [""] | ["manage"] => true,
         ["manage", id, "reconnect"] => word(id),
+        ["connect", "key"] if query.is_some() => return connect_next("/connect/key", query?),
         ["connect", slug] | ["cli", slug] => word(slug),
-        ["connect"] => return connect_next(query?),
+        ["connect"] => return connect_next("/connect", query?),
         _ => false,
     };
     (page && query.is_none()).then(|| path.to_owned())
 }
 
-/// `/connect?server=<url>`, rebuilt from its one parameter.
-fn connect_next(query: &str) -> Option<String> {
+/// `/connect?server=<url>` (or `/connect/key?server=<url>`), rebuilt from its one parameter.
+fn connect_next(path: &str, query: &str) -> Option<String> {
     let mut pairs = url::form_urlencoded::parse(query.as_bytes());
     let (name, server) = pairs.next()?;
     if name != "server" || pairs.next().is_some() || server.chars().any(char::is_control) {
         return None;
     }
     let encoded: String = url::form_urlencoded::byte_serialize(server.as_bytes()).collect();
-    Some(format!("/connect?server={encoded}"))
+    Some(format!("{path}?server={encoded}"))
 }
 
 fn word(segment: &str) -> bool {
@@ -94,6 +95,10 @@ mod tests {
             safe_next(Some("/connect?server=https://mcp.example.com/mcp")),
             "/connect?server=https%3A%2F%2Fmcp.example.com%2Fmcp"
         );
+        assert_eq!(
+            safe_next(Some("/connect/key?server=https://mcp.example.com/mcp")),
+            "/connect/key?server=https%3A%2F%2Fmcp.example.com%2Fmcp"
+        );
         for hostile in [
             "/\t/evil.example",
             "/%09/evil.example",
@@ -107,6 +112,8 @@ mod tests {
             "/manage?x=1",
             "/connect?server=a&server=b",
             "/connect?next=/x",
+            "/connect/key?next=/x",
+            "/connect/notion?server=x",
             "/connect?server=x%0d%0aLocation:%20https://evil",
             "/manage#x",
             "/api/connections",

@@ -4,8 +4,10 @@
 
 mod confirm;
 mod copy;
+mod credentials;
 mod dashboard;
 mod dashboard_card;
+mod dashboard_clients;
 mod dashboard_script;
 mod dashboard_style;
 mod error;
@@ -18,6 +20,7 @@ mod success;
 mod times;
 
 pub use confirm::confirm_page;
+pub use credentials::{FormTarget, api_key_page, client_needed_page, credentials_page};
 pub use dashboard::{Dashboard, dashboard_page, old_url_sentence};
 pub use error::error_page;
 pub use landing::landing_page;

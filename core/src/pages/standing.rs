@@ -3,9 +3,9 @@
 //! a lost grant, a failing authorization server, a grant that ends, a token about to be
 //! refreshed, and otherwise active.
 //!
-//! When a grant ends is known today only for a grant without a refresh token (it ends with its
-//! access token). A grant that states its own end (a refresh token expiry) adds one more source
-//! to [`grant_end`]; the badge, the sentence and the order stay as they are.
+//! When a grant ends is known for a grant without a refresh token (it ends with its access
+//! token) and for one whose end is stated (`grant_expires_at`: the refresh token's stated
+//! expiry, or the lifetime the provider documents). The badge warns [`GRANT_WARNING_MS`] ahead.
 
 use crate::record::{ConnectionState, ConnectionView};
 use crate::time::{UnixMillis, parse_rfc3339};
@@ -21,13 +21,26 @@ pub enum Standing {
         /// run tries.
         retry_at: Option<UnixMillis>,
     },
-    /// The grant ends at this instant, and nothing can extend it but a reconnect.
-    GrantEnding { at: UnixMillis },
+    /// The grant ends at this instant, within [`GRANT_WARNING_MS`], and nothing can extend it
+    /// but a reconnect.
+    GrantEnding { at: UnixMillis, why: GrantEnd },
     /// The access token expires within the cron's refresh window (or has expired): the next
     /// cron run or request refreshes it.
     RefreshingSoon { expires_at: UnixMillis },
     /// Usable, and refreshed before it expires (`None`: the token states no expiry).
     Active { expires_at: Option<UnixMillis> },
+}
+
+/// How long before a grant ends the dashboard warns (and `bindify doctor` reports it).
+pub const GRANT_WARNING_MS: i64 = 7 * 86_400_000;
+
+/// Why a grant ends on a known date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantEnd {
+    /// The service issued no refresh token: the grant ends with the access token.
+    NoRefreshToken,
+    /// The end is stated: the refresh token's expiry, or the provider's grant lifetime.
+    Stated,
 }
 
 /// Why a connection needs to be authorized again.
@@ -54,12 +67,13 @@ pub fn standing(view: &ConnectionView, now: UnixMillis, refresh_window_ms: i64) 
         }
         ConnectionState::Active => {}
     }
-    if let Some(at) = grant_end(view, expires_at) {
-        return if at <= now {
-            Standing::NeedsReauth(ReauthReason::Ended { at })
-        } else {
-            Standing::GrantEnding { at }
-        };
+    if let Some((at, why)) = grant_end(view, expires_at) {
+        if at <= now {
+            return Standing::NeedsReauth(ReauthReason::Ended { at });
+        }
+        if at - GRANT_WARNING_MS <= now {
+            return Standing::GrantEnding { at, why };
+        }
     }
     match expires_at {
         Some(at) if at - refresh_window_ms <= now => Standing::RefreshingSoon { expires_at: at },
@@ -67,13 +81,19 @@ pub fn standing(view: &ConnectionView, now: UnixMillis, refresh_window_ms: i64) 
     }
 }
 
-/// When the grant itself ends, if that is known: a grant without a refresh token ends with its
-/// access token.
-fn grant_end(view: &ConnectionView, access_expires_at: Option<UnixMillis>) -> Option<UnixMillis> {
+/// When the grant itself ends, if that is known: its stated end, else, for a grant without a
+/// refresh token, its access token's expiry.
+pub fn grant_end(
+    view: &ConnectionView,
+    access_expires_at: Option<UnixMillis>,
+) -> Option<(UnixMillis, GrantEnd)> {
+    if let Some(at) = view.grant_expires_at.as_deref().and_then(parse_rfc3339) {
+        return Some((at, GrantEnd::Stated));
+    }
     if view.refreshable {
         None
     } else {
-        access_expires_at
+        access_expires_at.map(|at| (at, GrantEnd::NoRefreshToken))
     }
 }
 
@@ -134,6 +154,8 @@ mod tests {
             created_at: rfc3339(NOW - 86_400_000),
             refreshable,
             next_attempt_at: None,
+            kind: crate::record::ConnectionKind::Oauth,
+            grant_expires_at: None,
         }
     }
 
@@ -165,7 +187,10 @@ mod tests {
             ),
             (
                 view(Active, Some(40), false),
-                Standing::GrantEnding { at: NOW + 40 * MIN },
+                Standing::GrantEnding {
+                    at: NOW + 40 * MIN,
+                    why: GrantEnd::NoRefreshToken,
+                },
             ),
             (
                 view(Active, Some(-1), false),
@@ -209,6 +234,34 @@ mod tests {
             ("server-failing", "Authorization server failing")
         );
         assert!(!s.needs_reconnect());
+    }
+
+    #[test]
+    fn a_stated_grant_end_warns_a_week_ahead() {
+        let day = 86_400_000;
+        let mut v = view(ConnectionState::Active, Some(52), true);
+        v.grant_expires_at = Some(rfc3339(NOW + 8 * day));
+        assert_eq!(
+            standing(&v, NOW, WINDOW),
+            Standing::Active {
+                expires_at: Some(NOW + 52 * MIN)
+            }
+        );
+        v.grant_expires_at = Some(rfc3339(NOW + 7 * day));
+        let s = standing(&v, NOW, WINDOW);
+        assert_eq!(
+            s,
+            Standing::GrantEnding {
+                at: NOW + 7 * day,
+                why: GrantEnd::Stated
+            }
+        );
+        assert!(s.needs_reconnect());
+        v.grant_expires_at = Some(rfc3339(NOW - MIN));
+        assert_eq!(
+            standing(&v, NOW, WINDOW),
+            Standing::NeedsReauth(ReauthReason::Ended { at: NOW - MIN })
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ fn client() -> ClientRegistration {
         auth_method: TokenAuthMethod::None,
         source: ClientSource::Dynamic,
         registered_at: 0,
+        private_key: None,
     }
 }
 
@@ -20,11 +21,13 @@ fn refresh_with(peer: &ScriptedPeer) -> Result<TokenSet, TokenError> {
         token_endpoint: TOKEN,
         client: &client,
         resource: "https://mcp.example.com/mcp",
+        issuer: "https://auth.example.com",
     };
     block_on(refresh(
         &peer.client(),
         &endpoint,
         &RefreshToken::new("RT-old".into()),
+        Some(99_000),
         1_000,
     ))
 }
@@ -74,12 +77,19 @@ fn a_response_without_refresh_token_keeps_the_old_one() {
 fn revocation_posts_the_token_with_its_hint() {
     let peer = ScriptedPeer::new();
     peer.on("POST", "https://auth.example.com/revoke", 200, "");
+    let client = client();
+    let call = Call {
+        token_endpoint: TOKEN,
+        client: &client,
+        issuer: "https://auth.example.com",
+    };
     let outcome = block_on(revoke(
         &peer.client(),
         Some("https://auth.example.com/revoke"),
-        &client(),
+        &call,
         "RT-1",
         "refresh_token",
+        0,
     ));
     assert_eq!(outcome, Revocation::Revoked);
     let sent = &peer.requests()[0];
@@ -90,13 +100,7 @@ fn revocation_posts_the_token_with_its_hint() {
     );
     assert_eq!(sent.form("client_id").as_deref(), Some("c1"));
     assert_eq!(
-        block_on(revoke(
-            &peer.client(),
-            None,
-            &client(),
-            "x",
-            "refresh_token"
-        )),
+        block_on(revoke(&peer.client(), None, &call, "x", "refresh_token", 0)),
         Revocation::Unsupported
     );
     peer.on("POST", "https://auth.example.com/revoke", 503, "");
@@ -104,9 +108,10 @@ fn revocation_posts_the_token_with_its_hint() {
         block_on(revoke(
             &peer.client(),
             Some("https://auth.example.com/revoke"),
-            &client(),
+            &call,
             "x",
-            "refresh_token"
+            "refresh_token",
+            0
         )),
         Revocation::Failed
     );
@@ -201,6 +206,7 @@ fn a_code_github_refuses_with_http_200_is_a_rejection() {
         token_endpoint: TOKEN,
         client: &client,
         resource: "https://mcp.example.com/mcp",
+        issuer: "https://auth.example.com",
     };
     let result = block_on(exchange_code(
         &peer.client(),
@@ -214,4 +220,265 @@ fn a_code_github_refuses_with_http_200_is_a_rejection() {
         result,
         Err(TokenError::Rejected { ref error, .. }) if error == "bad_verification_code"
     ));
+}
+
+#[test]
+fn a_refresh_token_expiry_is_recorded_and_kept_with_the_refresh_token() {
+    let peer = ScriptedPeer::new();
+    peer.on(
+        "POST",
+        TOKEN,
+        200,
+        r#"{"access_token":"AT2","token_type":"bearer","expires_in":28800,"refresh_token":"RT-new","refresh_token_expires_in":15811200}"#,
+    );
+    let tokens = refresh_with(&peer).expect("refreshed");
+    assert_eq!(tokens.expires_at, Some(1_000 + 28_800_000));
+    assert_eq!(
+        tokens.refresh_token_expires_at,
+        Some(1_000 + 15_811_200_000)
+    );
+
+    // No new refresh token: the old one and its expiry stay.
+    peer.on(
+        "POST",
+        TOKEN,
+        200,
+        r#"{"access_token":"AT3","token_type":"Bearer"}"#,
+    );
+    assert_eq!(
+        refresh_with(&peer)
+            .expect("refreshed")
+            .refresh_token_expires_at,
+        Some(99_000)
+    );
+    // A new refresh token without a stated expiry has none.
+    peer.on(
+        "POST",
+        TOKEN,
+        200,
+        r#"{"access_token":"AT4","token_type":"Bearer","refresh_token":"RT-4"}"#,
+    );
+    assert_eq!(
+        refresh_with(&peer)
+            .expect("refreshed")
+            .refresh_token_expires_at,
+        None
+    );
+}
+
+#[test]
+fn refusals_of_the_client_or_the_request_need_the_owner_not_a_retry() {
+    let peer = ScriptedPeer::new();
+    for (code, remedy) in [
+        (
+            "invalid_client",
+            "reconnect, or enter the client's credentials again",
+        ),
+        (
+            "unauthorized_client",
+            "reconnect, or enter the client's credentials again",
+        ),
+        ("unsupported_grant_type", "does not allow this grant"),
+        ("invalid_scope", "refused the requested scopes"),
+        ("invalid_request", "refused the request as malformed"),
+    ] {
+        peer.on(
+            "POST",
+            TOKEN,
+            400,
+            &format!(r#"{{"error":"{code}","error_description":"no"}}"#),
+        );
+        let err = refresh_with(&peer).expect_err(code);
+        assert_eq!(
+            err,
+            TokenError::Refused {
+                error: code.into(),
+                description: Some("no".into())
+            }
+        );
+        assert!(err.is_rejection(), "{code} is not retried");
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!(
+                "the authorization server refused Bindify's request ({code}: no); "
+            )),
+            "{message}"
+        );
+        assert!(message.contains(remedy), "{message}");
+        assert!(!message.contains("unavailable"), "{message}");
+    }
+    peer.on("POST", TOKEN, 401, r#"{"error":"invalid_client"}"#);
+    assert!(
+        refresh_with(&peer)
+            .expect_err("refused")
+            .refuses_the_client()
+    );
+    peer.on("POST", TOKEN, 400, r#"{"error":"invalid_scope"}"#);
+    assert!(
+        !refresh_with(&peer)
+            .expect_err("refused")
+            .refuses_the_client()
+    );
+    peer.on("POST", TOKEN, 400, r#"{"error":"invalid_grant"}"#);
+    assert!(
+        !refresh_with(&peer)
+            .expect_err("rejected")
+            .refuses_the_client()
+    );
+}
+
+fn owner_client(method: TokenAuthMethod) -> ClientRegistration {
+    ClientRegistration {
+        client_id: "machine".into(),
+        client_secret: Some(oauth2::ClientSecret::new("m-secret".into())),
+        auth_method: method,
+        source: ClientSource::Owner,
+        registered_at: 0,
+        private_key: None,
+    }
+}
+
+#[test]
+fn client_credentials_ask_for_a_token_as_the_client_itself() {
+    let peer = ScriptedPeer::new();
+    peer.on(
+        "POST",
+        TOKEN,
+        200,
+        r#"{"access_token":"cc-1","token_type":"Bearer","expires_in":3600,"scope":"read"}"#,
+    );
+    let client = owner_client(TokenAuthMethod::ClientSecretBasic);
+    let endpoint = TokenEndpoint {
+        token_endpoint: TOKEN,
+        client: &client,
+        resource: "https://mcp.example.com/mcp",
+        issuer: "https://auth.example.com",
+    };
+    let tokens = block_on(client_credentials(
+        &peer.client(),
+        &endpoint,
+        &["read".to_owned()],
+        5_000,
+    ))
+    .expect("token");
+    assert_eq!(tokens.access_token.secret(), "cc-1");
+    assert_eq!(tokens.expires_at, Some(3_605_000));
+    assert!(tokens.refresh_token.is_none());
+    let sent = &peer.requests()[0];
+    assert_eq!(
+        sent.form("grant_type").as_deref(),
+        Some("client_credentials")
+    );
+    assert_eq!(sent.form("scope").as_deref(), Some("read"));
+    assert_eq!(
+        sent.form("resource").as_deref(),
+        Some("https://mcp.example.com/mcp")
+    );
+    assert_eq!(sent.form("client_secret"), None);
+    assert!(
+        sent.headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == "Basic bWFjaGluZTptLXNlY3JldA==")
+    );
+
+    // No scopes: no scope parameter.
+    let _ = block_on(client_credentials(&peer.client(), &endpoint, &[], 5_000));
+    assert_eq!(peer.requests()[1].form("scope"), None);
+}
+
+#[test]
+fn an_identity_token_becomes_an_id_jag_and_then_an_access_token() {
+    let idp_token = "https://idp.example.com/token";
+    let peer = ScriptedPeer::new();
+    peer.on(
+        "POST",
+        idp_token,
+        200,
+        r#"{"access_token":"ID-JAG-1","issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","token_type":"N_A","expires_in":300}"#,
+    );
+    peer.on(
+        "POST",
+        TOKEN,
+        200,
+        r#"{"access_token":"AT-X","token_type":"Bearer","expires_in":3600}"#,
+    );
+    let idp_client = ClientRegistration {
+        client_secret: None,
+        auth_method: TokenAuthMethod::None,
+        ..owner_client(TokenAuthMethod::None)
+    };
+    let idp = Call {
+        token_endpoint: idp_token,
+        client: &idp_client,
+        issuer: "https://idp.example.com",
+    };
+    let jag = block_on(exchange_identity_token(
+        &peer.client(),
+        &idp,
+        "ID-TOKEN",
+        "https://auth.example.com",
+        "https://mcp.example.com/mcp",
+        &[],
+        1_000,
+    ))
+    .expect("exchanged");
+    let sent = &peer.requests()[0];
+    for (name, value) in [
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ),
+        (
+            "requested_token_type",
+            "urn:ietf:params:oauth:token-type:id-jag",
+        ),
+        ("subject_token", "ID-TOKEN"),
+        (
+            "subject_token_type",
+            "urn:ietf:params:oauth:token-type:id_token",
+        ),
+        ("audience", "https://auth.example.com"),
+        ("resource", "https://mcp.example.com/mcp"),
+        ("client_id", "machine"),
+    ] {
+        assert_eq!(sent.form(name).as_deref(), Some(value), "{name}");
+    }
+
+    let client = owner_client(TokenAuthMethod::ClientSecretBasic);
+    let endpoint = TokenEndpoint {
+        token_endpoint: TOKEN,
+        client: &client,
+        resource: "https://mcp.example.com/mcp",
+        issuer: "https://auth.example.com",
+    };
+    let tokens = block_on(jwt_bearer(&peer.client(), &endpoint, &jag, &[], 1_000)).expect("token");
+    assert_eq!(tokens.access_token.secret(), "AT-X");
+    let sent = &peer.requests()[1];
+    assert_eq!(
+        sent.form("grant_type").as_deref(),
+        Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+    );
+    assert_eq!(sent.form("assertion").as_deref(), Some("ID-JAG-1"));
+
+    // Anything but an ID-JAG from the identity provider is refused.
+    peer.on(
+        "POST",
+        idp_token,
+        200,
+        r#"{"access_token":"other","issued_token_type":"urn:ietf:params:oauth:token-type:access_token"}"#,
+    );
+    let error = block_on(exchange_identity_token(
+        &peer.client(),
+        &idp,
+        "ID-TOKEN",
+        "https://auth.example.com",
+        "https://mcp.example.com/mcp",
+        &[],
+        1_000,
+    ))
+    .expect_err("not an ID-JAG");
+    assert_eq!(
+        error.to_string(),
+        "the token response is invalid: the identity provider issued \"urn:ietf:params:oauth:token-type:access_token\", not an ID-JAG"
+    );
 }

@@ -85,7 +85,10 @@ impl Connections for World {
             }));
         }
         let peer = ScriptedPeer::new();
-        self.service().delete(&peer.client(), id).await.map(|_| ())
+        self.service()
+            .delete(&peer.client(), id, 0)
+            .await
+            .map(|_| ())
     }
 
     async fn switch(&self, id: &str, new: &SecretHash) -> Result<Option<SecretHash>, VaultError> {
