@@ -111,7 +111,8 @@ fn json_body<T: Serialize>(value: &T) -> Option<Vec<u8>> {
     Some(serde_json::to_vec(value).unwrap_or_default())
 }
 
-/// A reply whose body names its kind in a `"reply"` field, and whose status follows from it.
+/// A reply whose body names its kind (`"created"`, `{"token":{...}}`), and whose status follows
+/// from it.
 fn encode_reply<T: Serialize>(status: u16, reply: &T) -> Reply {
     Reply {
         status,
