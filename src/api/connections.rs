@@ -41,7 +41,7 @@ struct LabelBody {
 }
 
 pub async fn label(req: &mut Request, env: &Env, id: &str) -> Result<Response> {
-    let Ok(body) = req.json::<LabelBody>().await else {
+    let Ok(body) = crate::request_body::json::<LabelBody>(req).await else {
         return admin::api_error(400, "invalid_request", "Send {\"label\": \"…\"}.");
     };
     let label = body.label.trim();

@@ -126,7 +126,8 @@ fn decode_reply<T: DeserializeOwned>(
     body: &str,
     status_of: impl Fn(&T) -> u16,
 ) -> Result<T, ProtocolError> {
-    let reply: T = serde_json::from_str(body).map_err(|_| ProtocolError::BadReply { status })?;
+    let reply: T =
+        serde_json::from_slice(body.as_bytes()).map_err(|_| ProtocolError::BadReply { status })?;
     if status_of(&reply) != status {
         return Err(ProtocolError::BadReply { status });
     }
