@@ -38,7 +38,9 @@ pub fn plan(
         .iter()
         .filter(|(_, meta)| is_due(meta, now, window_ms))
         .collect();
-    due.sort_by_key(|(id, meta)| (meta.expires_at, id.clone()));
+    crate::order::sort_by(&mut due, |(a_id, a), (b_id, b)| {
+        (a.expires_at, a_id).cmp(&(b.expires_at, b_id))
+    });
     due.into_iter()
         .take(budget)
         .map(|(id, _)| id.clone())

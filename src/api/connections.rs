@@ -16,7 +16,7 @@ pub async fn list_views(env: &Env) -> std::result::Result<Vec<ConnectionView>, S
         .iter()
         .map(|(id, meta)| ConnectionView::from_metadata(id, meta))
         .collect();
-    views.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    bindify_core::order::sort_by(&mut views, |a, b| a.created_at.cmp(&b.created_at));
     Ok(views)
 }
 
