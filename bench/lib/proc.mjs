@@ -1,6 +1,6 @@
 // What /proc says about the processes a Worker runs in: the workerd under a wrangler (found by
 // walking the process tree from the wrangler's PID, never by name), its resident memory and CPU
-// time.
+// time (per thread, from schedstat, in nanoseconds).
 import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
@@ -68,11 +68,50 @@ export function rssKiB(pid) {
   return Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)[1]);
 }
 
-/** User + system CPU time of `pid` so far, in milliseconds. */
+/** Time thread `tid` of `pid` has run on a CPU, in ms, from schedstat (nanoseconds); null if gone. */
+function threadRunMs(pid, tid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU time of `pid` so far, in milliseconds: the sum over its live threads of the time each ran
+ * (schedstat, nanosecond resolution), or user + system time in clock ticks (10 ms) where
+ * schedstat is missing. Threads that exited no longer count; the processes measured here keep
+ * theirs.
+ */
 export function cpuMs(pid) {
-  const s = stat(pid);
-  if (!s) throw new Error(`no process ${pid}`);
-  return ((s.utime + s.stime) * 1000) / CLOCK_TICKS;
+  let total = 0;
+  let threads;
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    throw new Error(`no process ${pid}`);
+  }
+  for (const tid of threads) {
+    const ms = threadRunMs(pid, tid);
+    if (ms == null) {
+      const s = stat(pid);
+      if (!s) throw new Error(`no process ${pid}`);
+      return ((s.utime + s.stime) * 1000) / CLOCK_TICKS;
+    }
+    total += ms;
+  }
+  return total;
+}
+
+/**
+ * CPU time of the main thread of `pid` so far, in ms (schedstat). For workerd that is the event
+ * loop thread that runs the isolates: Workers, their Durable Objects and, on Miniflare, its entry
+ * Worker, and workerd's own handling of their sockets and local storage.
+ */
+export function mainThreadCpuMs(pid) {
+  const ms = threadRunMs(pid, pid);
+  if (ms == null) throw new Error(`no process ${pid}`);
+  return ms;
 }
 
 /** The workerd under `rootPid` that serves `port` (its `--socket-addr=entry=127.0.0.1:<port>`). */

@@ -21,6 +21,9 @@ export const newKey = () => randomBytes(32).toString('base64');
 export const passthroughMain = fileURLToPath(new URL('../passthrough/worker.js', import.meta.url));
 export const passthroughConfig = fileURLToPath(new URL('../passthrough/wrangler.toml', import.meta.url));
 
+/** The artificial delay of every Durable Object call in the "far object" setups, in ms. */
+export const FAR_OBJECT_DELAY_MS = 80;
+
 /**
  * The setups requests go through: (a) `direct` to the upstream with the token; (b)
  * `passthrough` and (c) `bindify` on `wrangler dev`, as users run it. wrangler 4 dev puts a
@@ -28,32 +31,67 @@ export const passthroughConfig = fileURLToPath(new URL('../passthrough/wrangler.
  * subrequest to its Node process; the `mf_*` setups are the same Workers on Miniflare without
  * wrangler. `worker_noop` answers without any upstream; `passthrough_kv` and
  * `passthrough_kv_do` add Bindify's per-request storage steps (see passthrough/worker.js).
+ * The "far object" setups put FAR_OBJECT_DELAY_MS before every Durable Object call:
+ * `mf_passthrough_kv_do_far` (the pass-through's KV get and object call, the object far away)
+ * and `mf_far_bindify` (Bindify under wrapper/worker.mjs).
  */
 export const SETUPS = ['direct', 'passthrough', 'bindify'];
 export const WORKER_SETUPS = ['direct', 'passthrough', 'bindify', 'mf_passthrough', 'mf_bindify'];
 export const LATENCY_SETUPS = [
   'direct', 'worker_noop', 'passthrough', 'bindify',
   'mf_worker_noop', 'mf_passthrough', 'mf_passthrough_kv', 'mf_passthrough_kv_do', 'mf_bindify',
+  'mf_passthrough_kv_do_far', 'mf_far_bindify',
 ];
-const PASSTHROUGH_PATH = { worker_noop: '/__noop', passthrough: '/bare', passthrough_kv: '/kv', passthrough_kv_do: '/kvdo' };
+const PASSTHROUGH_PATH = { worker_noop: '/__noop', passthrough: '/bare', passthrough_kv: '/kv', passthrough_kv_do: '/kvdo', passthrough_kv_do_far: `/kvdo${FAR_OBJECT_DELAY_MS}` };
 
-async function startMiniflare(vars) {
+/**
+ * Workers on Miniflare (miniflare-child.mjs), one Miniflare instance each: separate workerd
+ * processes and state under one temporary directory. `workers`: [{ name, kind, main, wrapper,
+ * vars }]. Returns the child with, per worker name, { url, port, stateDir }.
+ */
+export async function startMiniflareWorkers(workers) {
   const stateDir = mkdtempSync(join(tmpdir(), 'bindify-bench-mf-'));
-  const [bindifyPort, passthroughPort] = [await getFreePort(), await getFreePort()];
-  const child = await startChild('miniflare', fileURLToPath(new URL('./miniflare-child.mjs', import.meta.url)), [JSON.stringify({
-    bindify: { main: buildSnapshot().main, vars, port: bindifyPort },
-    passthrough: { main: passthroughMain, port: passthroughPort },
-    stateDir,
-  })]);
-  return {
+  const specs = [];
+  for (const worker of workers) specs.push({ ...worker, port: await getFreePort() });
+  let child;
+  try {
+    child = await startChild('miniflare', fileURLToPath(new URL('./miniflare-child.mjs', import.meta.url)), [JSON.stringify({ stateDir, workers: specs })]);
+  } catch (err) {
+    rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+  const out = {
     ...child,
-    bindify: { url: child.ready.bindify, port: bindifyPort },
-    passthrough: { url: child.ready.passthrough, port: passthroughPort },
+    stateDir,
     async stop() {
       await child.stop();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+  for (const worker of specs) {
+    out[worker.name] = { url: child.ready.urls[worker.name], port: worker.port, stateDir: join(stateDir, worker.name) };
+  }
+  return out;
+}
+
+/** What the wrapper around Bindify (wrapper/worker.mjs) at `url` counted so far. */
+export async function wrapperCounts(url) {
+  const answer = await fetch(`${url}/__bench/counts`);
+  if (!answer.ok) throw new Error(`wrapper counts at ${url}: ${answer.status} ${await answer.text()}`);
+  return answer.json();
+}
+
+/**
+ * The Miniflare setups: Bindify, the pass-through Worker, and Bindify wrapped by
+ * wrapper/worker.mjs with FAR_OBJECT_DELAY_MS on every object call (which also counts them).
+ */
+function startMiniflare(vars) {
+  const snapshot = buildSnapshot();
+  return startMiniflareWorkers([
+    { name: 'bindify', kind: 'bindify', main: snapshot.main, vars },
+    { name: 'passthrough', kind: 'passthrough', main: passthroughMain },
+    { name: 'far', kind: 'bindify', main: snapshot.main, wrapper: snapshot.wrapper, vars: { ...vars, BENCH_OBJECT_DELAY_MS: String(FAR_OBJECT_DELAY_MS) } },
+  ]);
 }
 
 export async function startPeers({ log }) {
@@ -71,9 +109,11 @@ export async function startPeers({ log }) {
   const { upstreams } = upstream.ready;
   const connections = {};
   const mfConnections = {};
+  const farConnections = {};
   for (const [name, url] of Object.entries(upstreams)) {
     connections[name] = await connect(bindify.url, url);
     mfConnections[name] = await connect(mf.bindify.url, url);
+    farConnections[name] = await connect(mf.far.url, url);
   }
 
   // The tokens Bindify holds, as the upstreams saw them on a first request through Bindify.
@@ -109,10 +149,14 @@ export async function startPeers({ log }) {
       let url;
       if (kind === 'direct') url = upstreams[name];
       else if (kind === 'bindify') url = (onMiniflare ? mfConnections : connections)[name].mcpUrl;
+      else if (kind === 'far_bindify') url = farConnections[name].mcpUrl;
       else url = `${onMiniflare ? mf.passthrough.url : passthrough.url}${PASSTHROUGH_PATH[kind]}${kind === 'worker_noop' ? '' : `/${name}`}`;
       const headers = kind === 'direct' ? { authorization: `Bearer ${tokens[name]}` } : {};
       return new Endpoint({ name: `${setup}/${name}`, url, headers, agent });
     },
+
+    /** What the far-object wrapper counted so far (wrapper/worker.mjs). */
+    farCounts: () => wrapperCounts(mf.far.url),
 
     /**
      * New wrangler processes for both wrangler-dev Workers, same ports and state. Under wrangler

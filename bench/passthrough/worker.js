@@ -7,6 +7,8 @@
 //                   (what wrangler dev and workerd cost before any proxying)
 //   /kvdo/<target>  + one KV get and one Durable Object call that returns the token from the
 //                   object's memory (Bindify: the connection object's /token)
+//   /kvdo<ms>/<target>  the same, waiting <ms> before the object call (an object in another
+//                   region: the "far object" scenario)
 // GET /__whoami names this Worker (the harness looks for its socket by asking).
 // POST /__seed {targets: {<name>: {upstream, token}}} sets the upstreams and tokens (kept in
 // memory, in KV and in each target's object) before the run.
@@ -45,14 +47,15 @@ export default {
     }
     if (url.pathname === '/__noop') return noop(request);
     if (url.pathname === '/__whoami') return new Response('bindify-bench-passthrough');
-    const match = /^\/(bare|kv|kvdo)\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
-    const target = match && targets[match[2]];
+    const match = /^\/(bare|kv|kvdo)(\d*)\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
+    const target = match && targets[match[3]];
     if (!target) return new Response('unknown target', { status: 404 });
     let token = target.token;
     if (match[1] !== 'bare') {
-      const id = await env.KV.get(`url:${match[2]}`);
-      if (id !== match[2]) return new Response('index miss', { status: 404 });
+      const id = await env.KV.get(`url:${match[3]}`);
+      if (id !== match[3]) return new Response('index miss', { status: 404 });
       if (match[1] === 'kvdo') {
+        if (match[2]) await new Promise((resolve) => setTimeout(resolve, Number(match[2])));
         const answer = await env.HOLDER.get(env.HOLDER.idFromName(id)).fetch('https://holder/token', { method: 'POST' });
         if (!answer.ok) return new Response(`token holder: ${await answer.text()}`, { status: 503 });
         token = await answer.text();

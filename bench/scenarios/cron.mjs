@@ -113,7 +113,7 @@ export async function runCron({ log, longCount = 900, shortCount = 100, shortTtl
       short_ttl_s: shortTtl,
       creation,
       runs,
-      cpu_note: 'workerd does not report CPU time per invocation locally (wrangler dev prints none for scheduled events); workerd_cpu_ms is the CPU time of the whole runtime workerd process during the run (the cron handler, the Connection objects it calls, local KV), from /proc, 10 ms resolution.',
+      cpu_note: 'workerd does not report CPU time per invocation locally (wrangler dev prints none for scheduled events); workerd_cpu_ms is the CPU time of the whole runtime workerd process during the run (the cron handler, the Connection objects it calls, local KV), from /proc (schedstat, nanoseconds).',
     };
   } finally {
     await worker.stop();

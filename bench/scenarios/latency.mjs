@@ -1,9 +1,11 @@
 // 1. Added latency per MCP request. For each workload, every setup has its own initialized MCP
 // session and the requests are interleaved round-robin in a fresh random order each round, so
-// drift (GC, CPU frequency, other load) hits all setups alike. Then, per setup alone, the CPU
-// time the Worker's workerd process spent per request.
-import { cpuMsOf, wranglerNodePids, workerdPids, workerdServing } from '../lib/proc.mjs';
-import { LATENCY_SETUPS } from '../lib/setup.mjs';
+// drift (GC, CPU frequency, other load) hits all setups alike. The "far object" setups run in
+// the same rounds: how many Durable Object calls Bindify still made is read from the wrapper's
+// counts around the measured rounds. Then, per setup alone, the CPU time the Worker's workerd
+// process (and its thread that runs the isolate) spent per request.
+import { cpuMsOf, mainThreadCpuMs, wranglerNodePids, workerdPids, workerdServing } from '../lib/proc.mjs';
+import { FAR_OBJECT_DELAY_MS, LATENCY_SETUPS } from '../lib/setup.mjs';
 import { shuffle, summarize } from '../lib/stats.mjs';
 
 const WORKLOADS = [
@@ -23,7 +25,9 @@ export async function runLatency({ peers, log, requests = 1000, warmup = 50, cpu
     const failures = Object.fromEntries(LATENCY_SETUPS.map((s) => [s, 0]));
     const errors = [];
     const started = Date.now();
+    let farBefore = null;
     for (let round = -warmup; round < requests; round += 1) {
+      if (round === 0) farBefore = await peers.farCounts();
       for (const setup of shuffle([...LATENCY_SETUPS])) {
         try {
           const { ms } = await endpoints[setup].call('tools/call', echo(round));
@@ -34,16 +38,19 @@ export async function runLatency({ peers, log, requests = 1000, warmup = 50, cpu
         }
       }
     }
+    const farAfter = await peers.farCounts();
     const summary = Object.fromEntries(LATENCY_SETUPS.map((s) => [s, summarize(samples[s])]));
     out.workloads[workload.key] = {
       label: workload.label,
       wall_s: (Date.now() - started) / 1000,
       summary,
       added: added(summary),
+      far_object: farObject(summary, farBefore, farAfter),
       failures,
       errors,
     };
-    log(`  ${workload.key}: p50 direct ${summary.direct.p50.toFixed(2)} ms, pass-through ${summary.passthrough.p50.toFixed(2)} ms, Bindify ${summary.bindify.p50.toFixed(2)} ms (Miniflare: ${summary.mf_passthrough.p50.toFixed(2)} / ${summary.mf_bindify.p50.toFixed(2)} ms)`);
+    const far = out.workloads[workload.key].far_object;
+    log(`  ${workload.key}: p50 direct ${summary.direct.p50.toFixed(2)} ms, pass-through ${summary.passthrough.p50.toFixed(2)} ms, Bindify ${summary.bindify.p50.toFixed(2)} ms (Miniflare: ${summary.mf_passthrough.p50.toFixed(2)} / ${summary.mf_bindify.p50.toFixed(2)} ms; far object: ${summary.mf_far_bindify.p50.toFixed(2)} ms, ${far.object_calls} object calls in ${far.requests} requests)`);
   }
   await peers.restartWorkers();
   out.cpu = await cpuPerRequest({ peers, requests: cpuRequests });
@@ -82,8 +89,34 @@ function added(summary) {
 }
 
 /**
- * CPU per request: each setup alone, the CPU time (user + system, from /proc in 10 ms ticks, so
- * enough requests to make that small) of the processes serving it over `requests` echo calls:
+ * The far-object scenario: every Durable Object call waits FAR_OBJECT_DELAY_MS. The floor is the
+ * bare pass-through Worker on Miniflare: a Worker that forwards the request with a token it
+ * already holds, reading no KV and calling no object, is the least any Worker proxy adds; a
+ * Bindify request that needs no object call (a warm isolate holding a usable token) can come
+ * within its own work of it, and one that calls the object pays the delay on top.
+ */
+function farObject(summary, before, after) {
+  const delta = (table, key) => (after[table][key] ?? 0) - (before?.[table]?.[key] ?? 0);
+  const requests = summary.mf_far_bindify.n;
+  const objectCalls = delta('stub_calls', 'CONNECTION');
+  const result = { delay_ms: FAR_OBJECT_DELAY_MS, requests, object_calls: objectCalls, object_calls_per_1000_requests: (objectCalls / requests) * 1000, counts_after: after };
+  for (const p of ['p50', 'p90', 'p99']) {
+    const floor = summary.mf_passthrough[p] - summary.direct[p];
+    const far = summary.mf_far_bindify[p] - summary.direct[p];
+    result[p] = {
+      floor_passthrough_minus_direct: floor,
+      far_bindify_minus_direct: far,
+      ratio_to_floor: far / floor,
+      far_passthrough_kv_do_minus_direct: summary.mf_passthrough_kv_do_far[p] - summary.direct[p],
+    };
+  }
+  return result;
+}
+
+/**
+ * CPU per request: each setup alone, the CPU time (from /proc schedstat, nanoseconds) of the
+ * processes serving it over `requests` echo calls, and of the runtime workerd's main thread, the
+ * one that runs the isolates:
  * under wrangler dev its two workerd (the dev proxy that owns the port, and the runtime with the
  * Worker, objects and local KV) and wrangler's Node processes; on Miniflare its workerd and the
  * Node process hosting Miniflare. Setups sharing processes run one after another.
@@ -104,12 +137,13 @@ async function cpuPerRequest({ peers, requests }) {
     const pids = processes(setup);
     const endpoint = await peers.endpoint('json', setup).initialize();
     for (let i = 0; i < 20; i += 1) await endpoint.call('tools/call', echo(i));
-    const before = { runtime: cpuMsOf(pids.runtime), proxy: cpuMsOf(pids.proxy), node: cpuMsOf(pids.node), self: process.cpuUsage() };
+    const before = { runtime: cpuMsOf(pids.runtime), isolateThread: mainThreadCpuMs(pids.runtime[0]), proxy: cpuMsOf(pids.proxy), node: cpuMsOf(pids.node), self: process.cpuUsage() };
     const t0 = Date.now();
     for (let i = 0; i < requests; i += 1) await endpoint.call('tools/call', echo(i));
     const wall = Date.now() - t0;
     const self = process.cpuUsage(before.self);
     result[setup] = {
+      isolate_thread_cpu_ms_per_request: (mainThreadCpuMs(pids.runtime[0]) - before.isolateThread) / requests,
       requests,
       runtime_workerd_cpu_ms_per_request: (cpuMsOf(pids.runtime) - before.runtime) / requests,
       proxy_workerd_cpu_ms_per_request: (cpuMsOf(pids.proxy) - before.proxy) / requests,

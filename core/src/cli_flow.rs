@@ -19,7 +19,11 @@ pub const CODE_TTL_MS: i64 = 10 * 60_000;
 
 /// Where a `bindify connect` run stands. `Debug` leaves out the permanent URLs.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(
+    tag = "status",
+    rename_all = "snake_case",
+    try_from = "wire::CliStatusWire"
+)]
 pub enum CliStatus {
     /// Waiting for the browser.
     Pending,
@@ -212,6 +216,8 @@ pub async fn expire<S: KvStore>(store: &S) -> Result<(), StoreError> {
     store.delete(RECORD).await
 }
 
+mod wire;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +311,31 @@ mod tests {
         assert_eq!(code.hash_hex(), code_hash_hex(code.expose()));
         assert!(!code.ct_eq(&ConnectCode::generate().expect("random")));
         assert_eq!(format!("{code:?}"), "ConnectCode(<redacted>)");
+    }
+
+    #[test]
+    fn a_status_reads_the_form_it_is_written_in() {
+        let connected = CliStatus::Connected {
+            id: "c1".into(),
+            label: "Notion".into(),
+            upstream: "https://mcp.notion.com/mcp".into(),
+            mcp_url: "https://b.example/s/x/mcp".into(),
+            sse_url: "https://b.example/s/x/sse".into(),
+        };
+        let failed = CliStatus::Failed {
+            error: "access_denied".into(),
+            message: "The owner said no.".into(),
+        };
+        for status in [CliStatus::Pending, CliStatus::Started, connected, failed] {
+            let written = serde_json::to_value(&status).expect("json");
+            assert!(written["status"].is_string());
+            assert_eq!(
+                serde_json::from_value::<CliStatus>(written).ok(),
+                Some(status)
+            );
+        }
+        assert!(
+            serde_json::from_value::<CliStatus>(serde_json::json!({"status": "failed"})).is_err()
+        );
     }
 }

@@ -9,7 +9,6 @@
 
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
-use p256::pkcs8::DecodePrivateKey;
 use serde::{Deserialize, Serialize};
 
 use crate::secret::b64url;
@@ -70,7 +69,7 @@ impl std::fmt::Debug for PrivateKey {
 impl PrivateKey {
     /// Reads a PKCS#8 PEM key for `algorithm` (`None`: the key's own, ES256 for P-256).
     pub fn from_pem(pem: &str, algorithm: Option<SigningAlgorithm>) -> Result<Self, JwtError> {
-        let key = SigningKey::from_pkcs8_pem(pem.trim()).map_err(|_| JwtError::UnreadableKey)?;
+        let key = pkcs8::signing_key(pem).ok_or(JwtError::UnreadableKey)?;
         Ok(PrivateKey {
             key,
             algorithm: algorithm.unwrap_or(SigningAlgorithm::ES256),
@@ -130,6 +129,8 @@ pub fn unverified_claims(token: &str) -> Result<UnverifiedClaims, JwtError> {
     let bytes = crate::secret::b64url_decode(payload).ok_or(JwtError::NotAJwt)?;
     serde_json::from_slice(&bytes).map_err(|_| JwtError::NotAJwt)
 }
+
+mod pkcs8;
 
 #[cfg(test)]
 pub(crate) mod tests;

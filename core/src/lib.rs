@@ -31,6 +31,7 @@ pub mod jwt;
 pub mod keys;
 pub mod legacy_sse;
 pub mod object_protocol;
+pub mod order;
 pub mod origin;
 pub mod owner_client;
 pub mod pages;

@@ -15,7 +15,9 @@
 //! - anything else, including values that are not a serialized origin: refused.
 //!
 //! Origins are compared after normalisation (RFC 6454 §6.2 ASCII serialization): scheme and host
-//! lowercased, internationalized hosts in punycode, the scheme's default port removed, no path.
+//! lowercased, the scheme's default port removed, no path. Host names are ASCII: an
+//! internationalized name is listed in its `xn--` form (Bindify is built without Unicode IDNA
+//! data, see `core::upstream`).
 
 /// The allow-list entry that allows every origin.
 pub const ANY_ORIGIN: &str = "*";
@@ -91,7 +93,7 @@ pub fn normalize_origin(value: &str) -> Option<String> {
 }
 
 /// `scheme://host[:port]` of `url`, lowercased, default port omitted (the `url` crate already
-/// drops default ports of special schemes and punycodes their hosts).
+/// drops default ports of special schemes).
 fn origin_of(url: &url::Url) -> Option<String> {
     let host = url.host_str().filter(|h| !h.is_empty())?;
     let mut out = format!(
@@ -197,8 +199,15 @@ mod tests {
     }
 
     #[test]
-    fn idn_hosts_compare_in_punycode() {
-        let allowed = parse_allowed_origins("https://bücher.example");
+    fn idn_hosts_are_listed_in_their_ascii_form() {
+        // Without Unicode IDNA data a non-ASCII entry is not an origin, and is dropped.
+        assert!(parse_allowed_origins("https://bücher.example").is_empty());
+        assert!(!origin_allowed(
+            Some("https://bücher.example"),
+            OWN,
+            &list(&["https://xn--bcher-kva.example"])
+        ));
+        let allowed = parse_allowed_origins("https://XN--BCHER-KVA.example");
         assert_eq!(allowed, vec!["https://xn--bcher-kva.example"]);
         assert!(origin_allowed(
             Some("https://xn--bcher-kva.example"),

@@ -164,7 +164,9 @@ pub async fn list<S: KvStore>(store: &S) -> Result<Vec<OwnerClientListing>, Stor
         );
         cursor = page.cursor;
         if cursor.is_none() {
-            listed.sort_by(|a: &OwnerClientListing, b| a.issuer.cmp(&b.issuer));
+            crate::order::sort_by(&mut listed, |a: &OwnerClientListing, b| {
+                a.issuer.cmp(&b.issuer)
+            });
             return Ok(listed);
         }
     }

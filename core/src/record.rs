@@ -106,7 +106,11 @@ fn is_zero(n: &u32) -> bool {
 
 /// How the connection's credential is presented upstream.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    try_from = "tagged::UpstreamAuthWire"
+)]
 pub enum UpstreamAuth {
     /// `Authorization: Bearer <access token>` (RFC 6750 §2.1).
     #[default]
@@ -125,7 +129,11 @@ impl UpstreamAuth {
 
 /// How an OAuth grant was obtained, hence how Bindify gets a new access token.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    try_from = "tagged::GrantTypeWire"
+)]
 pub enum GrantType {
     /// The owner authorized in the browser; tokens are renewed with the refresh token.
     #[default]
@@ -441,6 +449,7 @@ impl ConnectionRecord {
     }
 }
 
+mod tagged;
 mod wire;
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ pub fn messages_of_json_body(body: &[u8]) -> Option<Vec<String>> {
 
 /// The `protocolVersion` an `initialize` result names, to send as `MCP-Protocol-Version`.
 pub fn negotiated_version(message: &str) -> Option<String> {
-    let value: Value = serde_json::from_str(message).ok()?;
+    let value: Value = serde_json::from_slice(message.as_bytes()).ok()?;
     value
         .get("result")?
         .get("protocolVersion")?
@@ -139,7 +139,7 @@ pub fn negotiated_version(message: &str) -> Option<String> {
 /// The id of a JSON-RPC response (a message with `result` or `error` and a non-null id), used
 /// to route it to the request that is waiting for it.
 pub fn response_id(message: &str) -> Option<Value> {
-    let value: Value = serde_json::from_str(message).ok()?;
+    let value: Value = serde_json::from_slice(message.as_bytes()).ok()?;
     let is_response = value.get("result").is_some() || value.get("error").is_some();
     let id = value.get("id")?;
     (is_response && !id.is_null()).then(|| id.clone())

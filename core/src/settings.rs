@@ -375,7 +375,7 @@ pub fn parse_number(text: &str, bounds: Bounds) -> Result<i64, NumberProblem> {
 /// are kept without a trailing slash. The error carries only the position: serde's messages
 /// can quote the value, which holds client secrets.
 pub fn parse_oauth_clients(raw: &str) -> Result<BTreeMap<String, ConfiguredClient>, SettingError> {
-    match serde_json::from_str::<BTreeMap<String, ConfiguredClient>>(raw) {
+    match serde_json::from_slice::<BTreeMap<String, ConfiguredClient>>(raw.as_bytes()) {
         Ok(clients) => Ok(clients
             .into_iter()
             .map(|(issuer, client)| (issuer.trim_end_matches('/').to_owned(), client))

@@ -46,6 +46,12 @@ pub enum UpstreamUrlError {
     /// The URL has no host.
     #[error("the server URL has no host")]
     NoHost,
+    /// The host name has non-ASCII characters. Bindify is built without Unicode IDNA data (it
+    /// would add about 50 KB to the Worker), so such a host is entered in its ASCII form.
+    #[error(
+        "the server URL's host name has non-ASCII characters; enter its ASCII form (the xn-- name, e.g. https://xn--bcher-kva.example/mcp for bücher.example)"
+    )]
+    NonAsciiHost,
 }
 
 /// Validates a user-entered MCP server URL, or a URL discovered from metadata (authorization
@@ -54,13 +60,19 @@ pub enum UpstreamUrlError {
 /// (RFC 8707 §2, RFC 9728 §1.2); the scheme must be `https`, or `http` to a loopback host
 /// (`127.0.0.0/8`, `localhost`, `[::1]`) when `policy.allow_loopback_http` is set.
 ///
+/// A host name must be ASCII (an internationalized name in its `xn--` form): the `url` crate is
+/// built without Unicode IDNA data.
+///
 /// # Errors
-/// The first rule broken, checked in the order: empty, not a URL, scheme, host, user info,
-/// fragment.
+/// The first rule broken, checked in the order: empty, non-ASCII host, not a URL, scheme, host,
+/// user info, fragment.
 pub fn validate_server_url(raw: &str, policy: UpstreamPolicy) -> Result<Url, UpstreamUrlError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Err(UpstreamUrlError::Empty);
+    }
+    if !authority(raw).is_ascii() {
+        return Err(UpstreamUrlError::NonAsciiHost);
     }
     let url = Url::parse(raw).map_err(|_| UpstreamUrlError::NotAUrl)?;
     match url.scheme() {
@@ -82,6 +94,14 @@ pub fn validate_server_url(raw: &str, policy: UpstreamPolicy) -> Result<Url, Ups
         return Err(UpstreamUrlError::HasFragment);
     }
     Ok(url)
+}
+
+/// The authority of an absolute URL as typed: what follows `scheme://` up to the first `/`, `\\`,
+/// `?` or `#` (the characters that end it for the `url` crate), or "" without `://`.
+fn authority(raw: &str) -> &str {
+    raw.split_once("://").map_or("", |(_, rest)| {
+        rest.split(['/', '\\', '?', '#']).next().unwrap_or_default()
+    })
 }
 
 /// Whether a Worker in local development (`ALLOW_LOOPBACK_HTTP=true`) answers a request for
@@ -275,6 +295,40 @@ mod tests {
         assert_eq!(
             err("https://x.com/mcp#", STRICT),
             UpstreamUrlError::HasFragment
+        );
+    }
+
+    #[test]
+    fn non_ascii_hosts_are_refused_with_their_ascii_form_named() {
+        for raw in [
+            "https://bücher.example/mcp",
+            "https://mcp.ünïcode.example",
+            "https://例え.jp/mcp?x=1",
+            "https://user@bücher.example:8443/mcp",
+            "https://bücher.example\\mcp",
+            "http://bücher.localhost/mcp",
+            "https://mcp．example．com/mcp",
+        ] {
+            assert_eq!(err(raw, DEV), UpstreamUrlError::NonAsciiHost, "{raw:?}");
+        }
+        assert_eq!(
+            UpstreamUrlError::NonAsciiHost.to_string(),
+            "the server URL's host name has non-ASCII characters; enter its ASCII form (the xn-- name, e.g. https://xn--bcher-kva.example/mcp for bücher.example)"
+        );
+        // The ASCII form of the same host is accepted as typed, and non-ASCII elsewhere in the
+        // URL is percent-encoded as usual.
+        assert_eq!(
+            ok("https://xn--bcher-kva.example/mcp", STRICT).host_str(),
+            Some("xn--bcher-kva.example")
+        );
+        assert_eq!(
+            ok("https://mcp.example.com/bücher?q=ü", STRICT).as_str(),
+            "https://mcp.example.com/b%C3%BCcher?q=%C3%BC"
+        );
+        // A percent-encoded non-ASCII host cannot be mapped either: it is not a URL.
+        assert_eq!(
+            err("https://b%C3%BCcher.example/mcp", STRICT),
+            UpstreamUrlError::NotAUrl
         );
     }
 

@@ -222,7 +222,7 @@ pub fn reinitialize_body(original: &[u8]) -> Option<Vec<u8>> {
 
 /// Whether `message` answers Bindify's own re-initialization (and must not reach the client).
 pub fn is_reinitialize_answer(message: &str) -> bool {
-    let Ok(value) = serde_json::from_str::<Value>(message) else {
+    let Ok(value) = serde_json::from_slice::<Value>(message.as_bytes()) else {
         return false;
     };
     let answers = value.get("result").is_some() || value.get("error").is_some();

@@ -27,7 +27,7 @@ struct ClientBody {
 
 /// `PUT /api/clients`: stores a client for the authorization server of `server`.
 pub async fn put(req: &mut Request, env: &Env, settings: &Settings) -> Result<Response> {
-    let Ok(body) = req.json::<ClientBody>().await else {
+    let Ok(body) = crate::request_body::json::<ClientBody>(req).await else {
         return admin::api_error(
             400,
             "invalid_request",
@@ -95,7 +95,7 @@ struct RemoveBody {
 
 /// `DELETE /api/clients` with `{"issuer"}`: forgets the client entered for that issuer.
 pub async fn remove(req: &mut Request, env: &Env, settings: &Settings) -> Result<Response> {
-    let Ok(body) = req.json::<RemoveBody>().await else {
+    let Ok(body) = crate::request_body::json::<RemoveBody>(req).await else {
         return admin::api_error(400, "invalid_request", "Send {\"issuer\": \"…\"}.");
     };
     let origin = req.url()?;
@@ -146,7 +146,7 @@ struct CreateBody {
 
 /// `POST /api/connections`: a connection made without a browser.
 pub async fn create(req: &mut Request, env: &Env, settings: &Settings) -> Result<Response> {
-    let Ok(body) = req.json::<CreateBody>().await else {
+    let Ok(body) = crate::request_body::json::<CreateBody>(req).await else {
         return admin::api_error(
             400,
             "invalid_request",

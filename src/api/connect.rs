@@ -16,7 +16,7 @@ struct ConnectBody {
 }
 
 pub async fn create(req: &mut Request, env: &Env, settings: &Settings) -> Result<Response> {
-    let Ok(body) = req.json::<ConnectBody>().await else {
+    let Ok(body) = crate::request_body::json::<ConnectBody>(req).await else {
         return admin::api_error(
             400,
             "invalid_request",

@@ -17,7 +17,7 @@ pub async fn list_views(env: &Env) -> std::result::Result<Vec<ConnectionView>, S
         .iter()
         .map(|(id, meta)| ConnectionView::from_metadata(id, meta))
         .collect();
-    views.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    bindify_core::order::sort_by(&mut views, |a, b| a.created_at.cmp(&b.created_at));
     Ok(views)
 }
 
@@ -42,7 +42,7 @@ struct LabelBody {
 }
 
 pub async fn label(req: &mut Request, env: &Env, id: &str) -> Result<Response> {
-    let Ok(body) = req.json::<LabelBody>().await else {
+    let Ok(body) = crate::request_body::json::<LabelBody>(req).await else {
         return admin::api_error(400, "invalid_request", "Send {\"label\": \"…\"}.");
     };
     let label = body.label.trim();

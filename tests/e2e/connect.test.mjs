@@ -277,6 +277,13 @@ describe('connect flow', () => {
       assert.equal(response.status, status, path);
       assert.equal(errorCode(await response.text()), code, path);
     }
+    // A host name in Unicode: Bindify carries no Unicode IDNA data and asks for the xn-- form.
+    const unicode = await fetch(`${worker.url}/connect?server=${encodeURIComponent('https://bücher.example/mcp')}`, { redirect: 'manual' });
+    assert.equal(unicode.status, 400);
+    const unicodePage = await unicode.text();
+    assert.equal(errorCode(unicodePage), 'invalid_server_url');
+    assert.match(unicodePage, /<h1>The server&#39;s host name is not ASCII<\/h1>/);
+    assert.match(unicodePage, /e\.g\. https:\/\/xn--bcher-kva\.example\/mcp for bücher\.example/);
     // A server nobody answers for fails once confirmed.
     const unreachable = await confirmConnect(worker.url, `http://127.0.0.1:${await getFreePort()}/mcp`);
     assert.equal(unreachable.status, 502);

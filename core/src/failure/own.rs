@@ -36,7 +36,7 @@ pub enum StorageFailure {
 
 /// What is wrong with Bindify's configuration. Never holds key material.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "problem", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ConfigProblem {
     /// `TOKEN_ENCRYPTION_KEY` is not set.
     KeyMissing,
@@ -53,7 +53,7 @@ pub enum ConfigProblem {
 
 /// Bindify's own failures: what its objects answer when they cannot do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "failure", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum OwnFailure {
     #[error("Bindify's storage failed: {what:?}")]
     Storage { what: StorageFailure },

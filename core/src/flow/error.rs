@@ -137,6 +137,12 @@ impl ConnectError {
                 "Only https servers can be connected",
                 "Use the https:// URL of the MCP server.",
             ),
+            E::ServerUrl(UpstreamUrlError::NonAsciiHost) => (
+                400,
+                "invalid_server_url",
+                "The server's host name is not ASCII",
+                "Paste the URL with its host name in the xn-- form, as the service's documentation or your browser's address bar shows it.",
+            ),
             E::ServerUrl(_) => (
                 400,
                 "invalid_server_url",

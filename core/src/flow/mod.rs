@@ -11,6 +11,7 @@ pub mod confirm;
 pub mod direct;
 mod error;
 pub mod machine;
+mod pending_wire;
 pub mod revoke;
 mod state;
 #[cfg(test)]
@@ -69,6 +70,7 @@ crate::secret_type! {
 /// What storage holds between [`begin`] and [`complete`]. Sealed; removed on first use.
 /// `Debug` leaves out the PKCE verifier and the client.
 #[derive(Serialize, Deserialize)]
+#[serde(from = "pending_wire::PendingFlowWire")]
 pub struct PendingFlow {
     pub server_url: String,
     pub resource: String,

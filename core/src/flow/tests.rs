@@ -730,3 +730,21 @@ fn a_failure_after_the_flow_is_known_carries_its_purpose() {
     assert!(matches!(failure.error, ConnectError::AccessDenied { .. }));
     assert_eq!(failure.extras.cli_code.as_deref(), Some("h"));
 }
+
+#[test]
+fn a_non_ascii_host_is_refused_with_the_form_to_enter() {
+    let refused =
+        crate::upstream::validate_server_url("https://bücher.example/mcp", settings().policy)
+            .expect_err("non-ASCII host");
+    let err = ConnectError::from(refused);
+    assert_eq!(
+        err.problem(),
+        Problem {
+            status: 400,
+            code: "invalid_server_url",
+            title: "The server's host name is not ASCII",
+            detail: "MCP server URL rejected: the server URL's host name has non-ASCII characters; enter its ASCII form (the xn-- name, e.g. https://xn--bcher-kva.example/mcp for bücher.example)".into(),
+            next_step: "Paste the URL with its host name in the xn-- form, as the service's documentation or your browser's address bar shows it.",
+        }
+    );
+}

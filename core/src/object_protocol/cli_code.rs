@@ -60,7 +60,7 @@ impl CliCodeCall {
 
 /// A code object's answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum CliCodeReply {
     Created,
     /// `Start` started the flow for `server`.

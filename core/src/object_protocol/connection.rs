@@ -200,10 +200,11 @@ impl ConnectionCall {
     }
 }
 
-/// A connection object's answer. Its JSON body names the kind in `"reply"`; [`Self::status`]
+/// A connection object's answer. Its JSON body is the kind, alone or with its fields under it
+/// (serde's external tagging: no buffering of nested types); [`Self::status`]
 /// gives the HTTP status of each kind.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ConnectionReply {
     /// `Create` stored the connection.
     Created,

@@ -109,7 +109,8 @@ fn json_body<T: Serialize>(value: &T) -> Option<Vec<u8>> {
     Some(serde_json::to_vec(value).unwrap_or_default())
 }
 
-/// A reply whose body names its kind in a `"reply"` field, and whose status follows from it.
+/// A reply whose body names its kind (`"created"`, `{"token":{...}}`), and whose status follows
+/// from it.
 fn encode_reply<T: Serialize>(status: u16, reply: &T) -> Reply {
     Reply {
         status,
@@ -123,7 +124,8 @@ fn decode_reply<T: DeserializeOwned>(
     body: &str,
     status_of: impl Fn(&T) -> u16,
 ) -> Result<T, ProtocolError> {
-    let reply: T = serde_json::from_str(body).map_err(|_| ProtocolError::BadReply { status })?;
+    let reply: T =
+        serde_json::from_slice(body.as_bytes()).map_err(|_| ProtocolError::BadReply { status })?;
     if status_of(&reply) != status {
         return Err(ProtocolError::BadReply { status });
     }

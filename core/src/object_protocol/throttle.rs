@@ -40,7 +40,7 @@ impl ThrottleCall {
 
 /// The throttle's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ThrottleReply {
     /// Counted: answer "wrong token".
     Counted,

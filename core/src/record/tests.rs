@@ -179,3 +179,65 @@ fn a_reconnect_takes_the_new_credential_and_counts_step_ups() {
     assert_eq!(oauth.step_up, None);
     assert_eq!(r.last_refresh_at, Some(NOW));
 }
+
+#[test]
+fn tagged_enums_read_the_form_they_are_written_in() {
+    let read =
+        |v: serde_json::Value| serde_json::from_value::<UpstreamAuth>(v).map_err(|e| e.to_string());
+    assert_eq!(
+        read(serde_json::json!({"type": "bearer"})),
+        Ok(UpstreamAuth::Bearer)
+    );
+    assert_eq!(
+        read(serde_json::json!({"type": "none"})),
+        Ok(UpstreamAuth::None)
+    );
+    assert_eq!(
+        read(serde_json::json!({"name": "X-Api-Key", "type": "header"})),
+        Ok(UpstreamAuth::Header {
+            name: "X-Api-Key".into()
+        })
+    );
+    assert_eq!(
+        read(serde_json::json!({"type": "header"})),
+        Err("missing field `name`".into())
+    );
+    assert!(read(serde_json::json!({"type": "cookie"})).is_err());
+    assert_eq!(
+        serde_json::to_value(UpstreamAuth::Header {
+            name: "X-Api-Key".into()
+        })
+        .expect("json"),
+        serde_json::json!({"type": "header", "name": "X-Api-Key"})
+    );
+
+    let idp_client = record().oauth.expect("oauth").client;
+    let grant = GrantType::IdentityAssertion(IdentityAssertion {
+        idp_token_endpoint: "https://idp.example.com/token".into(),
+        idp_issuer: "https://idp.example.com".into(),
+        idp_client,
+        id_token: IdToken::new("ID-TOKEN".into()),
+        id_token_expires_at: Some(NOW + DAY),
+    });
+    let written = serde_json::to_value(&grant).expect("json");
+    assert_eq!(written["type"], "identity_assertion");
+    assert_eq!(written["idp_issuer"], "https://idp.example.com");
+    let GrantType::IdentityAssertion(back) =
+        serde_json::from_value::<GrantType>(written.clone()).expect("reads")
+    else {
+        panic!("not an identity assertion");
+    };
+    assert_eq!(back.idp_token_endpoint, "https://idp.example.com/token");
+    assert_eq!(back.id_token.expose(), "ID-TOKEN");
+    assert_eq!(back.id_token_expires_at, Some(NOW + DAY));
+    let mut partial = written;
+    partial
+        .as_object_mut()
+        .expect("object")
+        .remove("idp_client");
+    assert!(serde_json::from_value::<GrantType>(partial).is_err());
+    assert!(matches!(
+        serde_json::from_value::<GrantType>(serde_json::json!({"type": "client_credentials"})),
+        Ok(GrantType::ClientCredentials)
+    ));
+}
