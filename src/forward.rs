@@ -61,15 +61,35 @@ where
 {
     let grant = grants::for_request(env, warm, target).await?;
     let response = send(&grant, build(&grant)).await?;
-    if response.status_code() != 401 {
-        return stepped_up(env, target, response, grant).await;
-    }
-    let replacement = grants::after_refusal(env, warm, target, &grant).await?;
-    let response = send(&replacement, build(&replacement)).await?;
     if response.status_code() == 401 {
-        return Err(refused(replacement.upstream.clone(), &replacement, None).into());
+        let replacement = grants::after_refusal(env, warm, target, &grant).await?;
+        let response = send(&replacement, build(&replacement)).await?;
+        if response.status_code() == 401 {
+            return Err(refused(replacement.upstream.clone(), &replacement, None).into());
+        }
+        return stepped_up(env, target, response, replacement).await;
     }
-    stepped_up(env, target, response, replacement).await
+    if challenged_scopes(&response, &grant).is_none() {
+        return Ok((response, grant));
+    }
+    // The isolate's grant can predate the owner's reconnect with more scopes: the object's
+    // current one is tried once before the client is sent to authorize again.
+    match grants::after_scope_refusal(env, warm, target, &grant).await? {
+        Some(newer) => {
+            let response = send(&newer, build(&newer)).await?;
+            stepped_up(env, target, response, newer).await
+        }
+        None => stepped_up(env, target, response, grant).await,
+    }
+}
+
+/// The scopes a `403 insufficient_scope` answer to an OAuth token asks for, if it is one.
+fn challenged_scopes(response: &Response, grant: &Grant) -> Option<Vec<String>> {
+    if response.status_code() != 403 || !grant.is_oauth() {
+        return None;
+    }
+    let challenge = response.headers().get("www-authenticate").ok().flatten();
+    step_up::challenged_scopes(challenge.as_deref())
 }
 
 /// The upstream's answer, unless it is a `403 insufficient_scope` to an OAuth token: then the
@@ -81,11 +101,7 @@ async fn stepped_up(
     response: Response,
     grant: Grant,
 ) -> Result<(Response, Grant), Failure> {
-    if response.status_code() != 403 || !grant.is_oauth() {
-        return Ok((response, grant));
-    }
-    let challenge = response.headers().get("www-authenticate").ok().flatten();
-    let Some(scopes) = step_up::challenged_scopes(challenge.as_deref()) else {
+    let Some(scopes) = challenged_scopes(&response, &grant) else {
         return Ok((response, grant));
     };
     let reply = connection_client::step_up(env, target.id, target.hash, scopes)

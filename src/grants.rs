@@ -88,6 +88,23 @@ pub async fn after_refusal(
     ask(env, target.id, target.hash, Some(refused), warm.bound_ms).await
 }
 
+/// After the upstream answered `403 insufficient_scope` to `refused`: the isolate's entry is
+/// dropped if it holds that credential, and the object is asked for its current grant. `Some`
+/// only when that grant carries another credential (the owner authorized again since), which
+/// is worth one more try; `None` when the object's grant is the refused one.
+pub async fn after_scope_refusal(
+    env: &Env,
+    warm: Warm<'_>,
+    target: Target<'_>,
+    refused: &Grant,
+) -> Result<Option<Grant>, Failure> {
+    let credential = refused.credential_hash();
+    GRANTS.with(|grants| grants.borrow_mut().forget_refused(target.id, &credential));
+    let current = ask(env, target.id, target.hash, None, warm.bound_ms).await?;
+    let same = bindify_core::secret::ct_eq_bytes(&current.credential_hash(), &credential);
+    Ok((!same).then_some(current))
+}
+
 /// Asks the object for a token, and records its answer in the isolate's memory.
 async fn ask(
     env: &Env,
