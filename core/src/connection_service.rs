@@ -31,6 +31,7 @@ use futures_util::lock::Mutex;
 use oauth2::AccessToken;
 use serde::{Deserialize, Serialize};
 
+use crate::activity::RefreshTrigger;
 use crate::flow::revoke::{ReplacedGrant, grant_token, replaced_grant_token, revoke};
 use crate::http::HttpClient;
 use crate::record::{ConnectionRecord, ConnectionView, UpstreamAuth};
@@ -233,6 +234,11 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
                         }
                         self.memory.last_attempt.set(Some(now));
                         let result = refresh::refresh(http, &mut record, now).await;
+                        let trigger = match decision {
+                            Decision::RefreshRejected => RefreshTrigger::Rejected,
+                            _ => RefreshTrigger::Request,
+                        };
+                        self.note_refresh(now, trigger, &result).await;
                         let answer = match result {
                             Ok(()) => TokenOutcome::Token(grant(&record)),
                             Err(unavailable) => TokenOutcome::Unavailable(unavailable),
@@ -262,7 +268,9 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
             return Ok(CronOutcome::NotDue);
         }
         self.memory.last_attempt.set(Some(now));
-        let outcome = match refresh::refresh(http, &mut record, now).await {
+        let result = refresh::refresh(http, &mut record, now).await;
+        self.note_refresh(now, RefreshTrigger::Cron, &result).await;
+        let outcome = match result {
             Ok(()) => CronOutcome::Refreshed,
             Err(Unavailable::NeedsReauth) => CronOutcome::NeedsReauth,
             Err(Unavailable::Transient { .. }) => CronOutcome::Transient,
@@ -360,6 +368,8 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
                 return Ok(None);
             };
             self.vault.delete(id).await?;
+            // Best effort: with the record gone, nothing reads or adds to what is left.
+            let _ = self.forget_activity().await;
             self.memory.record.replace(None);
             self.memory.unsaved.set(false);
             record
@@ -382,6 +392,9 @@ fn grant(record: &ConnectionRecord) -> Grant {
     }
 }
 
+mod activity;
+#[cfg(test)]
+mod activity_tests;
 #[cfg(test)]
 mod kinds_tests;
 mod scopes;

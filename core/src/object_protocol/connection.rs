@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::{
     Method, ProtocolError, Received, Reply, Wire, decode_reply, encode_reply, header, json_body,
 };
+use crate::activity::Batch;
+use crate::activity::view::ActivityView;
 use crate::connection_service::{
     CronOutcome, Deleted, Grant, ReconnectPlan, StepUpOutcome, TokenOutcome,
 };
@@ -51,6 +53,19 @@ pub enum ConnectionCall {
     },
     /// What reconnecting the connection asks the owner for.
     ReconnectPlan,
+    /// Uses an isolate counted (see [`crate::activity`]).
+    Uses(Batch),
+    /// The owner's view of the connection's activity.
+    Activity,
+    /// The owner dismissed the new-place notices of uses at or before `until`.
+    DismissNotices {
+        until: UnixMillis,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct DismissBody {
+    until: UnixMillis,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -84,6 +99,9 @@ const TOKEN: &str = "/token";
 const REFRESH_IF_DUE: &str = "/refresh-if-due";
 const STEP_UP: &str = "/step-up";
 const RECONNECT_PLAN: &str = "/reconnect-plan";
+const USES: &str = "/uses";
+const ACTIVITY: &str = "/activity";
+const DISMISS_NOTICES: &str = "/dismiss-notices";
 
 impl ConnectionCall {
     /// The call for connection `id`, as it crosses to the object.
@@ -140,6 +158,13 @@ impl ConnectionCall {
                 )
             }
             ConnectionCall::ReconnectPlan => (Method::Get, RECONNECT_PLAN, None),
+            ConnectionCall::Uses(batch) => (Method::Post, USES, json_body(batch)),
+            ConnectionCall::Activity => (Method::Get, ACTIVITY, None),
+            ConnectionCall::DismissNotices { until } => (
+                Method::Post,
+                DISMISS_NOTICES,
+                json_body(&DismissBody { until: *until }),
+            ),
         };
         Wire {
             method,
@@ -189,6 +214,11 @@ impl ConnectionCall {
                 scopes: received.json::<StepUpBody>()?.scopes,
             },
             (Method::Get, RECONNECT_PLAN) => ConnectionCall::ReconnectPlan,
+            (Method::Post, USES) => ConnectionCall::Uses(received.json()?),
+            (Method::Get, ACTIVITY) => ConnectionCall::Activity,
+            (Method::Post, DISMISS_NOTICES) => ConnectionCall::DismissNotices {
+                until: received.json::<DismissBody>()?.until,
+            },
             _ => return Err(ProtocolError::UnknownCall),
         };
         Ok((id, call))
@@ -255,6 +285,12 @@ pub enum ConnectionReply {
     Plan {
         plan: ReconnectPlan,
     },
+    /// `Uses`: the batch was added.
+    Noted,
+    /// `Activity` and `DismissNotices`.
+    Activity {
+        activity: ActivityView,
+    },
     /// No such connection, or the URL secret does not open it (the two are not told apart).
     NotFound,
     /// Bindify's own storage or configuration failed.
@@ -279,7 +315,9 @@ impl ConnectionReply {
             | ConnectionReply::Visited { .. }
             | ConnectionReply::SteppedUp { .. }
             | ConnectionReply::NotOAuth
-            | ConnectionReply::Plan { .. } => 200,
+            | ConnectionReply::Plan { .. }
+            | ConnectionReply::Noted
+            | ConnectionReply::Activity { .. } => 200,
             ConnectionReply::AuthServerUnavailable { .. } => 503,
             ConnectionReply::RefreshLimited { .. } => 429,
             ConnectionReply::NotFound => 404,

@@ -49,6 +49,9 @@ fn connection_call_kind(call: &ConnectionCall) -> usize {
         ConnectionCall::RefreshIfDue { .. } => 8,
         ConnectionCall::StepUp { .. } => 9,
         ConnectionCall::ReconnectPlan => 10,
+        ConnectionCall::Uses(_) => 11,
+        ConnectionCall::Activity => 12,
+        ConnectionCall::DismissNotices { .. } => 13,
     }
 }
 
@@ -72,6 +75,8 @@ fn connection_reply_kind(reply: &ConnectionReply) -> usize {
         ConnectionReply::SteppedUp { .. } => 15,
         ConnectionReply::NotOAuth => 16,
         ConnectionReply::Plan { .. } => 17,
+        ConnectionReply::Noted => 18,
+        ConnectionReply::Activity { .. } => 19,
     }
 }
 
@@ -112,8 +117,13 @@ fn every_connection_call_crosses_and_comes_back_the_same() {
             scopes: vec!["mcp:basic".into(), "mcp:write".into()],
         },
         ConnectionCall::ReconnectPlan,
+        ConnectionCall::Uses(sample_batch()),
+        ConnectionCall::Activity,
+        ConnectionCall::DismissNotices {
+            until: 1_795_690_200_000,
+        },
     ];
-    covers_all(calls.iter().map(connection_call_kind), 11);
+    covers_all(calls.iter().map(connection_call_kind), 14);
     for call in &calls {
         let wire = call.wire("c1");
         assert!(wire.path.starts_with('/'));
@@ -276,8 +286,15 @@ fn every_connection_reply_crosses_with_its_status_and_comes_back_the_same() {
         ),
         (ConnectionReply::failed(OwnFailure::Internal), 500),
         (ConnectionReply::BadCall, 400),
+        (ConnectionReply::Noted, 200),
+        (
+            ConnectionReply::Activity {
+                activity: sample_activity(),
+            },
+            200,
+        ),
     ];
-    covers_all(replies.iter().map(|(r, _)| connection_reply_kind(r)), 18);
+    covers_all(replies.iter().map(|(r, _)| connection_reply_kind(r)), 20);
     for (reply, status) in &replies {
         let encoded = reply.encode();
         assert_eq!(encoded.status, *status, "{reply:?}");
@@ -454,5 +471,52 @@ fn every_cli_code_call_and_reply_crosses_and_comes_back_the_same() {
         let decoded = CliCodeReply::decode(encoded.status, &encoded.body).expect("decoded");
         assert_eq!(reply_kind(&decoded), reply_kind(reply));
         assert_eq!(decoded.encode(), encoded);
+    }
+}
+
+fn sample_batch() -> crate::activity::Batch {
+    let mut batch = crate::activity::Batch::default();
+    let place = crate::activity::Place::reported(Some("AMS".into()), Some("NL".into()));
+    batch.note(1_795_690_200_000, place.as_ref(), false);
+    batch.note(1_795_690_260_000, None, true);
+    batch
+}
+
+fn sample_activity() -> crate::activity::view::ActivityView {
+    let mut activity = crate::activity::Activity::default();
+    activity.merge(&sample_batch(), 1_795_690_300_000);
+    activity.note_refresh(crate::activity::RefreshNote {
+        at: 1_795_690_100_000,
+        trigger: crate::activity::RefreshTrigger::Rejected,
+        outcome: crate::activity::RefreshResult::Failed,
+    });
+    activity.view(1_795_690_300_000)
+}
+
+#[test]
+fn a_batch_and_an_activity_view_cross_unchanged() {
+    let wire = ConnectionCall::Uses(sample_batch()).wire("c1");
+    let (_, received) = deliver(&wire, ConnectionCall::receive).expect("received");
+    match received {
+        ConnectionCall::Uses(batch) => assert_eq!(batch, sample_batch()),
+        other => panic!("received {other:?}"),
+    }
+    let wire = ConnectionCall::DismissNotices { until: 42 }.wire("c1");
+    let (_, received) = deliver(&wire, ConnectionCall::receive).expect("received");
+    assert!(matches!(
+        received,
+        ConnectionCall::DismissNotices { until: 42 }
+    ));
+    let encoded = ConnectionReply::Activity {
+        activity: sample_activity(),
+    }
+    .encode();
+    match ConnectionReply::decode(200, &encoded.body).expect("decoded") {
+        ConnectionReply::Activity { activity } => {
+            assert_eq!(activity, sample_activity());
+            assert_eq!(activity.requests_24h, 2);
+            assert_eq!(activity.errors_24h, 1);
+        }
+        other => panic!("decoded {other:?}"),
     }
 }
