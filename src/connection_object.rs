@@ -129,6 +129,19 @@ impl Connection {
                     plan,
                 })
             }),
+            ConnectionCall::Uses(batch) => {
+                service.record_uses(id, &batch, now).await.map(|found| {
+                    if found {
+                        ConnectionReply::Noted
+                    } else {
+                        ConnectionReply::NotFound
+                    }
+                })
+            }
+            ConnectionCall::Activity => service.activity(id, now).await.map(activity),
+            ConnectionCall::DismissNotices { until } => {
+                service.dismiss_notices(id, until, now).await.map(activity)
+            }
         };
         result.unwrap_or_else(|e| {
             worker::console_error!("connection {id}: {e}");
@@ -140,5 +153,11 @@ impl Connection {
 fn view(view: Option<bindify_core::record::ConnectionView>) -> ConnectionReply {
     view.map_or(ConnectionReply::NotFound, |view| ConnectionReply::View {
         view,
+    })
+}
+
+fn activity(view: Option<bindify_core::activity::view::ActivityView>) -> ConnectionReply {
+    view.map_or(ConnectionReply::NotFound, |activity| {
+        ConnectionReply::Activity { activity }
     })
 }

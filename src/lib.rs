@@ -13,6 +13,7 @@
     )
 )]
 
+mod activity;
 mod admin;
 mod api;
 mod cli_code_object;
@@ -44,8 +45,8 @@ pub use throttle_object::Throttle;
 use worker::{Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent, event};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    routes::handle(req, env).await
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    routes::handle(req, env, &ctx).await
 }
 
 #[event(scheduled)]

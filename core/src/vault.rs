@@ -324,7 +324,8 @@ mod tests {
         // KV accepts writes again: the mirror catches up with the refreshed record.
         kv.set_failing_prefix(None);
         assert!(block_on(service.vault.catch_up_mirror("conn1")).expect("caught up"));
-        assert_eq!(object.keys(), ["record"]);
+        // The refresh is noted in the connection's activity, beside the record.
+        assert_eq!(object.keys(), ["activity", "record"]);
         let mirrored = kv
             .dump()
             .lines()

@@ -14,8 +14,11 @@ use bindify_core::jsonrpc::Inbound;
 use bindify_core::proxy;
 use bindify_core::settings::Settings;
 use bindify_core::upstream_session::means_legacy_upstream;
-use worker::{Env, Headers, Method, Request, RequestInit, RequestRedirect, Response, Result};
+use worker::{
+    Context, Env, Headers, Method, Request, RequestInit, RequestRedirect, Response, Result,
+};
 
+use crate::activity::Visit;
 use crate::forward::{self, Target};
 use crate::relay::{self, refusal};
 use crate::resolve::{self, Resolved};
@@ -33,9 +36,14 @@ pub async fn mcp(
     mut req: Request,
     env: &Env,
     settings: &Settings,
+    _ctx: &Context,
+    visit: &Visit,
     secret: &str,
 ) -> Result<Response> {
     let found = resolve(env, secret).await;
+    if let Ok(Some(found)) = &found {
+        visit.found(&found.id);
+    }
     if let Ok(None) = found {
         return respond::not_found();
     }

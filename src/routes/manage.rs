@@ -36,6 +36,7 @@ pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<
             );
         }
     };
+    let activity = api::connections::activities(env, &connections).await;
     // A listing failure leaves the section empty; the connections still show.
     let entered_clients = api::clients::listed(env).await.unwrap_or_else(|e| {
         worker::console_error!("dashboard: listing entered clients failed: {e}");
@@ -49,6 +50,7 @@ pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<
         .unwrap_or_default();
     let dashboard = pages::Dashboard {
         connections: &connections,
+        activity: &activity,
         now: clock::now(),
         refresh_window_ms: settings.refresh_window_ms,
         old_url_answers_for_seconds: OLD_URL_ANSWERS_FOR_SECONDS,

@@ -11,18 +11,19 @@ mod manage;
 mod reconnect;
 mod status;
 
-use worker::{Env, Method, Request, Response, Result};
+use worker::{Context, Env, Method, Request, Response, Result};
 
 use bindify_core::settings::Settings;
 
+use crate::activity::Visit;
 use crate::{config, respond};
 
-pub async fn handle(req: Request, env: Env) -> Result<Response> {
+pub async fn handle(req: Request, env: Env, ctx: &Context) -> Result<Response> {
     let settings = config::read(&env);
-    route(req, &env, &settings).await
+    route(req, &env, &settings, ctx).await
 }
 
-async fn route(req: Request, env: &Env, settings: &Settings) -> Result<Response> {
+async fn route(req: Request, env: &Env, settings: &Settings, ctx: &Context) -> Result<Response> {
     let url = req.url()?;
     if settings.allow_loopback_http && !bindify_core::upstream::local_request_allowed(&url) {
         return respond::json(
@@ -68,17 +69,18 @@ async fn route(req: Request, env: &Env, settings: &Settings) -> Result<Response>
         }
         (Method::Get, ["s", secret, "status"]) => status::show(env, secret).await,
         (Method::Get, ["s", secret, "reconnect"]) => reconnect::start(env, secret).await,
-        (_, ["s", secret, "sse"]) => {
-            let secret = (*secret).to_owned();
-            crate::proxy::legacy::stream(req, env, settings, &secret).await
-        }
-        (_, ["s", secret, "message"]) => {
-            let secret = (*secret).to_owned();
-            crate::proxy::legacy::message(req, env, settings, &secret).await
-        }
-        (_, ["s", secret, "mcp"]) => {
-            let secret = (*secret).to_owned();
-            crate::proxy::mcp(req, env, settings, &secret).await
+        (_, ["s", secret, endpoint @ ("sse" | "message" | "mcp")]) => {
+            let (secret, endpoint) = ((*secret).to_owned(), *endpoint);
+            let visit = Visit::of(&req);
+            let response = match endpoint {
+                "sse" => crate::proxy::legacy::stream(req, env, settings, &visit, &secret).await,
+                "message" => {
+                    crate::proxy::legacy::message(req, env, settings, &visit, &secret).await
+                }
+                _ => crate::proxy::mcp(req, env, settings, ctx, &visit, &secret).await,
+            }?;
+            visit.answered(env, ctx, &response);
+            Ok(response)
         }
         (_, ["login"]) => respond::method_not_allowed("GET, POST"),
         (_, ["logout"]) => respond::method_not_allowed("POST"),

@@ -203,17 +203,19 @@ fn uses_without_a_place_neither_start_nor_break_the_rule() {
 
 #[test]
 fn places_within_one_batch_are_judged_in_time_order() {
-    let mut batch = Batch::default();
-    batch.places = vec![
-        PlaceSeen {
-            place: place("GRU", "BR"),
-            at: NOW + MIN,
-        },
-        PlaceSeen {
-            place: place("AMS", "NL"),
-            at: NOW,
-        },
-    ];
+    let batch = Batch {
+        places: vec![
+            PlaceSeen {
+                place: place("GRU", "BR"),
+                at: NOW + MIN,
+            },
+            PlaceSeen {
+                place: place("AMS", "NL"),
+                at: NOW,
+            },
+        ],
+        ..Batch::default()
+    };
     let mut activity = Activity::default();
     activity.merge(&batch, NOW + MIN);
     assert_eq!(activity.notices.len(), 1);
