@@ -72,6 +72,7 @@ mod tests {
             created_at: None,
             kind: None,
             grant_expires_at: None,
+            activity: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! unknown field is ignored and `state` is free text, so a CLI works with a Worker a version
 //! ahead of it.
 
+use bindify_core::activity::view::ActivityView;
 use bindify_core::cli_flow::ConnectCode;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,9 @@ pub struct Connection {
     /// When the grant ends whatever Bindify does, where that is known.
     #[serde(default)]
     pub grant_expires_at: Option<String>,
+    /// Uses, errors and refreshes; absent from older Workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<ActivityView>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

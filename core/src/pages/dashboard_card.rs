@@ -8,7 +8,18 @@ use crate::record::{ConnectionKind, ConnectionView};
 use crate::time::{UnixMillis, parse_rfc3339};
 
 /// The card of `view`, seen at `now` with the cron's refresh window.
+#[cfg(test)]
 pub fn connection_card(view: &ConnectionView, now: UnixMillis, refresh_window_ms: i64) -> String {
+    connection_card_with(view, "", now, refresh_window_ms)
+}
+
+/// The card of `view` with `section` (its activity) between its facts and its actions.
+pub fn connection_card_with(
+    view: &ConnectionView,
+    section: &str,
+    now: UnixMillis,
+    refresh_window_ms: i64,
+) -> String {
     let standing = standing(view, now, refresh_window_ms);
     let id = escape(&view.id);
     let label = escape(&view.label);
@@ -62,6 +73,7 @@ pub fn connection_card(view: &ConnectionView, now: UnixMillis, refresh_window_ms
 <div><dt>Last refresh</dt><dd class="refreshed">{refreshed}</dd></div>
 <div><dt>Connected</dt><dd class="created">{created}</dd></div>
 </dl>
+{section}
 <div class="actions">
 <a class="{reconnect_class}" data-action="reconnect" href="/manage/{id}/reconnect">Reconnect</a>
 <button class="secondary" type="button" data-action="rotate">Rotate URL</button>
