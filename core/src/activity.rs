@@ -305,11 +305,13 @@ impl Activity {
         }
     }
 
-    /// The owner dismissed the notices shown to them: those of uses at or before `until`.
-    /// A notice that arrived since stays. Returns whether any went.
+    /// The owner dismissed the notices shown to them: those of uses at or before `until`, to
+    /// the second (the API and the page give times in whole seconds). A notice that arrived
+    /// since stays. Returns whether any went.
     pub fn dismiss(&mut self, until: UnixMillis) -> bool {
         let before = self.notices.len();
-        self.notices.retain(|n| n.at > until);
+        let second = until.div_euclid(1000);
+        self.notices.retain(|n| n.at.div_euclid(1000) > second);
         self.notices.len() != before
     }
 

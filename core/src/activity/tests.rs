@@ -358,3 +358,23 @@ fn an_isolate_schedules_one_delivery_per_batch() {
         "the next use schedules again"
     );
 }
+
+#[test]
+fn dismissing_by_a_time_in_whole_seconds_includes_that_second() {
+    let mut activity = Activity::default();
+    activity.merge(&batch_of(&[(NOW, Some(place("AMS", "NL")), false)]), NOW);
+    activity.merge(
+        &batch_of(&[(NOW + 1_500, Some(place("GRU", "BR")), false)]),
+        NOW,
+    );
+    activity.merge(
+        &batch_of(&[(NOW + 2_100, Some(place("NRT", "JP")), false)]),
+        NOW,
+    );
+    // The page shows the newest it knew as 10:50:01Z; the use at 10:50:02.1 stays.
+    assert!(activity.dismiss(NOW + 1_000));
+    assert_eq!(
+        activity.notices.iter().map(|n| n.at).collect::<Vec<_>>(),
+        vec![NOW + 2_100]
+    );
+}
