@@ -2,15 +2,16 @@
 //! `/s/<secret>/…` that names a connection is counted in this isolate's
 //! `bindify_core::activity::pending::Pending`, after its response is made; the first use since
 //! the last delivery schedules one, `DELIVER_AFTER_MS` later, in the request's `wait_until`
-//! (the runtime keeps the isolate for it after the response has gone). Nothing is written to
-//! KV; the connection's object keeps the counts. What counts, and what a crash can lose, is
+//! (the runtime keeps the isolate for it after the response has gone), unless the token call
+//! with which a warm isolate renews its grant in the background (`crate::grants`) has taken
+//! them along first. Nothing is written to KV; the connection's object keeps the counts. What counts, and what a crash can lose, is
 //! the core's to say (`bindify_core::activity`).
 
 use std::cell::RefCell;
 use std::time::Duration;
 
-use bindify_core::activity::Place;
 use bindify_core::activity::pending::{DELIVER_AFTER_MS, Pending};
+use bindify_core::activity::{Batch, Place};
 use worker::wasm_bindgen::JsValue;
 use worker::{Context, Delay, Env, Request, Response};
 
@@ -72,10 +73,16 @@ impl Visit {
     }
 }
 
+/// Connection `id`'s pending uses, taken for delivery: by [`deliver`], or in the token call
+/// with which a warm isolate renews the grant it holds (`crate::grants`).
+pub fn take(id: &str) -> Option<Batch> {
+    PENDING.with(|pending| pending.borrow_mut().take(id))
+}
+
 /// Delivers connection `id`'s pending uses to its object, if any are waiting. A failed
 /// delivery loses them (logged); the next use starts a new batch.
-pub async fn deliver(env: &Env, id: &str) {
-    let Some(batch) = PENDING.with(|pending| pending.borrow_mut().take(id)) else {
+async fn deliver(env: &Env, id: &str) {
+    let Some(batch) = take(id) else {
         return;
     };
     if let Err(e) = connection_client::uses(env, id, &batch).await {

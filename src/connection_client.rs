@@ -7,7 +7,7 @@
 
 use bindify_core::activity::Batch;
 use bindify_core::activity::view::ActivityView;
-use bindify_core::connection_service::{CronOutcome, Deleted, ReconnectPlan};
+use bindify_core::connection_service::{Deleted, ReconnectPlan, Visit};
 use bindify_core::failure::{OwnFailure, StorageFailure};
 use bindify_core::flow::ConnectError;
 use bindify_core::flow::revoke::ReplacedGrant;
@@ -110,16 +110,19 @@ pub async fn status(
 }
 
 /// What the object answers to a token request: a token, or why there is none (the token
-/// kinds of [`ConnectionReply`], `NotFound` included). `Err` is Bindify's own failure.
+/// kinds of [`ConnectionReply`], `NotFound` included). `Err` is Bindify's own failure. `uses`
+/// rides along for the object to record (see `crate::activity`).
 pub async fn token(
     env: &Env,
     id: &str,
     hash: &SecretHash,
     rejected: Option<&AccessToken>,
+    uses: Option<Batch>,
 ) -> Result<ConnectionReply, OwnFailure> {
     let call = ConnectionCall::Token {
         presented: *hash,
         rejected: rejected.map(|t| sha256(t.secret().as_bytes())),
+        uses,
     };
     match ask(env, id, &call).await? {
         reply @ (ConnectionReply::Token { .. }
@@ -131,14 +134,10 @@ pub async fn token(
     }
 }
 
-/// The cron's visit to connection `id`.
-pub async fn refresh_if_due(
-    env: &Env,
-    id: &str,
-    window_ms: i64,
-) -> Result<CronOutcome, OwnFailure> {
-    match ask(env, id, &ConnectionCall::RefreshIfDue { window_ms }).await? {
-        ConnectionReply::Visited { outcome } => Ok(outcome),
+/// The cron's visit to connection `id` (see `ConnectionService::sweep`).
+pub async fn sweep(env: &Env, id: &str) -> Result<Visit, OwnFailure> {
+    match ask(env, id, &ConnectionCall::Sweep).await? {
+        ConnectionReply::Swept { visit } => Ok(visit),
         other => Err(unexpected(id, &other)),
     }
 }

@@ -1,10 +1,14 @@
 //! The `Connection` Durable Object: one per connection, the single writer of its tokens. Its
 //! `fetch` reads a call of `bindify_core::object_protocol::connection`, runs it on
-//! `bindify_core::connection_service`, and answers with the reply; it decides nothing itself.
+//! `bindify_core::connection_service`, and answers with the reply; its `alarm` runs the
+//! service's alarm handler, which refreshes the token ahead of its expiry and sets the next
+//! alarm (`bindify_core::schedule`). It decides nothing itself.
 
-use bindify_core::connection_service::{ConnectionService, ObjectMemory};
+use bindify_core::connection_service::{ConnectionService, CronOutcome, ObjectMemory};
 use bindify_core::failure::OwnFailure;
+use bindify_core::keys;
 use bindify_core::object_protocol::connection::{ConnectionCall, ConnectionReply};
+use bindify_core::settings::Settings;
 use bindify_core::vault::{Vault, VaultError};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
@@ -43,24 +47,83 @@ impl DurableObject for Connection {
         };
         object_call::reply(&reply.encode())
     }
+
+    /// The alarm: refreshes the token if its time has come and sets the next alarm. A failure
+    /// of Bindify's own storage or configuration is returned, so the runtime retries the alarm
+    /// (a few times, backing off); if it keeps failing, the cron's sweep sets the alarm again.
+    async fn alarm(&self) -> Result<Response> {
+        let object = ObjectStore(self.state.storage());
+        let id = match self.state.id().name() {
+            Some(name) => name,
+            None => match object.0.get::<String>(keys::OBJECT_ID).await {
+                Ok(Some(id)) => id,
+                // No id kept: no connection was ever armed here (or it was deleted).
+                Ok(None) => return Response::empty(),
+                Err(e) => return Err(e),
+            },
+        };
+        let (settings, kv) = self
+            .parts(&id)
+            .map_err(|failure| worker::Error::RustError(failure.to_string()))?;
+        let keyring = settings
+            .keyring()
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let service = ConnectionService {
+            vault: Vault {
+                object: &object,
+                kv: &kv,
+                keyring,
+            },
+            memory: &self.memory,
+        };
+        match service.on_alarm(&fetch_http::send, &id, clock::now()).await {
+            Ok(outcome) => {
+                worker::console_log!("connection {id}: alarm: {}", outcome_name(outcome));
+                Response::empty()
+            }
+            Err(e) => {
+                worker::console_error!("connection {id}: alarm failed: {e}");
+                Err(worker::Error::RustError(e.to_string()))
+            }
+        }
+    }
+}
+
+fn outcome_name(outcome: CronOutcome) -> &'static str {
+    match outcome {
+        CronOutcome::NotDue => "not due",
+        CronOutcome::Refreshed => "refreshed",
+        CronOutcome::NeedsReauth => "needs_reauth",
+        CronOutcome::Transient => "transient failure",
+        CronOutcome::Missing => "no such connection",
+    }
 }
 
 impl Connection {
-    async fn answer(&self, id: &str, call: ConnectionCall) -> ConnectionReply {
+    /// What the service runs on: this object's storage and alarm, the KV namespace and the
+    /// keyring. `Err` is the failure to answer with.
+    fn parts(&self, id: &str) -> std::result::Result<(Settings, storage::Kv), OwnFailure> {
         let settings = config::read(&self.env);
-        let keyring = match settings.keyring() {
-            Ok(k) => k,
-            Err(e) => {
-                worker::console_error!("connection {id}: {e}");
-                return ConnectionReply::failed(OwnFailure::of_keyring(&e));
-            }
-        };
-        let kv = match storage::kv(&self.env) {
-            Ok(kv) => kv,
+        if let Err(e) = settings.keyring() {
+            worker::console_error!("connection {id}: {e}");
+            return Err(OwnFailure::of_keyring(&e));
+        }
+        match storage::kv(&self.env) {
+            Ok(kv) => Ok((settings, kv)),
             Err(e) => {
                 worker::console_error!("connection {id}: the KV binding is missing: {e}");
-                return ConnectionReply::failed(OwnFailure::Internal);
+                Err(OwnFailure::Internal)
             }
+        }
+    }
+
+    async fn answer(&self, id: &str, call: ConnectionCall) -> ConnectionReply {
+        let (settings, kv) = match self.parts(id) {
+            Ok(parts) => parts,
+            Err(failure) => return ConnectionReply::failed(failure),
+        };
+        let Ok(keyring) = settings.keyring() else {
+            return ConnectionReply::failed(OwnFailure::Internal);
         };
         let object = ObjectStore(self.state.storage());
         let service = ConnectionService {
@@ -71,9 +134,10 @@ impl Connection {
             },
             memory: &self.memory,
         };
-        // A KV mirror write that failed earlier is retried first (the cron's visit included).
-        if let Err(e) = service.vault.catch_up_mirror(id).await {
-            worker::console_error!("connection {id}: mirror catch-up failed: {e}");
+        // What an earlier operation could not finish (a record or mirror write, the alarm) is
+        // done first.
+        if let Err(e) = service.catch_up(id).await {
+            worker::console_error!("connection {id}: catching up failed: {e}");
         }
         let http = &fetch_http::send;
         let now = clock::now();
@@ -82,7 +146,7 @@ impl Connection {
                 if record.id != id {
                     return ConnectionReply::BadCall;
                 }
-                match service.vault.create(&record).await {
+                match service.create(&record).await {
                     Ok(()) => Ok(ConnectionReply::Created),
                     Err(VaultError::AlreadyExists) => Ok(ConnectionReply::AlreadyExists),
                     Err(e) => Err(e),
@@ -112,14 +176,22 @@ impl Connection {
             ConnectionCall::Token {
                 presented,
                 rejected,
-            } => service
-                .token(http, id, &presented, rejected, now)
+                uses,
+            } => {
+                if let Some(batch) = uses
+                    && let Err(e) = service.record_uses(id, &batch, now).await
+                {
+                    worker::console_error!("connection {id}: uses not recorded: {e}");
+                }
+                service
+                    .token(http, id, &presented, rejected, now)
+                    .await
+                    .map(|o| o.map_or(ConnectionReply::NotFound, ConnectionReply::of_token))
+            }
+            ConnectionCall::Sweep => service
+                .sweep(http, id, now)
                 .await
-                .map(|o| o.map_or(ConnectionReply::NotFound, ConnectionReply::of_token)),
-            ConnectionCall::RefreshIfDue { window_ms } => service
-                .refresh_if_due(http, id, now, window_ms)
-                .await
-                .map(|outcome| ConnectionReply::Visited { outcome }),
+                .map(|visit| ConnectionReply::Swept { visit }),
             ConnectionCall::StepUp { presented, scopes } => service
                 .step_up(id, &presented, &scopes)
                 .await

@@ -1,8 +1,8 @@
-//! The scheduled handler: lists connection metadata from KV, lets the core plan the run, and
-//! asks each due connection's object to refresh itself, a few at a time.
+//! The scheduled handler: the sweep behind the connections' alarms (see
+//! `bindify_core::cron`). It lists connection metadata from KV, lets the core plan the run,
+//! and visits the planned connections' objects, a few at a time.
 
-use bindify_core::connection_service::CronOutcome;
-use bindify_core::cron::{self, CONCURRENCY};
+use bindify_core::cron::{self, CONCURRENCY, Tally};
 use futures_util::future::join_all;
 use worker::Env;
 
@@ -14,8 +14,6 @@ pub async fn run(env: &Env) {
     let now = clock::now();
     note_run(env, now).await;
     let settings = config::read(env);
-    let window_ms = settings.refresh_window_ms;
-    let budget = settings.cron_max_refreshes;
     let listed = match listing::connections(env).await {
         Ok(listed) => listed,
         Err(e) => {
@@ -23,38 +21,21 @@ pub async fn run(env: &Env) {
             return;
         }
     };
-    let due = cron::plan(&listed, now, window_ms, budget);
-    let mut counts = [0usize; 5];
-    for batch in due.chunks(CONCURRENCY) {
-        let visits = batch
-            .iter()
-            .map(|id| connection_client::refresh_if_due(env, id, window_ms));
+    let sweep = cron::plan(&listed, now, settings.cron_max_refreshes);
+    let mut tally = Tally::default();
+    for batch in sweep.visits.chunks(CONCURRENCY) {
+        let visits = batch.iter().map(|id| connection_client::sweep(env, id));
         for (id, result) in batch.iter().zip(join_all(visits).await) {
-            let slot = match result {
-                Ok(CronOutcome::Refreshed) => 0,
-                Ok(CronOutcome::NotDue) | Ok(CronOutcome::Missing) => 1,
-                Ok(CronOutcome::NeedsReauth) => 2,
-                Ok(CronOutcome::Transient) => 3,
+            match result {
+                Ok(visit) => tally.note(Some(visit)),
                 Err(e) => {
                     worker::console_error!("cron: connection {id}: {e}");
-                    4
+                    tally.note(None);
                 }
-            };
-            if let Some(count) = counts.get_mut(slot) {
-                *count += 1;
             }
         }
     }
-    worker::console_log!(
-        "cron: {} connections, {} due this run; refreshed {}, skipped {}, needs_reauth {}, transient {}, failed {}",
-        listed.len(),
-        due.len(),
-        counts[0],
-        counts[1],
-        counts[2],
-        counts[3],
-        counts[4]
-    );
+    worker::console_log!("{}", cron::summary(listed.len(), &sweep, &tally));
 }
 
 /// Records that the cron runs (for `bindify doctor`), at most about hourly (see

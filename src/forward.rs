@@ -1,15 +1,16 @@
 //! The one path from Bindify to an upstream MCP server, for `/mcp` and for the `SseSession`
-//! objects alike: load a token from the connection's object, send the request with it, and on
-//! a 401 ask the object for a new token and replay once. A `403 insufficient_scope` goes to
-//! the object, which records the scopes the next authorization asks for (scope step-up), and
-//! becomes an error with the owner's reconnect link. Every request waits for its response
+//! objects alike: take a grant (from the isolate's memory or the connection's object, see
+//! `crate::grants`), send the request with it, and on a 401 ask the object for a new token and
+//! replay once. A `403 insufficient_scope` goes to the object, which records the scopes the
+//! next authorization asks for (scope step-up), and becomes an error with the owner's reconnect
+//! link. Every request waits for its response
 //! headers at most `UPSTREAM_HEADERS_TIMEOUT_MS`; bodies are read (capped) or relayed by the
 //! caller.
 
 use std::time::Duration;
 
 use bindify_core::connection_service::Grant;
-use bindify_core::failure::{self, OwnFailure};
+use bindify_core::failure;
 use bindify_core::object_protocol::connection::ConnectionReply;
 use bindify_core::proxy::UPSTREAM_HEADERS_TIMEOUT_MS;
 use bindify_core::secret::SecretHash;
@@ -17,10 +18,10 @@ use bindify_core::step_up;
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
 use futures_util::stream::LocalBoxStream;
-use oauth2::AccessToken;
 use worker::{AbortController, Delay, Env, Fetch, Request, Response, ResponseBody};
 
 use crate::connection_client;
+use crate::grants::{self, Warm};
 
 /// The connection a request is for: its id and the hash of the URL secret it came with, which
 /// the connection's object checks on every token request.
@@ -45,23 +46,25 @@ impl From<bindify_core::failure::Failure> for Failure {
     }
 }
 
-/// Sends the request `build` makes for a grant, with a token from the connection's object;
-/// on a 401, gets a new token (the object refreshes at most as its limits allow) and replays
-/// once. The response is the upstream's, whatever its status besides a second 401.
+/// Sends the request `build` makes for a grant, with a grant from `crate::grants` (the
+/// isolate's memory or the connection's object); on a 401, gets a new one from the object (it
+/// refreshes at most as its limits allow) and replays once. The response is the upstream's,
+/// whatever its status besides a second 401.
 pub async fn authorized<F>(
     env: &Env,
+    warm: Warm<'_>,
     target: Target<'_>,
     build: F,
 ) -> Result<(Response, Grant), Failure>
 where
     F: Fn(&Grant) -> worker::Result<Request>,
 {
-    let grant = token(env, target, None).await?;
+    let grant = grants::for_request(env, warm, target).await?;
     let response = send(&grant, build(&grant)).await?;
     if response.status_code() != 401 {
         return stepped_up(env, target, response, grant).await;
     }
-    let replacement = token(env, target, Some(&grant)).await?;
+    let replacement = grants::after_refusal(env, warm, target, &grant).await?;
     let response = send(&replacement, build(&replacement)).await?;
     if response.status_code() == 401 {
         return Err(refused(replacement.upstream.clone(), &replacement, None).into());
@@ -104,43 +107,12 @@ async fn stepped_up(
 
 /// The failure for an upstream that refused `grant`'s credential: an access token Bindify
 /// could not (or may not yet) renew, or the owner's API key.
-fn refused(upstream: String, grant: &Grant, retry_at: Option<i64>) -> failure::Failure {
+pub fn refused(upstream: String, grant: &Grant, retry_at: Option<i64>) -> failure::Failure {
     if grant.is_oauth() {
         failure::Failure::TokenRefused { upstream, retry_at }
     } else {
         failure::Failure::KeyRefused { upstream }
     }
-}
-
-/// A token from the connection's object. `refused` is the grant whose token the upstream just
-/// answered 401 to.
-async fn token(env: &Env, target: Target<'_>, refused: Option<&Grant>) -> Result<Grant, Failure> {
-    let rejected: Option<&AccessToken> = refused.map(|g| &g.access_token);
-    let reply = connection_client::token(env, target.id, target.hash, rejected)
-        .await
-        .map_err(|own| Failure::Failed(own.into()))?;
-    Err(match reply {
-        ConnectionReply::Token { grant } => return Ok(grant),
-        ConnectionReply::NotFound => return Err(Failure::Gone),
-        ConnectionReply::NeedsReauth => failure::Failure::NeedsReauth,
-        ConnectionReply::AuthServerUnavailable {
-            authorization_server,
-            retry_at,
-        } => failure::Failure::AuthServerUnavailable {
-            authorization_server,
-            retry_at,
-        },
-        ConnectionReply::RefreshLimited { retry_at } => match refused {
-            Some(grant) => self::refused(grant.upstream.clone(), grant, retry_at),
-            None => failure::Failure::TokenRefused {
-                upstream: String::new(),
-                retry_at,
-            },
-        },
-        ConnectionReply::Failed { failure: own } => failure::Failure::Own(own),
-        _ => failure::Failure::Own(OwnFailure::Internal),
-    }
-    .into())
 }
 
 async fn send(grant: &Grant, request: worker::Result<Request>) -> Result<Response, Failure> {

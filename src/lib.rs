@@ -25,6 +25,7 @@ mod connection_object;
 mod cron;
 mod fetch_http;
 mod forward;
+mod grants;
 mod listing;
 mod object_call;
 mod proxy;

@@ -85,9 +85,10 @@ pub async fn rotate(
     rotated
 }
 
-/// Removes the index entry of a connection that is gone.
+/// Removes the index entry of a connection that is gone. This isolate's memory of the entry
+/// stays like every other isolate's: the connection's object, or within the revocation bound
+/// `bindify_core::grant_cache`, decides what the old URL still gets, the same way everywhere.
 pub async fn remove(env: &Env, hash: &SecretHash) -> Result<(), StoreError> {
-    REMEMBERED.with(|cache| cache.borrow_mut().forget(hash));
     UrlIndex {
         kv: &storage::kv(env)?,
     }

@@ -2,7 +2,8 @@
 //! Worker touches either: what is read and written is decided by the core type the adapter is
 //! handed to.
 
-use bindify_core::store::{KvStore, ListPage, PutOptions, StoreError};
+use bindify_core::store::{AlarmSlot, KvStore, ListPage, PutOptions, StoreError};
+use bindify_core::time::UnixMillis;
 use worker::{Env, ListOptions};
 
 use crate::config;
@@ -82,8 +83,27 @@ impl KvStore for Kv {
 /// Keys a Durable Object's storage lists per page.
 const OBJECT_LIST_PAGE: usize = 1_000;
 
-/// A Durable Object's transactional storage. TTLs and metadata do not apply there.
+/// A Durable Object's transactional storage, with its alarm. TTLs and metadata do not apply
+/// there.
 pub struct ObjectStore(pub worker::Storage);
+
+impl AlarmSlot for ObjectStore {
+    async fn alarm(&self) -> Result<Option<UnixMillis>, StoreError> {
+        self.0.get_alarm().await.map_err(failed("get alarm"))
+    }
+
+    async fn set_alarm(&self, at: UnixMillis) -> Result<(), StoreError> {
+        let date = worker::js_sys::Date::new(&worker::wasm_bindgen::JsValue::from_f64(at as f64));
+        self.0
+            .set_alarm(worker::ScheduledTime::new(date))
+            .await
+            .map_err(failed("set alarm"))
+    }
+
+    async fn delete_alarm(&self) -> Result<(), StoreError> {
+        self.0.delete_alarm().await.map_err(failed("delete alarm"))
+    }
+}
 
 impl KvStore for ObjectStore {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {

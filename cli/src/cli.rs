@@ -63,7 +63,7 @@ pub enum Command {
     Status(Target),
     /// Delete a connection: its URL stops working and its tokens are revoked upstream.
     Revoke(RevokeArgs),
-    /// Give a connection a new permanent URL; the old one stops working at once.
+    /// Give a connection a new permanent URL; the old one stops working within seconds.
     RotateUrl(Target),
     /// Authorize a connection again (after its grant was revoked), keeping its URL.
     Reconnect(ReconnectArgs),

@@ -4,6 +4,7 @@
 use bindify_core::activity::view::{
     ActivityView, counts_text, last_used_text, notice_text, outcome_text, trigger_text,
 };
+use bindify_core::pages::old_url_sentence;
 use bindify_core::time::UnixMillis;
 use serde::Serialize;
 
@@ -89,10 +90,9 @@ pub fn table(connections: &[Connection], now: UnixMillis) -> String {
         "STATE",
         "LAST USED",
         "TOKEN EXPIRES",
-        "LAST REFRESH",
         "GRANT ENDS",
     ];
-    let rows: Vec<[String; 8]> = connections
+    let rows: Vec<[String; 7]> = connections
         .iter()
         .map(|c| {
             [
@@ -103,8 +103,7 @@ pub fn table(connections: &[Connection], now: UnixMillis) -> String {
                 c.activity
                     .as_ref()
                     .map_or_else(|| NONE.to_owned(), |a| last_used_text(a, now)),
-                when(c.access_token_expires_at.as_deref(), now),
-                when(c.last_refresh_at.as_deref(), now),
+                token_expiry(c, now),
                 grant_end_cell(c.grant_expires_at.as_deref(), now),
             ]
         })
@@ -152,6 +151,16 @@ fn grant_end_cell(at: Option<&str>, now: UnixMillis) -> String {
         format!("{text}!")
     } else {
         text
+    }
+}
+
+/// A listed token's expiry: when it is listed (a grant that ends with it), else whether the
+/// Worker refreshes it on its own.
+fn token_expiry(c: &Connection, now: UnixMillis) -> String {
+    match c.access_token_expires_at.as_deref() {
+        Some(_) => when(c.access_token_expires_at.as_deref(), now),
+        None if c.refreshable && c.token_expires => "auto-refreshed".to_owned(),
+        None => NONE.to_owned(),
     }
 }
 
@@ -288,17 +297,23 @@ pub fn revoked(c: &Connection, r: &Revoked) -> String {
         other => format!("Upstream revocation: {other}."),
     };
     format!(
-        "Revoked {} ({}): its URL no longer works.\n{upstream}\n",
-        c.label, c.id
+        "Revoked {} ({}). {}\n{upstream}\n",
+        c.label,
+        c.id,
+        old_url_sentence(r.old_url_answers_for_seconds)
     )
 }
 
 /// `bindify rotate-url`: the new URLs.
 pub fn rotated(c: &Connection, urls: &PermanentUrls) -> String {
     format!(
-        "New permanent URL for {} ({}). The old URL stopped working: update your MCP \
-         clients.\nYour permanent MCP URL: {}\nLegacy SSE URL: {}\n",
-        c.label, c.id, urls.mcp_url, urls.sse_url
+        "New permanent URL for {} ({}). {} Update your MCP clients.\nYour permanent MCP URL: \
+         {}\nLegacy SSE URL: {}\n",
+        c.label,
+        c.id,
+        old_url_sentence(urls.old_url_answers_for_seconds),
+        urls.mcp_url,
+        urls.sse_url
     )
 }
 

@@ -72,6 +72,8 @@ mod tests {
             created_at: None,
             kind: None,
             grant_expires_at: None,
+            refreshable: true,
+            token_expires: true,
             activity: None,
         }
     }

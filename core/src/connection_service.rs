@@ -18,12 +18,17 @@
 //!
 //! While the authorization server fails, a request that needs a token tries the token endpoint
 //! itself, at most once every [`refresh::DEMAND_REFRESH_INTERVAL_MS`] (the time of the last
-//! attempt, the cron's included, is kept in memory too); the backoff only spaces the cron's
+//! attempt, the alarm's included, is kept in memory too); the backoff only spaces the alarm's
 //! attempts. Queued callers re-decide after the lock, so one attempt serves them all.
 //!
 //! Deleting a connection, and replacing its grant by a reconnect, end the old grant at its
 //! authorization server (RFC 7009, best effort); which token ends it is
 //! [`crate::flow::revoke`]'s choice.
+//!
+//! After every change of the record the object sets its alarm from it ([`crate::schedule`]),
+//! and rewrites the KV mirror if the record's listed metadata changed ([`crate::vault`]); the
+//! alarm handler, the cron's visit and the catch-up that runs before each operation are in
+//! [`upkeep`].
 
 use std::cell::{Cell, RefCell};
 
@@ -36,8 +41,8 @@ use crate::flow::revoke::{ReplacedGrant, grant_token, replaced_grant_token, revo
 use crate::http::HttpClient;
 use crate::record::{ConnectionRecord, ConnectionView, UpstreamAuth};
 use crate::refresh::{self, Decision, RefreshLimited, RejectionRefreshes, Unavailable};
-use crate::secret::SecretHash;
-use crate::store::KvStore;
+use crate::secret::{SecretHash, sha256};
+use crate::store::{AlarmSlot, KvStore};
 use crate::time::UnixMillis;
 use crate::tokens::Revocation;
 use crate::vault::{Vault, VaultError};
@@ -52,12 +57,24 @@ pub struct ObjectMemory {
     refresh_lock: Mutex<()>,
     /// Refreshes made because the upstream refused an unexpired token.
     rejections: Cell<RejectionRefreshes>,
-    /// When this object last reached for the token endpoint (a request's attempt or the
-    /// cron's); requests wait [`refresh::DEMAND_REFRESH_INTERVAL_MS`] after it while it fails.
+    /// When this object last reached for the token endpoint (a request's attempt, its alarm's
+    /// or the cron's); requests wait [`refresh::DEMAND_REFRESH_INTERVAL_MS`] after it while it
+    /// fails.
     last_attempt: Cell<Option<UnixMillis>>,
+    /// The metadata the KV mirror holds (JSON), as this object last wrote it; `None` until read
+    /// from storage, `Some(None)` when there is no mirror.
+    mirrored: RefCell<Option<Option<String>>>,
+    /// The alarm as this object last set or read it; `None` until known.
+    alarm: Cell<Option<Option<UnixMillis>>>,
+    /// Whether the connection's id is known to be in storage, for the alarm handler.
+    id_stored: Cell<bool>,
+    /// This object found itself without the alarm it needed (and set it) since the cron's last
+    /// visit, which reports it.
+    found_missing: Cell<bool>,
 }
 
-/// A usable credential: an access token, or the owner's API key. `Debug` is redacted by
+/// A usable credential (an access token, or the owner's API key), as the object hands it out
+/// and a Worker isolate may keep it (see [`crate::grant_cache`]). `Debug` is redacted by
 /// `AccessToken`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grant {
@@ -65,6 +82,10 @@ pub struct Grant {
     pub expires_at: Option<UnixMillis>,
     /// The MCP server URL the token is for.
     pub upstream: String,
+    /// From this instant the token is no longer sent ([`refresh::fresh_until`]): a holder asks
+    /// the object again. `None`: the token states no expiry.
+    #[serde(default)]
+    pub fresh_until: Option<UnixMillis>,
     /// How the credential goes upstream.
     #[serde(default)]
     pub upstream_auth: UpstreamAuth,
@@ -90,6 +111,12 @@ impl Grant {
     pub fn is_oauth(&self) -> bool {
         self.upstream_auth == UpstreamAuth::Bearer
     }
+
+    /// The SHA-256 of the credential this grant sends, whatever its kind: what a refusal names
+    /// to the object, and what a Worker isolate compares before it drops a remembered grant.
+    pub fn credential_hash(&self) -> [u8; 32] {
+        sha256(self.access_token.secret().as_bytes())
+    }
 }
 
 /// The answer to "give me a token".
@@ -102,7 +129,7 @@ pub enum TokenOutcome {
     RefreshLimited(RefreshLimited),
 }
 
-/// What one cron visit did.
+/// What a background visit (the object's alarm, or the cron's sweep) did about the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CronOutcome {
@@ -111,6 +138,15 @@ pub enum CronOutcome {
     NeedsReauth,
     Transient,
     Missing,
+}
+
+/// What one visit of the cron's sweep found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    /// The object needed an alarm and had none (found by this visit, or by another operation
+    /// since the last visit): it set one.
+    pub rearmed: bool,
+    pub outcome: CronOutcome,
 }
 
 /// What deleting a connection did.
@@ -122,13 +158,13 @@ pub struct Deleted {
     pub upstream_revocation: Revocation,
 }
 
-/// A connection object's operations.
-pub struct ConnectionService<'a, O: KvStore, K: KvStore> {
+/// A connection object's operations. `O` is the object's storage, with its alarm.
+pub struct ConnectionService<'a, O: KvStore + AlarmSlot, K: KvStore> {
     pub vault: Vault<'a, O, K>,
     pub memory: &'a ObjectMemory,
 }
 
-impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
+impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
     /// The current record: from memory, else from storage.
     pub async fn record(&self, id: &str) -> Result<Option<ConnectionRecord>, VaultError> {
         if let Some(record) = self.memory.record.borrow().as_ref() {
@@ -139,21 +175,29 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         Ok(loaded)
     }
 
-    /// Writes `record` and makes it the current one. If the write fails, the record is still
-    /// kept in memory (it may hold a rotated refresh token that exists nowhere else) and the
-    /// write is retried by the next operation.
+    /// Stores a new connection: its record, its KV mirror and its alarm.
+    pub async fn create(&self, record: &ConnectionRecord) -> Result<(), VaultError> {
+        self.vault.create(record).await?;
+        self.memory.record.replace(Some(record.clone()));
+        self.memory.unsaved.set(false);
+        // A new object has no alarm yet; that is not an alarm gone missing.
+        self.memory.alarm.set(Some(None));
+        self.settle(&record.id, Some(record)).await
+    }
+
+    /// Writes `record` and makes it the current one, then its mirror and alarm follow. If the
+    /// write fails, the record is still kept in memory (it may hold a rotated refresh token
+    /// that exists nowhere else) and the write is retried by the next operation.
     async fn commit(&self, record: ConnectionRecord) -> Result<(), VaultError> {
         self.memory.record.replace(Some(record.clone()));
         match self.vault.save(&record).await {
-            Ok(()) => {
-                self.memory.unsaved.set(false);
-                Ok(())
-            }
+            Ok(()) => self.memory.unsaved.set(false),
             Err(e) => {
                 self.memory.unsaved.set(true);
-                Err(e)
+                return Err(e);
             }
         }
+        self.settle(&record.id, Some(&record)).await
     }
 
     /// Retries a write that failed earlier.
@@ -251,34 +295,6 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         }
     }
 
-    /// The cron's visit: refresh if the token expires within `window_ms`.
-    pub async fn refresh_if_due<C: HttpClient>(
-        &self,
-        http: &C,
-        id: &str,
-        now: UnixMillis,
-        window_ms: i64,
-    ) -> Result<CronOutcome, VaultError> {
-        self.flush().await?;
-        let _turn = self.memory.refresh_lock.lock().await;
-        let Some(mut record) = self.record(id).await? else {
-            return Ok(CronOutcome::Missing);
-        };
-        if !refresh::due_for_cron(&record, now, window_ms) {
-            return Ok(CronOutcome::NotDue);
-        }
-        self.memory.last_attempt.set(Some(now));
-        let result = refresh::refresh(http, &mut record, now).await;
-        self.note_refresh(now, RefreshTrigger::Cron, &result).await;
-        let outcome = match result {
-            Ok(()) => CronOutcome::Refreshed,
-            Err(Unavailable::NeedsReauth) => CronOutcome::NeedsReauth,
-            Err(Unavailable::Transient { .. }) => CronOutcome::Transient,
-        };
-        self.commit(record).await?;
-        Ok(outcome)
-    }
-
     /// Binds the grant of `fresh` to connection `id` (a reconnect), then revokes the grant it
     /// replaced at its server (best effort). `None` when there is no such connection.
     pub async fn rebind<C: HttpClient>(
@@ -311,7 +327,7 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
 }
 
 /// Owner operations. The Worker calls these only after checking the owner's credential.
-impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
+impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
     pub async fn view(&self, id: &str) -> Result<Option<ConnectionView>, VaultError> {
         Ok(self.record(id).await?.map(|r| r.view()))
     }
@@ -367,11 +383,12 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
             let Some(record) = self.record(id).await? else {
                 return Ok(None);
             };
-            self.vault.delete(id).await?;
+            self.vault.delete().await?;
             // Best effort: with the record gone, nothing reads or adds to what is left.
             let _ = self.forget_activity().await;
             self.memory.record.replace(None);
             self.memory.unsaved.set(false);
+            self.settle(id, None).await?;
             record
         };
         let (token, hint) = grant_token(&record.tokens);
@@ -388,6 +405,7 @@ fn grant(record: &ConnectionRecord) -> Grant {
         access_token: record.tokens.access_token.clone(),
         expires_at: record.tokens.expires_at,
         upstream: record.server_url.clone(),
+        fresh_until: refresh::fresh_until(record),
         upstream_auth: record.upstream_auth.clone(),
     }
 }
@@ -395,6 +413,8 @@ fn grant(record: &ConnectionRecord) -> Grant {
 mod activity;
 #[cfg(test)]
 mod activity_tests;
+mod upkeep;
+
 #[cfg(test)]
 mod kinds_tests;
 mod scopes;

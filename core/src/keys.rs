@@ -3,8 +3,9 @@
 
 use crate::secret::{SecretHash, b64url, sha256};
 
-/// `conn:<id>`: a sealed [`crate::record::ConnectionRecord`] mirrored from the connection's
-/// Durable Object, with plaintext [`crate::record::IndexMetadata`] for listing and the cron scan.
+/// `conn:<id>`: the KV mirror of a connection, whose plaintext [`crate::record::IndexMetadata`]
+/// serves listings and the cron's sweep (see [`crate::vault`]). Also the associated data of the
+/// sealed record in the connection's own object.
 pub fn connection(id: &str) -> String {
     format!("conn:{id}")
 }
@@ -46,9 +47,18 @@ pub fn cli(code_hash_hex: &str) -> String {
 /// `meta:last-cron`: when the cron last ran (Unix milliseconds), written at most hourly.
 pub const LAST_CRON: &str = "meta:last-cron";
 
-/// Durable Object storage key, inside a connection's object, present while the KV mirror
-/// `conn:<id>` is behind the object (a mirror write failed); removed once it has caught up.
-pub const OBJECT_MIRROR_STALE: &str = "mirror-stale";
+/// Durable Object storage key, inside a connection's object: the JSON metadata of the KV
+/// mirror `conn:<id>` as the object last wrote it (see [`crate::vault`]); the mirror is written
+/// again only when the record's metadata differs from it.
+pub const OBJECT_MIRRORED: &str = "mirrored";
+
+/// Durable Object storage key that earlier versions kept while the KV mirror was behind the
+/// object; [`OBJECT_MIRRORED`] replaces it, and the object removes it.
+pub const LEGACY_OBJECT_MIRROR_STALE: &str = "mirror-stale";
+
+/// Durable Object storage key, inside a connection's object: the connection's id (not a
+/// secret), for the alarm handler, which the runtime calls without one.
+pub const OBJECT_ID: &str = "id";
 
 /// Durable Object storage key of the authoritative sealed record, inside the connection's
 /// own object. Its associated data is the KV key [`connection`], so the two copies are

@@ -180,8 +180,14 @@ pub enum ConnectionKind {
     Open,
 }
 
-/// The plaintext metadata stored beside the sealed KV copy: what a listing or the cron scan
-/// needs without opening every record. Holds no token and no secret.
+/// The plaintext metadata of a connection's KV mirror `conn:<id>`: what a listing and the
+/// cron's sweep need, without asking every object. Holds no token and no secret.
+///
+/// It holds only what changes rarely, so that the object rewrites the mirror only when the
+/// metadata changes (see [`crate::vault`]), never for a routine refresh: a refreshable grant's
+/// access-token expiry, its last refresh and its backoff are the object's to answer
+/// ([`ConnectionRecord::view`]). Entries written by earlier versions carry those too
+/// (`last_refresh_at`, `next_attempt_at`, the expiry of a refreshable grant); they are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexMetadata {
     #[serde(default)]
@@ -190,23 +196,54 @@ pub struct IndexMetadata {
     pub upstream: String,
     #[serde(default)]
     pub created_at: UnixMillis,
-    #[serde(default)]
-    pub last_refresh_at: Option<UnixMillis>,
     /// Shortened to fit KV's 1,024-byte metadata limit.
     #[serde(default)]
     pub last_error: Option<String>,
     pub state: ConnectionState,
-    /// Access-token expiry, Unix milliseconds.
+    /// The access token's expiry when it ends the grant (no refresh token), Unix milliseconds.
     pub expires_at: Option<UnixMillis>,
     pub has_refresh_token: bool,
-    /// Backoff: the cron leaves the connection alone until then.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_attempt_at: Option<UnixMillis>,
+    /// Whether the access token states an expiry at all.
+    #[serde(default)]
+    pub token_expires: bool,
+    /// Written by every version whose objects schedule their refreshes with an alarm; absent
+    /// from entries written before, whose objects the cron's sweep visits first.
+    #[serde(default)]
+    pub alarm: bool,
     #[serde(default)]
     pub kind: ConnectionKind,
-    /// When the grant ends for good (see [`ConnectionRecord::grant_expires_at`]).
+    /// When the grant ends for good (see [`ConnectionRecord::grant_expires_at`]); a refresh that
+    /// moves it later by less than [`GRANT_END_SLACK_MS`] leaves the listed one as it is (see
+    /// [`IndexMetadata::settled`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_expires_at: Option<UnixMillis>,
+}
+
+/// How much later a grant's end may move before the KV mirror is written again for it. A
+/// server can extend the grant with every refresh (a refresh token whose stated lifetime starts
+/// again at each refresh, as GitHub's does); rewriting the mirror for that would cost a KV write
+/// per refresh. The listed end is then early by less than this, never late; the connection's
+/// object answers the exact one (the status, `GET /api/connections/<id>`).
+pub const GRANT_END_SLACK_MS: i64 = 24 * 3_600_000;
+
+impl IndexMetadata {
+    /// The access token's expiry when nothing renews it, so that it ends the grant. Earlier
+    /// versions listed every token's expiry; a renewable one's is ignored.
+    pub fn final_token_expiry(&self) -> Option<UnixMillis> {
+        self.expires_at.filter(|_| !self.has_refresh_token)
+    }
+
+    /// This metadata as the mirror is to hold it, given what it holds now (`listed`): a grant
+    /// end that moved later by less than [`GRANT_END_SLACK_MS`] stays as listed.
+    pub fn settled(mut self, listed: Option<&IndexMetadata>) -> Self {
+        let listed_end = listed.and_then(|l| l.grant_expires_at);
+        if let (Some(end), Some(listed_end)) = (self.grant_expires_at, listed_end)
+            && (0..GRANT_END_SLACK_MS).contains(&end.saturating_sub(listed_end))
+        {
+            self.grant_expires_at = Some(listed_end);
+        }
+        self
+    }
 }
 
 /// Longest label the owner can set.
@@ -216,7 +253,10 @@ fn truncate_chars(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
-/// A connection as the management API lists it: never a token, never the URL secret.
+/// A connection as the management API shows it: never a token, never the URL secret. A
+/// listing reads it from the KV mirror's metadata, where a refreshable grant's token expiry,
+/// last refresh and backoff are not kept (they change with every refresh): those are `null`
+/// there, and `GET /api/connections/<id>` asks the connection's object for them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectionView {
     pub id: String,
@@ -229,6 +269,10 @@ pub struct ConnectionView {
     pub created_at: String,
     /// Whether Bindify holds a refresh token; without one the grant ends with the access token.
     pub refreshable: bool,
+    /// Whether the access token states an expiry (a refreshable one is then refreshed ahead of
+    /// it, by the connection's object).
+    #[serde(default)]
+    pub token_expires: bool,
     /// After a transient refresh failure: no background retry before this instant.
     pub next_attempt_at: Option<String>,
     #[serde(default)]
@@ -247,12 +291,13 @@ impl ConnectionView {
             label: meta.label.clone(),
             upstream: meta.upstream.clone(),
             state: meta.state,
-            access_token_expires_at: meta.expires_at.map(rfc3339),
-            last_refresh_at: meta.last_refresh_at.map(rfc3339),
+            access_token_expires_at: meta.final_token_expiry().map(rfc3339),
+            last_refresh_at: None,
             last_error: meta.last_error.clone(),
             created_at: rfc3339(meta.created_at),
             refreshable: meta.has_refresh_token,
-            next_attempt_at: meta.next_attempt_at.map(rfc3339),
+            token_expires: meta.token_expires || meta.expires_at.is_some(),
+            next_attempt_at: None,
             kind: meta.kind,
             grant_expires_at: meta.grant_expires_at.map(rfc3339),
         }
@@ -344,23 +389,39 @@ impl ConnectionRecord {
     }
 
     pub fn index_metadata(&self) -> IndexMetadata {
+        let renewable = self.renewable();
         IndexMetadata {
             label: truncate_chars(&self.label, MAX_LABEL_CHARS),
             upstream: truncate_chars(&self.server_url, 300),
             created_at: self.created_at,
-            last_refresh_at: self.last_refresh_at,
             last_error: self.last_error.as_deref().map(|e| truncate_chars(e, 200)),
             state: self.state,
-            expires_at: self.tokens.expires_at,
-            has_refresh_token: self.renewable(),
-            next_attempt_at: self.next_attempt_at,
+            expires_at: self.tokens.expires_at.filter(|_| !renewable),
+            has_refresh_token: renewable,
+            token_expires: self.tokens.expires_at.is_some(),
+            alarm: true,
             kind: self.kind(),
             grant_expires_at: self.grant_expires_at(),
         }
     }
 
+    /// The owner's view, from the record itself: every time the object knows.
     pub fn view(&self) -> ConnectionView {
-        ConnectionView::from_metadata(&self.id, &self.index_metadata())
+        ConnectionView {
+            id: self.id.clone(),
+            label: truncate_chars(&self.label, MAX_LABEL_CHARS),
+            upstream: self.server_url.clone(),
+            state: self.state,
+            access_token_expires_at: self.tokens.expires_at.map(rfc3339),
+            last_refresh_at: self.last_refresh_at.map(rfc3339),
+            last_error: self.last_error.clone(),
+            created_at: rfc3339(self.created_at),
+            refreshable: self.renewable(),
+            token_expires: self.tokens.expires_at.is_some(),
+            next_attempt_at: self.next_attempt_at.map(rfc3339),
+            kind: self.kind(),
+            grant_expires_at: self.grant_expires_at().map(rfc3339),
+        }
     }
 
     pub fn status_view(&self) -> StatusView {

@@ -3,8 +3,9 @@
 //! applies the outcome to the record. The caller persists the record before it hands the new
 //! access token to anyone, so a rotated refresh token is never lost or spent twice.
 //!
-//! Two kinds of attempt reach the token endpoint. The cron's, in the background, follow the
-//! backoff: after a transient failure the next one waits 30 s, doubling up to 30 minutes. A
+//! Two kinds of attempt reach the token endpoint. The background ones (the object's alarm, see
+//! [`crate::schedule`], and the cron's sweep when an alarm slipped) follow the backoff: after a
+//! transient failure the next one waits 30 s, doubling up to 30 minutes. A
 //! client request that needs a token while the current one is unusable does not wait for the
 //! backoff: it tries the token endpoint itself, at most once every
 //! [`DEMAND_REFRESH_INTERVAL_MS`] (whoever made the last attempt), so the first request after
@@ -27,11 +28,6 @@ pub const REFRESH_BUFFER_MS: i64 = 60_000;
 /// The smallest buffer: a JWT's `exp` counts whole seconds, so a token can expire up to a
 /// second before `obtained_at + expires_in`.
 pub const MIN_REFRESH_BUFFER_MS: i64 = 1_000;
-
-/// The cron refreshes tokens that expire within this window. Cron runs every 5 minutes, so a
-/// 15-minute window gives every token about three chances before the on-demand path is needed,
-/// and suits 1-hour tokens (Notion) as well as 8-hour ones (Atlassian, GitHub).
-pub const DEFAULT_CRON_WINDOW_MS: i64 = 15 * 60_000;
 
 /// First retry delay after a transient failure; doubles per failure in a row.
 pub const BACKOFF_BASE_MS: i64 = 30_000;
@@ -130,11 +126,18 @@ pub fn backoff(failures: u32) -> i64 {
 
 /// Whether the access token is usable for a request sent at `now`.
 pub fn access_token_fresh(record: &ConnectionRecord, now: UnixMillis) -> bool {
-    match record.tokens.expires_at {
-        Some(expires_at) => expires_at - refresh_buffer(record) > now,
-        // No expiry given: usable until the upstream says otherwise (a 401).
-        None => true,
-    }
+    // No expiry given: usable until the upstream says otherwise (a 401).
+    fresh_until(record).is_none_or(|until| until > now)
+}
+
+/// The instant from which the access token is no longer used for requests: its expiry less
+/// the [`refresh_buffer`]. `None` when the token states no expiry. A Worker isolate that holds
+/// the token (see [`crate::grant_cache`]) applies the same instant.
+pub fn fresh_until(record: &ConnectionRecord) -> Option<UnixMillis> {
+    record
+        .tokens
+        .expires_at
+        .map(|expires_at| expires_at.saturating_sub(refresh_buffer(record)))
 }
 
 /// [`REFRESH_BUFFER_MS`], or a quarter of the token's lifetime when that is shorter, but at
@@ -206,17 +209,6 @@ fn transient(record: &ConnectionRecord, retry_at: UnixMillis) -> Unavailable {
             .map_or_else(|| record.server_url.clone(), |o| o.issuer.clone()),
         retry_at,
     }
-}
-
-/// Whether the cron should refresh this connection now.
-pub fn due_for_cron(record: &ConnectionRecord, now: UnixMillis, window_ms: i64) -> bool {
-    record.state != ConnectionState::NeedsReauth
-        && record.renewable()
-        && record.next_attempt_at.is_none_or(|t| t <= now)
-        && record
-            .tokens
-            .expires_at
-            .is_some_and(|e| e - window_ms <= now)
 }
 
 /// Refreshes and applies the outcome to `record`: new tokens and `active` on success;

@@ -36,8 +36,8 @@ pub enum Variable {
     AdminToken,
     AllowLoopbackHttp,
     AllowedOrigins,
-    RefreshWindowSeconds,
     CronMaxRefreshes,
+    RevocationBoundSeconds,
     ConnectStateTtlSeconds,
     OauthClients,
     ClientMetadataUrl,
@@ -52,8 +52,8 @@ impl Variable {
         Variable::AdminToken,
         Variable::AllowLoopbackHttp,
         Variable::AllowedOrigins,
-        Variable::RefreshWindowSeconds,
         Variable::CronMaxRefreshes,
+        Variable::RevocationBoundSeconds,
         Variable::ConnectStateTtlSeconds,
         Variable::OauthClients,
         Variable::ClientMetadataUrl,
@@ -69,8 +69,8 @@ impl Variable {
             Variable::AdminToken => "ADMIN_TOKEN",
             Variable::AllowLoopbackHttp => "ALLOW_LOOPBACK_HTTP",
             Variable::AllowedOrigins => "ALLOWED_ORIGINS",
-            Variable::RefreshWindowSeconds => "REFRESH_WINDOW_SECONDS",
             Variable::CronMaxRefreshes => "CRON_MAX_REFRESHES",
+            Variable::RevocationBoundSeconds => "REVOCATION_BOUND_SECONDS",
             Variable::ConnectStateTtlSeconds => "CONNECT_STATE_TTL_SECONDS",
             Variable::OauthClients => "OAUTH_CLIENTS",
             Variable::ClientMetadataUrl => "CLIENT_METADATA_URL",
@@ -84,8 +84,8 @@ impl Variable {
         match self {
             Variable::TokenEncryptionKeyVersion => Some("1"),
             Variable::AllowLoopbackHttp => Some("false"),
-            Variable::RefreshWindowSeconds => Some("900"),
             Variable::CronMaxRefreshes => Some("40"),
+            Variable::RevocationBoundSeconds => Some("10"),
             Variable::ConnectStateTtlSeconds => Some("600"),
             Variable::ClientMetadataUrl => Some(DEFAULT_CLIENT_METADATA_URL),
             _ => None,
@@ -117,18 +117,20 @@ pub const KEY_VERSION: Bounds = Bounds {
     max: 255,
     default: 1,
 };
-/// `REFRESH_WINDOW_SECONDS`: up to a day.
-pub const REFRESH_WINDOW_SECONDS: Bounds = Bounds {
-    min: 1,
-    max: 86_400,
-    default: crate::refresh::DEFAULT_CRON_WINDOW_MS / 1000,
-};
 /// `CRON_MAX_REFRESHES`: up to 10,000 (Workers allow at most that many subrequests per
 /// invocation on any plan).
 pub const CRON_MAX_REFRESHES: Bounds = Bounds {
     min: 1,
     max: 10_000,
     default: crate::cron::DEFAULT_MAX_REFRESHES_PER_RUN as i64,
+};
+/// `REVOCATION_BOUND_SECONDS`: the longest time a rotated-away or revoked URL can still be
+/// answered by an isolate that served it before (see [`crate::grant_cache`]); 0 asks the
+/// connection's object on every request. Seconds, never minutes: at most one.
+pub const REVOCATION_BOUND_SECONDS: Bounds = Bounds {
+    min: 0,
+    max: 60,
+    default: crate::grant_cache::DEFAULT_BOUND_MS / 1000,
 };
 /// `CONNECT_STATE_TTL_SECONDS`: up to an hour.
 pub const CONNECT_STATE_TTL_SECONDS: Bounds = Bounds {
@@ -168,18 +170,31 @@ pub enum SettingError {
     },
     #[error("{variable} is not an https URL with a path; using the Worker's own")]
     Url { variable: Variable },
+    #[error("{name} is no longer used ({why}); remove it")]
+    Retired {
+        name: &'static str,
+        why: &'static str,
+    },
 }
 
 impl SettingError {
-    pub fn variable(&self) -> Variable {
+    /// The variable's name as the Worker's configuration spells it.
+    pub fn name(&self) -> &'static str {
         match self {
             SettingError::Number { variable, .. }
             | SettingError::Flag { variable }
             | SettingError::Json { variable, .. }
-            | SettingError::Url { variable } => *variable,
+            | SettingError::Url { variable } => variable.name(),
+            SettingError::Retired { name, .. } => name,
         }
     }
 }
+
+/// Variables earlier versions read, and why they are gone: one that is still set is reported.
+pub const RETIRED: [(&str, &str); 1] = [(
+    "REFRESH_WINDOW_SECONDS",
+    "each connection's object refreshes its token ahead of expiry with an alarm",
+)];
 
 /// The Worker's settings.
 #[derive(Debug)]
@@ -191,10 +206,10 @@ pub struct Settings {
     pub allow_loopback_http: bool,
     /// `ALLOWED_ORIGINS`, normalised.
     pub allowed_origins: Vec<String>,
-    /// `REFRESH_WINDOW_SECONDS`, in milliseconds.
-    pub refresh_window_ms: i64,
     /// `CRON_MAX_REFRESHES`.
     pub cron_max_refreshes: usize,
+    /// `REVOCATION_BOUND_SECONDS`, in milliseconds.
+    pub revocation_bound_ms: i64,
     /// `CONNECT_STATE_TTL_SECONDS`, in milliseconds.
     pub connect_state_ttl_ms: i64,
     /// `OAUTH_CLIENTS`, by issuer without a trailing slash.
@@ -216,7 +231,11 @@ impl Settings {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let mut problems = Vec::new();
+        let mut problems: Vec<SettingError> = RETIRED
+            .iter()
+            .filter(|(name, _)| lookup(name).is_some_and(|v| !v.trim().is_empty()))
+            .map(|&(name, why)| SettingError::Retired { name, why })
+            .collect();
         let mut number = |variable: Variable, bounds: Bounds| match text(variable) {
             None => bounds.default,
             Some(value) => parse_number(&value, bounds).unwrap_or_else(|problem| {
@@ -228,9 +247,9 @@ impl Settings {
                 bounds.default
             }),
         };
-        let refresh_window_ms =
-            number(Variable::RefreshWindowSeconds, REFRESH_WINDOW_SECONDS).saturating_mul(1000);
         let cron_max_refreshes = number(Variable::CronMaxRefreshes, CRON_MAX_REFRESHES);
+        let revocation_bound_ms =
+            number(Variable::RevocationBoundSeconds, REVOCATION_BOUND_SECONDS).saturating_mul(1000);
         let connect_state_ttl_ms =
             number(Variable::ConnectStateTtlSeconds, CONNECT_STATE_TTL_SECONDS)
                 .saturating_mul(1000);
@@ -272,9 +291,9 @@ impl Settings {
             allowed_origins: text(Variable::AllowedOrigins)
                 .map(|v| crate::origin::parse_allowed_origins(&v))
                 .unwrap_or_default(),
-            refresh_window_ms,
             cron_max_refreshes: usize::try_from(cron_max_refreshes)
                 .unwrap_or(crate::cron::DEFAULT_MAX_REFRESHES_PER_RUN),
+            revocation_bound_ms,
             connect_state_ttl_ms,
             oauth_clients,
             configured_client_metadata_url,
@@ -291,6 +310,12 @@ impl Settings {
             Err(KeyError::Missing) => Err(ConnectError::KeyMissing),
             Err(other) => Err(ConnectError::KeyMalformed(other.clone())),
         }
+    }
+
+    /// How long a rotated-away or revoked URL can still be answered, in whole seconds, as the
+    /// dashboard, the API and the CLI say it.
+    pub fn old_url_answers_for_seconds(&self) -> u64 {
+        u64::try_from(self.revocation_bound_ms / 1000).unwrap_or(0)
     }
 
     pub fn upstream_policy(&self) -> UpstreamPolicy {

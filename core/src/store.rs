@@ -1,14 +1,18 @@
 //! Key-value storage as the core sees it: Workers KV in production, [`MemoryStore`] in tests.
 //! Every key is built in [`crate::keys`]; every value the core writes is sealed by
 //! [`crate::envelope`] except the URL index ([`crate::url_index`]), which holds only a
-//! connection id, and the cron's marker ([`crate::cron::note_run`]), which holds only a time.
+//! connection id, a connection's KV mirror ([`crate::vault`]), whose value is a constant and
+//! whose metadata holds no secret, a connection object's note of that metadata, and the cron's
+//! marker ([`crate::cron::note_run`]), which holds only a time.
 //!
 //! The Worker never calls KV or a Durable Object's storage itself: it hands an adapter of this
 //! trait to a core type ([`crate::vault::Vault`], [`crate::url_index::UrlIndex`],
 //! [`crate::cli_flow::CliCodes`], …), which decides what is read and written.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+
+use crate::time::UnixMillis;
 
 /// A storage failure. The message names the operation, never the value.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -58,6 +62,15 @@ pub trait KvStore {
     }
 }
 
+/// A Durable Object's alarm: at most one instant at which the runtime wakes the object (see
+/// [`crate::schedule`]). Once it has fired, no alarm is set until the object sets one again.
+#[allow(async_fn_in_trait)] // Workers are single-threaded; no `Send` bound is wanted.
+pub trait AlarmSlot {
+    async fn alarm(&self) -> Result<Option<UnixMillis>, StoreError>;
+    async fn set_alarm(&self, at: UnixMillis) -> Result<(), StoreError>;
+    async fn delete_alarm(&self) -> Result<(), StoreError>;
+}
+
 /// How a [`MemoryStore`] fails an operation on a failing key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -72,14 +85,18 @@ pub enum Failure {
 /// small, so tests cross page boundaries.
 pub const MEMORY_LIST_PAGE: usize = 2;
 
-/// An in-memory [`KvStore`] with switches that make every call, or every call on keys with a
-/// given prefix, fail (see [`Failure`]), for tests of the paths that must lose nothing when
-/// storage misbehaves.
+/// An in-memory [`KvStore`] (and, standing in for a Durable Object's storage, an
+/// [`AlarmSlot`]) with switches that make every call, or every call on keys with a given
+/// prefix, fail (see [`Failure`]), for tests of the paths that must lose nothing when storage
+/// misbehaves. It counts the writes (puts and deletes) that reach it.
 #[derive(Default)]
 pub struct MemoryStore {
     entries: RefCell<BTreeMap<String, (String, PutOptions)>>,
     broken: RefCell<bool>,
     failing: RefCell<Option<(String, Failure)>>,
+    writes: Cell<usize>,
+    alarm: Cell<Option<UnixMillis>>,
+    alarm_failing: Cell<bool>,
 }
 
 impl MemoryStore {
@@ -102,6 +119,26 @@ impl MemoryStore {
     /// (`None` heals the store).
     pub fn fail_prefix(&self, prefix: Option<&str>, failure: Failure) {
         *self.failing.borrow_mut() = prefix.map(|p| (p.to_owned(), failure));
+    }
+
+    /// Puts and deletes that reached the store so far, landed or not.
+    pub fn writes(&self) -> usize {
+        self.writes.get()
+    }
+
+    /// The alarm as set, read without any failure switch applying.
+    pub fn peek_alarm(&self) -> Option<UnixMillis> {
+        self.alarm.get()
+    }
+
+    /// While set, setting or deleting the alarm fails (reading it still works).
+    pub fn set_alarm_failing(&self, failing: bool) {
+        self.alarm_failing.set(failing);
+    }
+
+    /// The alarm fires: the runtime clears it before running the object's handler.
+    pub fn fire_alarm(&self) -> Option<UnixMillis> {
+        self.alarm.take()
     }
 
     pub fn keys(&self) -> Vec<String> {
@@ -153,6 +190,7 @@ impl MemoryStore {
         key: &str,
         apply: impl FnOnce(&mut BTreeMap<String, (String, PutOptions)>),
     ) -> Result<(), StoreError> {
+        self.writes.set(self.writes.get().saturating_add(1));
         match self.failure(key) {
             Some(Failure::Refuse) => Err(Self::failed(op)),
             Some(Failure::Land) => {
@@ -204,6 +242,33 @@ impl KvStore for MemoryStore {
         let more = matching.next().is_some();
         let cursor = keys.last().map(|(k, _)| k.clone()).filter(|_| more);
         Ok(ListPage { keys, cursor })
+    }
+}
+
+/// The alarm of a [`MemoryStore`]: fails while the store is broken, and setting it fails while
+/// [`MemoryStore::set_alarm_failing`] says so.
+impl AlarmSlot for MemoryStore {
+    async fn alarm(&self) -> Result<Option<UnixMillis>, StoreError> {
+        if *self.broken.borrow() {
+            return Err(Self::failed("get alarm"));
+        }
+        Ok(self.alarm.get())
+    }
+
+    async fn set_alarm(&self, at: UnixMillis) -> Result<(), StoreError> {
+        if *self.broken.borrow() || self.alarm_failing.get() {
+            return Err(Self::failed("set alarm"));
+        }
+        self.alarm.set(Some(at));
+        Ok(())
+    }
+
+    async fn delete_alarm(&self) -> Result<(), StoreError> {
+        if *self.broken.borrow() || self.alarm_failing.get() {
+            return Err(Self::failed("delete alarm"));
+        }
+        self.alarm.set(None);
+        Ok(())
     }
 }
 

@@ -1,9 +1,10 @@
 //! The URL index: `url:<hash>` in KV ([`crate::keys::url_index`]) leads from a permanent
 //! URL's secret to its connection id. It is only a pointer: the connection's object compares the
-//! secret's hash against its own record on every request, so a stale, cached or orphaned entry
-//! never grants access, and a rotated or revoked URL stops working at once. That is what makes
-//! it safe to cache entries near the reader ([`EDGE_CACHE_TTL_SECONDS`]) and in the isolate's
-//! memory ([`IndexCache`]).
+//! secret's hash against its own record whenever it is asked (and an isolate asks it at least
+//! once per revocation bound, see [`crate::grant_cache`]), so a stale, cached or orphaned entry
+//! never grants access, and a rotated or revoked URL stops working within that bound. That is
+//! what makes it safe to cache entries near the reader ([`EDGE_CACHE_TTL_SECONDS`]) and in the
+//! isolate's memory ([`IndexCache`]).
 //!
 //! The entry and the connection's object are written in an order that never shows a URL that
 //! does not work: [`UrlIndex::create`] writes the object first, [`UrlIndex::rotate`] the new

@@ -1,22 +1,29 @@
 //! The vault of one connection, as its Durable Object runs it.
 //!
-//! Source of truth: the connection's Durable Object storage. It is strongly consistent and has
-//! a single writer, so a rotated refresh token, once written there, is what every later read
-//! sees. Workers KV is eventually consistent (a write can take 60 s or more to reach other
-//! locations), so the KV copy under `conn:<id>` is a mirror, written after the object's own
-//! storage, and is used only for listing and for the cron's scan of expiries. Nothing
-//! that spends a token ever reads it.
+//! Source of truth: the connection's Durable Object storage, which alone holds the sealed
+//! record. It is strongly consistent and has a single writer, so a rotated refresh token, once
+//! written there, is what every later read sees.
+//!
+//! Workers KV holds a mirror of each connection under `conn:<id>` for listings and the cron's
+//! sweep: its plaintext metadata ([`IndexMetadata`]) and the minimal value [`MIRROR_VALUE`].
+//! No sealed record is kept in KV: nothing reads one from there (earlier versions wrote the
+//! sealed record as the value; it is replaced at the entry's next write). The object keeps a
+//! copy of the metadata it last wrote ([`keys::OBJECT_MIRRORED`]) and writes KV only when the
+//! metadata changes, which a routine refresh never does (see [`IndexMetadata`]): the
+//! connection's state, label, upstream, last error, grant end or alarm mark change it.
 //!
 //! The mirror write is best effort: when KV refuses it (an outage, a spent daily write quota),
-//! the change still counts, the object notes that its mirror is stale, and
-//! [`Vault::catch_up_mirror`] (run by the object before each operation, including the cron's
-//! visit) writes it again.
+//! the change still counts and the object's copy stays as it was, so the next operation of the
+//! object (a request, its alarm, the cron's visit) compares again and writes it.
 
 use crate::envelope::{EnvelopeError, Keyring};
 use crate::keys;
 use crate::record::{ConnectionRecord, IndexMetadata, StatusView};
 use crate::secret::SecretHash;
 use crate::store::{KvStore, PutOptions, StoreError};
+
+/// The value of a `conn:<id>` mirror: everything is in its metadata.
+pub const MIRROR_VALUE: &str = "v2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
@@ -36,7 +43,7 @@ pub struct Vault<'a, O: KvStore, K: KvStore> {
 }
 
 impl<O: KvStore, K: KvStore> Vault<'_, O, K> {
-    /// Stores a new connection: the object first (the truth), then the KV mirror.
+    /// Stores a new connection in the object.
     pub async fn create(&self, record: &ConnectionRecord) -> Result<(), VaultError> {
         if self.object.get(keys::OBJECT_RECORD).await?.is_some() {
             return Err(VaultError::AlreadyExists);
@@ -44,64 +51,61 @@ impl<O: KvStore, K: KvStore> Vault<'_, O, K> {
         self.save(record).await
     }
 
-    /// Seals and writes `record` to the object, then mirrors it to KV with its metadata. Only
-    /// the object's write can fail the save.
+    /// Seals and writes `record` to the object's storage.
     pub async fn save(&self, record: &ConnectionRecord) -> Result<(), VaultError> {
-        let kv_key = keys::connection(&record.id);
-        let sealed = self.keyring.seal_json(kv_key.as_bytes(), record)?;
+        let aad = keys::connection(&record.id);
+        let sealed = self.keyring.seal_json(aad.as_bytes(), record)?;
         self.object
             .put(keys::OBJECT_RECORD, &sealed, PutOptions::default())
             .await?;
-        let mirrored = self.kv.put(&kv_key, &sealed, mirror_options(record)).await;
-        self.note_mirror(mirrored).await
+        Ok(())
     }
 
-    /// Removes the connection: the object's record first, then the KV mirror (best effort, like
-    /// every mirror write).
-    pub async fn delete(&self, id: &str) -> Result<(), VaultError> {
+    /// Removes the connection's record from the object.
+    pub async fn delete(&self) -> Result<(), VaultError> {
         self.object.delete(keys::OBJECT_RECORD).await?;
-        let removed = self.kv.delete(&keys::connection(id)).await;
-        self.note_mirror(removed).await
+        Ok(())
     }
 
-    /// Brings the KV mirror of connection `id` up to date if an earlier write of it failed.
-    /// `Ok(true)` when the mirror is (now) current; `Ok(false)` when KV still refuses.
-    pub async fn catch_up_mirror(&self, id: &str) -> Result<bool, VaultError> {
-        if self.object.get(keys::OBJECT_MIRROR_STALE).await?.is_none() {
-            return Ok(true);
-        }
+    /// The metadata the KV mirror holds as this object last wrote it (JSON), if any.
+    pub async fn mirrored(&self) -> Result<Option<String>, VaultError> {
+        Ok(self.object.get(keys::OBJECT_MIRRORED).await?)
+    }
+
+    /// Writes the KV mirror of connection `id`: `metadata` (JSON of an [`IndexMetadata`]), or
+    /// its removal for `None`, then notes in the object what KV now holds. `Ok(false)` when KV
+    /// refused (the object's note stays, so the next comparison writes again); `Err` only when
+    /// the object's own storage failed.
+    pub async fn write_mirror(&self, id: &str, metadata: Option<&str>) -> Result<bool, VaultError> {
         let kv_key = keys::connection(id);
-        let written = match self.object.get(keys::OBJECT_RECORD).await? {
-            Some(sealed) => {
-                let record: ConnectionRecord =
-                    self.keyring.open_json(kv_key.as_bytes(), &sealed)?;
-                self.kv.put(&kv_key, &sealed, mirror_options(&record)).await
+        let written = match metadata {
+            Some(json) => {
+                let options = PutOptions {
+                    ttl_seconds: None,
+                    metadata: serde_json::from_str(json).ok(),
+                };
+                self.kv.put(&kv_key, MIRROR_VALUE, options).await
             }
             None => self.kv.delete(&kv_key).await,
         };
-        match written {
-            Ok(()) => {
-                self.object.delete(keys::OBJECT_MIRROR_STALE).await?;
-                Ok(true)
-            }
-            Err(_) => Ok(false),
+        if written.is_err() {
+            return Ok(false);
         }
-    }
-
-    /// Records how a mirror write went: a failure marks the mirror stale in the object (the
-    /// object's own write failing then is the only error); a success after a failure clears it.
-    async fn note_mirror(&self, result: Result<(), StoreError>) -> Result<(), VaultError> {
-        let stale = self.object.get(keys::OBJECT_MIRROR_STALE).await?.is_some();
-        match result {
-            Ok(()) if stale => self.object.delete(keys::OBJECT_MIRROR_STALE).await?,
-            Ok(()) => {}
-            Err(_) if stale => {}
-            Err(_) => {
+        match metadata {
+            Some(json) => {
                 self.object
-                    .put(keys::OBJECT_MIRROR_STALE, "1", PutOptions::default())
+                    .put(keys::OBJECT_MIRRORED, json, PutOptions::default())
                     .await?
             }
+            None => self.object.delete(keys::OBJECT_MIRRORED).await?,
         }
+        Ok(true)
+    }
+
+    /// Removes the marker earlier versions kept while their mirror was behind
+    /// ([`keys::LEGACY_OBJECT_MIRROR_STALE`]); the note of [`Vault::write_mirror`] replaces it.
+    pub async fn drop_legacy_marker(&self) -> Result<(), VaultError> {
+        self.object.delete(keys::LEGACY_OBJECT_MIRROR_STALE).await?;
         Ok(())
     }
 
@@ -110,8 +114,8 @@ impl<O: KvStore, K: KvStore> Vault<'_, O, K> {
         let Some(text) = self.object.get(keys::OBJECT_RECORD).await? else {
             return Ok(None);
         };
-        let kv_key = keys::connection(id);
-        Ok(Some(self.keyring.open_json(kv_key.as_bytes(), &text)?))
+        let aad = keys::connection(id);
+        Ok(Some(self.keyring.open_json(aad.as_bytes(), &text)?))
     }
 
     /// The record, only when `presented` is the hash of its current URL secret (compared in
@@ -140,9 +144,24 @@ impl<O: KvStore, K: KvStore> Vault<'_, O, K> {
     }
 }
 
-/// Every connection in the KV mirror with its plaintext metadata, from the keys alone: no record
-/// is read or opened. The cron plans from it and the management API lists from it. A key whose
-/// metadata does not read is left out.
+/// The metadata a record's KV mirror holds, as JSON: what [`Vault::write_mirror`] writes and
+/// the object compares with what it wrote last.
+pub fn mirror_metadata(record: &ConnectionRecord) -> String {
+    serde_json::to_string(&record.index_metadata()).unwrap_or_default()
+}
+
+/// [`mirror_metadata`] as the mirror is to hold it given what it holds now (`listed`, JSON as
+/// [`Vault::mirrored`] reads it): a grant end that a refresh moved later by less than
+/// [`crate::record::GRANT_END_SLACK_MS`] stays as listed (see [`IndexMetadata::settled`]), so
+/// a server that extends the grant with every refresh costs no KV write per refresh.
+pub fn settled_mirror_metadata(record: &ConnectionRecord, listed: Option<&str>) -> String {
+    let listed: Option<IndexMetadata> = listed.and_then(|json| serde_json::from_str(json).ok());
+    serde_json::to_string(&record.index_metadata().settled(listed.as_ref())).unwrap_or_default()
+}
+
+/// Every connection in the KV mirror with its plaintext metadata, from the keys alone: no value
+/// is read. The cron plans from it and the management API lists from it. A key whose metadata
+/// does not read is left out.
 pub async fn list_connections<K: KvStore>(
     kv: &K,
 ) -> Result<Vec<(String, IndexMetadata)>, StoreError> {
@@ -166,199 +185,5 @@ pub async fn list_connections<K: KvStore>(
     }
 }
 
-/// The KV mirror's options: no TTL, and the plaintext metadata for listing and the cron.
-fn mirror_options(record: &ConnectionRecord) -> PutOptions {
-    PutOptions {
-        ttl_seconds: None,
-        metadata: serde_json::to_value(record.index_metadata()).ok(),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::record::ConnectionState;
-
-    use crate::secret::UrlSecret;
-    use crate::store::MemoryStore;
-    use crate::testing::{block_on, keyring, sample_record};
-    use oauth2::{AccessToken, RefreshToken};
-
-    fn record(secret: &UrlSecret) -> ConnectionRecord {
-        let mut record = sample_record("conn1", secret.hash(), Some(3_600_000));
-        // Distinctive values, so finding them in a storage dump cannot be a coincidence.
-        record.tokens.access_token = AccessToken::new("AT-plain-secret".into());
-        record.tokens.refresh_token = Some(RefreshToken::new("RT-plain-secret".into()));
-        record
-    }
-
-    #[test]
-    fn create_seals_both_copies_and_indexes_expiry() {
-        let (object, kv, keyring) = (MemoryStore::new(), MemoryStore::new(), keyring());
-        let vault = Vault {
-            object: &object,
-            kv: &kv,
-            keyring: &keyring,
-        };
-        let secret = UrlSecret::generate().expect("random");
-        block_on(vault.create(&record(&secret))).expect("created");
-        for dump in [object.dump(), kv.dump()] {
-            assert!(!dump.contains("AT-plain-secret") && !dump.contains("RT-plain-secret"));
-            assert!(!dump.contains(secret.expose()));
-        }
-        let meta = kv
-            .options("conn:conn1")
-            .and_then(|o| o.metadata)
-            .expect("metadata");
-        assert_eq!(meta["expires_at"], 3_600_000);
-        assert_eq!(meta["state"], "active");
-        assert!(matches!(
-            block_on(vault.create(&record(&secret))),
-            Err(VaultError::AlreadyExists)
-        ));
-    }
-
-    #[test]
-    fn only_the_current_secret_opens_status() {
-        let (object, kv, keyring) = (MemoryStore::new(), MemoryStore::new(), keyring());
-        let vault = Vault {
-            object: &object,
-            kv: &kv,
-            keyring: &keyring,
-        };
-        let secret = UrlSecret::generate().expect("random");
-        block_on(vault.create(&record(&secret))).expect("created");
-        let view = block_on(vault.status("conn1", &secret.hash()))
-            .expect("ok")
-            .expect("found");
-        assert_eq!(view.state, ConnectionState::Active);
-        assert_eq!(
-            view.access_token_expires_at.as_deref(),
-            Some("1970-01-01T01:00:00Z")
-        );
-        let json = serde_json::to_string(&view).expect("json");
-        assert!(!json.contains("AT-plain-secret") && !json.contains("RT-plain-secret"));
-
-        let other = UrlSecret::generate().expect("random");
-        assert!(
-            block_on(vault.status("conn1", &other.hash()))
-                .expect("ok")
-                .is_none()
-        );
-        // A record cannot be opened under another connection's id.
-        assert!(block_on(vault.status("conn2", &secret.hash())).is_err());
-    }
-
-    #[test]
-    fn lists_every_connection_across_pages_from_metadata_alone() {
-        let (object, kv, keyring) = (MemoryStore::new(), MemoryStore::new(), keyring());
-        for id in ["c1", "c2", "c3"] {
-            let secret = UrlSecret::generate().expect("random");
-            let mut record = record(&secret);
-            record.id = id.into();
-            let object = MemoryStore::new();
-            let vault = Vault {
-                object: &object,
-                kv: &kv,
-                keyring: &keyring,
-            };
-            block_on(vault.create(&record)).expect("created");
-        }
-        // Entries of other kinds, and a mirror whose metadata does not read, are left out.
-        block_on(kv.put("url:abc", "c1", PutOptions::default())).expect("put");
-        block_on(kv.put("conn:bad", "x", PutOptions::default())).expect("put");
-        let listed = block_on(list_connections(&kv)).expect("listed");
-        let ids: Vec<&str> = listed.iter().map(|(id, _)| id.as_str()).collect();
-        assert_eq!(ids, ["c1", "c2", "c3"]);
-        assert!(listed.iter().all(|(_, m)| m.expires_at == Some(3_600_000)));
-        assert!(object.keys().is_empty());
-        kv.set_failing_prefix(Some("conn:"));
-        assert!(block_on(list_connections(&kv)).is_err());
-    }
-
-    /// KV refusing writes (a spent daily quota) must not stop a connection: the object hands
-    /// out a refreshed token anyway, and the mirror catches up once KV accepts writes again.
-    #[test]
-    fn the_kv_mirror_is_best_effort_and_catches_up() {
-        use crate::connection_service::{ConnectionService, ObjectMemory, TokenOutcome};
-        use crate::testing::ScriptedPeer;
-
-        let (object, kv, keyring) = (MemoryStore::new(), MemoryStore::new(), keyring());
-        let memory = ObjectMemory::default();
-        let service = ConnectionService {
-            vault: Vault {
-                object: &object,
-                kv: &kv,
-                keyring: &keyring,
-            },
-            memory: &memory,
-        };
-        let secret = UrlSecret::generate().expect("random");
-        kv.set_failing_prefix(Some("conn:"));
-
-        // Created while KV refuses: the object holds it, the mirror is marked stale.
-        let mut expiring = record(&secret);
-        expiring.tokens.expires_at = Some(1_000);
-        block_on(service.vault.create(&expiring)).expect("created without the mirror");
-        assert!(kv.keys().is_empty());
-        assert_eq!(object.keys(), ["mirror-stale", "record"]);
-
-        // A refresh while KV still refuses: the new token is handed out and kept.
-        let peer = ScriptedPeer::new();
-        peer.on(
-            "POST",
-            "https://auth.example.com/token",
-            200,
-            r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":3600,"refresh_token":"RT-2"}"#,
-        );
-        let outcome = block_on(service.token(&peer.client(), "conn1", &secret.hash(), None, 2_000))
-            .expect("no storage error")
-            .expect("authorized");
-        match outcome {
-            TokenOutcome::Token(grant) => assert_eq!(grant.access_token.secret(), "AT-2"),
-            other => panic!("expected a token, got {other:?}"),
-        }
-        assert!(block_on(service.vault.catch_up_mirror("conn1")).is_ok_and(|current| !current));
-        assert!(kv.keys().is_empty());
-
-        // KV accepts writes again: the mirror catches up with the refreshed record.
-        kv.set_failing_prefix(None);
-        assert!(block_on(service.vault.catch_up_mirror("conn1")).expect("caught up"));
-        // The refresh is noted in the connection's activity, beside the record.
-        assert_eq!(object.keys(), ["activity", "record"]);
-        let mirrored = kv
-            .dump()
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("conn:conn1=")
-                    .map(|v| v.split(' ').next().unwrap_or("").to_owned())
-            })
-            .expect("mirrored");
-        let opened: ConnectionRecord = keyring.open_json(b"conn:conn1", &mirrored).expect("opens");
-        assert_eq!(
-            opened
-                .tokens
-                .refresh_token
-                .as_ref()
-                .map(|t| t.secret().as_str()),
-            Some("RT-2")
-        );
-        let meta = kv
-            .options("conn:conn1")
-            .and_then(|o| o.metadata)
-            .expect("metadata");
-        assert_eq!(meta["last_refresh_at"], 2_000);
-
-        // A delete the mirror misses is caught up the same way.
-        kv.set_failing_prefix(Some("conn:"));
-        assert!(
-            block_on(service.delete(&peer.client(), "conn1", 0))
-                .expect("deleted")
-                .is_some()
-        );
-        assert_eq!(kv.keys(), ["conn:conn1"]);
-        kv.set_failing_prefix(None);
-        assert!(block_on(service.vault.catch_up_mirror("conn1")).expect("caught up"));
-        assert!(kv.keys().is_empty() && object.keys().is_empty());
-    }
-}
+mod tests;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use bindify_core::activity::view::ActivityView;
 use bindify_core::record::{ConnectionView, MAX_LABEL_CHARS};
 use bindify_core::secret::UrlSecret;
+use bindify_core::settings::Settings;
 use bindify_core::store::StoreError;
 use bindify_core::time::parse_rfc3339;
 use bindify_core::url_index::{IndexError, OldEntry, Rotated};
@@ -145,16 +146,20 @@ pub async fn label(req: &mut Request, env: &Env, id: &str) -> Result<Response> {
     }
 }
 
-pub async fn revoke(env: &Env, id: &str) -> Result<Response> {
+pub async fn revoke(env: &Env, settings: &Settings, id: &str) -> Result<Response> {
     match connection_client::delete(env, id).await {
         Ok(Some(deleted)) => {
-            // The object is gone, so the URL already answers 404; drop its index entry too.
+            // The object is gone, so asking it about the URL gets 404; drop its index entry too.
             if let Err(e) = resolve::remove(env, &deleted.old_hash).await {
                 worker::console_error!("revoke {id}: index entry left behind: {e}");
             }
             respond::json(
                 200,
-                &serde_json::json!({ "revoked": true, "upstream_revocation": deleted.upstream_revocation }),
+                &serde_json::json!({
+                    "revoked": true,
+                    "upstream_revocation": deleted.upstream_revocation,
+                    "old_url_answers_for_seconds": settings.old_url_answers_for_seconds(),
+                }),
             )
         }
         Ok(None) => unknown_connection(),
@@ -162,7 +167,7 @@ pub async fn revoke(env: &Env, id: &str) -> Result<Response> {
     }
 }
 
-pub async fn rotate(req: &Request, env: &Env, id: &str) -> Result<Response> {
+pub async fn rotate(req: &Request, env: &Env, settings: &Settings, id: &str) -> Result<Response> {
     let secret = UrlSecret::generate().map_err(|e| worker::Error::RustError(e.to_string()))?;
     match resolve::rotate(env, id, &secret.hash()).await {
         Ok(Rotated::Done(old)) => {
@@ -181,7 +186,11 @@ pub async fn rotate(req: &Request, env: &Env, id: &str) -> Result<Response> {
             let base = format!("{origin}/s/{}", secret.expose());
             respond::json(
                 200,
-                &serde_json::json!({ "mcp_url": format!("{base}/mcp"), "sse_url": format!("{base}/sse") }),
+                &serde_json::json!({
+                    "mcp_url": format!("{base}/mcp"),
+                    "sse_url": format!("{base}/sse"),
+                    "old_url_answers_for_seconds": settings.old_url_answers_for_seconds(),
+                }),
             )
         }
         Ok(Rotated::UnknownConnection) => unknown_connection(),

@@ -30,8 +30,10 @@ pub async fn handle(
         (Method::Delete, ["clients"]) => clients::remove(&mut req, env, settings).await,
         (Method::Get, ["connections", id]) => connections::get(env, id).await,
         (Method::Patch, ["connections", id]) => connections::label(&mut req, env, id).await,
-        (Method::Delete, ["connections", id]) => connections::revoke(env, id).await,
-        (Method::Post, ["connections", id, "rotate"]) => connections::rotate(&req, env, id).await,
+        (Method::Delete, ["connections", id]) => connections::revoke(env, settings, id).await,
+        (Method::Post, ["connections", id, "rotate"]) => {
+            connections::rotate(&req, env, settings, id).await
+        }
         (Method::Post, ["connections", id, "reconnect"]) => {
             connections::reconnect(&req, env, id).await
         }

@@ -20,6 +20,7 @@ use worker::{
 
 use crate::activity::Visit;
 use crate::forward::{self, Target};
+use crate::grants::{Background, Warm};
 use crate::relay::{self, refusal};
 use crate::resolve::{self, Resolved};
 use crate::respond;
@@ -36,7 +37,7 @@ pub async fn mcp(
     mut req: Request,
     env: &Env,
     settings: &Settings,
-    _ctx: &Context,
+    ctx: &Context,
     visit: &Visit,
     secret: &str,
 ) -> Result<Response> {
@@ -65,13 +66,19 @@ pub async fn mcp(
         id: &found.id,
         hash: &found.hash,
     };
-    let (response, grant) =
-        match forward::authorized(env, target, |grant| upstream_request(&admitted, grant)).await {
-            Ok(answered) => answered,
-            Err(failure) => {
-                return relay::failure(&failure, admitted.inbound.as_ref(), &reconnect_url);
-            }
-        };
+    let warm = Warm {
+        bound_ms: settings.revocation_bound_ms,
+        background: Background::Request(ctx),
+    };
+    let sent = forward::authorized(env, warm, target, |grant| {
+        upstream_request(&admitted, grant)
+    });
+    let (response, grant) = match sent.await {
+        Ok(answered) => answered,
+        Err(failure) => {
+            return relay::failure(&failure, admitted.inbound.as_ref(), &reconnect_url);
+        }
+    };
     let initialize = admitted.method == Method::Post
         && admitted.inbound.as_ref().and_then(Inbound::first_method) == Some("initialize");
     if means_legacy_upstream(initialize, false, response.status_code()) {

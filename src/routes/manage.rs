@@ -14,10 +14,6 @@ use bindify_core::api_key;
 use bindify_core::discovery::MachineGrants;
 use bindify_core::record::ConnectionKind;
 
-/// How long a URL still answers after it was rotated away or revoked: every request resolves
-/// its secret through the connection's object, so the old URL stops at once.
-const OLD_URL_ANSWERS_FOR_SECONDS: u64 = 0;
-
 pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
     let access = admin::page_access(req, settings);
     let PageAccess::Allowed { open_notice } = access else {
@@ -52,8 +48,7 @@ pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<
         connections: &connections,
         activity: &activity,
         now: clock::now(),
-        refresh_window_ms: settings.refresh_window_ms,
-        old_url_answers_for_seconds: OLD_URL_ANSWERS_FOR_SECONDS,
+        old_url_answers_for_seconds: settings.old_url_answers_for_seconds(),
         local_development_notice: open_notice,
         entered_clients: &entered_clients,
         redirect_uri: &redirect_uri,

@@ -26,8 +26,9 @@ use worker::{
 };
 
 use super::state::{Shared, client_connected, emit, end};
-use crate::clock;
 use crate::forward::{self, Failure, Target};
+use crate::grants::{Background, Warm};
+use crate::{clock, config};
 
 /// Why a client message was not delivered, when the client must hear it on its POST.
 pub enum Undelivered {
@@ -130,8 +131,14 @@ where
     else {
         return Err(Failure::Gone);
     };
+    // Read once per upstream request: this object runs no request of the Worker's own.
+    let warm = Warm {
+        bound_ms: config::read(env).revocation_bound_ms,
+        background: Background::Object,
+    };
     let answered = forward::authorized(
         env,
+        warm,
         Target {
             id: &id,
             hash: &hash,

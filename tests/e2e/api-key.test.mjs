@@ -180,7 +180,7 @@ describe('connections with an API key or none', () => {
     assert.equal(textOf(await client.callTool({ name: 'add', arguments: { a: 2, b: 3 } })), '5');
     await client.close();
     const revoked = await api('DELETE', `/api/connections/${id}`);
-    assert.deepEqual(revoked.json, { revoked: true, upstream_revocation: 'unsupported' });
+    assert.deepEqual(revoked.json, { revoked: true, upstream_revocation: 'unsupported', old_url_answers_for_seconds: 10 });
     assert.equal((await fetch(rotated.json.mcp_url.replace(/mcp$/, 'status'))).status, 404);
   });
 

@@ -148,8 +148,10 @@ describe('bindify CLI', () => {
     as.provider.on('refresh_token.destroyed', (token) => destroyedRefreshTokens.push(token.jti));
     as.provider.on('grant.revoked', (_ctx, grantId) => revokedGrants.push(grantId));
     mcp = await startMcpServer({ issuer: as.issuer });
+    // REVOCATION_BOUND_SECONDS=0: every request asks the connection's object, so a rotated or
+    // revoked URL stops at once and the CLI says so (tests/e2e/warm.test.mjs covers the bound).
     worker = await startWorker({
-      vars: { TOKEN_ENCRYPTION_KEY: newKey(), ALLOW_LOOPBACK_HTTP: 'true', DEMO_SERVER_URL: mcp.url, ADMIN_TOKEN: adminToken },
+      vars: { TOKEN_ENCRYPTION_KEY: newKey(), ALLOW_LOOPBACK_HTTP: 'true', DEMO_SERVER_URL: mcp.url, ADMIN_TOKEN: adminToken, REVOCATION_BOUND_SECONDS: '0' },
     });
     browser = await launchBrowser();
   });
@@ -243,24 +245,29 @@ describe('bindify CLI', () => {
     assert.equal(listed.upstream, mcp.url);
     assert.equal(listed.state, 'active');
     assert.ok(listed.label, 'a connection has a label');
-    assert.ok(Date.parse(listed.access_token_expires_at) > Date.now());
+    // A listing leaves a refreshable grant's expiry out; `status` asks the object for it.
+    assert.equal(listed.access_token_expires_at, null);
+    assert.equal(listed.refreshable, true);
+    assert.equal(listed.token_expires, true);
 
     const table = await runCli(['list']);
     assertExit(table, EXIT.ok);
     const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
-    assert.match(header, /^ID\s+LABEL\s+UPSTREAM\s+STATE\s+LAST USED\s+TOKEN EXPIRES\s+LAST REFRESH\s+GRANT ENDS$/);
+    assert.match(header, /^ID\s+LABEL\s+UPSTREAM\s+STATE\s+LAST USED\s+TOKEN EXPIRES\s+GRANT ENDS$/);
     // The API's activity of the connection, and the LAST USED cell it makes (exact counts and
     // places: e2e/activity.test.mjs).
     assert.equal(typeof listed.activity.requests_24h, 'number');
     const lastUsed = listed.activity.last_used_at === null ? /\snever\s/ : /\s(just now|\d+ (min|h) ago)( from \S+( \([A-Z]+\))?)?\s/;
     assert.match(row, lastUsed, row);
     assert.ok(row.startsWith(connection.id) && row.includes(mcp.url) && row.includes('active'), row);
-    // oidc-provider states no refresh token lifetime and documents none: the grant end is unknown.
-    assert.match(row, /\s-$/, row);
+    // The token is refreshed by the connection's object; oidc-provider states no refresh token
+    // lifetime and documents none: the grant end is unknown.
+    assert.match(row, /\sauto-refreshed\s+-$/, row);
     assert.deepEqual(rest, []);
 
     const byId = await cliJson(['status', connection.id]);
     assert.equal(byId.id, connection.id);
+    assert.ok(Date.parse(byId.access_token_expires_at) > Date.now());
     assert.equal(byId.last_error, null);
     const byLabel = await cliJson(['status', listed.label.toUpperCase()]);
     assert.equal(byLabel.id, connection.id);
@@ -322,6 +329,7 @@ describe('bindify CLI', () => {
     assert.ok(secret && secret !== secretOf(connection.mcpUrl), rotated.mcp_url);
     assert.equal(rotated.mcp_url, `${worker.url}/s/${secret}/mcp`);
     assert.equal(rotated.sse_url, `${worker.url}/s/${secret}/sse`);
+    assert.equal(rotated.old_url_answers_for_seconds, 0);
     assert.equal(await mcpStatus(connection.mcpUrl), 404);
     assert.equal(await echoThrough(rotated.mcp_url, 'rotated'), 'rotated');
     connection = { ...connection, mcpUrl: rotated.mcp_url, sseUrl: rotated.sse_url };
@@ -345,7 +353,7 @@ describe('bindify CLI', () => {
 
     const run = await runCli(['revoke', connection.id, '--yes']);
     assertExit(run, EXIT.ok);
-    assert.match(run.stdout, new RegExp(`^Revoked .+ \\(${connection.id}\\): its URL no longer works\\.\n${mcp.url} revoked the tokens too\\.\n$`));
+    assert.match(run.stdout, new RegExp(`^Revoked .+ \\(${connection.id}\\)\\. The old URL stops working at once\\.\n${mcp.url} revoked the tokens too\\.\n$`));
     // The authorization server destroyed the connection's refresh token and its grant.
     assert.ok(destroyedRefreshTokens.includes(refreshToken), `the refresh token was revoked at the AS; destroyed: ${destroyedRefreshTokens.length}, token requests: ${JSON.stringify(as.tokenRequests.map((r) => [r.grant_type, r.status]))}`);
     assert.equal(revokedGrants.length, grantsBefore + 1, 'the grant was revoked at the AS');

@@ -26,6 +26,8 @@ const UPSTREAM_UNREACHABLE = -32003;
 const AUTH_SERVER_UNAVAILABLE = -32002;
 // A request that stays unanswered fails the test instead of hanging it.
 const PATIENCE_MS = 60_000;
+// REVOCATION_BOUND_SECONDS of the hostile upstreams' Workers.
+const BOUND_MS = 1_000;
 
 const initialize = (id) => ({
   jsonrpc: '2.0',
@@ -100,7 +102,8 @@ describe('a hostile Streamable HTTP upstream', () => {
     as = await startOAuthServer({ accessTokenTTL: 600 });
     hostile = await startHostileUpstream({ issuer: as.issuer });
     worker = await startWorker({
-      vars: { TOKEN_ENCRYPTION_KEY: newKey(), ALLOW_LOOPBACK_HTTP: 'true', DEMO_SERVER_URL: hostile.url },
+      // A short revocation bound: a rotated URL's session is checked once the bound has passed.
+      vars: { TOKEN_ENCRYPTION_KEY: newKey(), ALLOW_LOOPBACK_HTTP: 'true', DEMO_SERVER_URL: hostile.url, REVOCATION_BOUND_SECONDS: String(BOUND_MS / 1000) },
     });
     conn = await connectHeadless(worker.url);
     secrets.push(conn.secret);
@@ -299,10 +302,12 @@ describe('a hostile Streamable HTTP upstream', () => {
     assert.equal((await post(endpoint, initialize(1))).status, 202);
     assert.match(await events.until((t) => t.includes('"id":1')), /"protocolVersion":"2025-06-18"/);
 
-    // The URL is rotated (the isolate still remembers the old index entry).
+    // The URL is rotated (the isolate still remembers the old index entry), and the
+    // revocation bound passes.
     const rotated = await fetch(`${worker.url}/api/connections/${otherId}/rotate`, { method: 'POST' });
     assert.equal(rotated.status, 200);
     controller.abort();
+    await delay(BOUND_MS + 500);
 
     const resumed = await fetch(other.sseUrl, { headers: { accept: 'text/event-stream', 'last-event-id': `${session}.1` } });
     assert.equal(resumed.status, 404);
@@ -333,7 +338,8 @@ describe('a hostile legacy (HTTP+SSE) upstream', () => {
     as = await startOAuthServer({ accessTokenTTL: 600 });
     hostile = await startHostileUpstream({ issuer: as.issuer, transports: ['sse'] });
     worker = await startWorker({
-      vars: { TOKEN_ENCRYPTION_KEY: newKey(), ALLOW_LOOPBACK_HTTP: 'true', DEMO_SERVER_URL: hostile.sseUrl },
+      // A short revocation bound: a rotated URL's session is checked once the bound has passed.
+      vars: { TOKEN_ENCRYPTION_KEY: newKey(), ALLOW_LOOPBACK_HTTP: 'true', DEMO_SERVER_URL: hostile.sseUrl, REVOCATION_BOUND_SECONDS: String(BOUND_MS / 1000) },
     });
     conn = await connectHeadless(worker.url);
   });
@@ -416,6 +422,7 @@ describe('a hostile legacy (HTTP+SSE) upstream', () => {
 
     const id = (await status(worker, conn.secret)).id;
     assert.equal((await fetch(`${worker.url}/api/connections/${id}/rotate`, { method: 'POST' })).status, 200);
+    await delay(BOUND_MS + 500); // the revocation bound passes
 
     const stream = await fetch(conn.mcpUrl, { headers: { accept: 'text/event-stream', ...headers }, signal: AbortSignal.timeout(PATIENCE_MS) });
     assert.equal(stream.status, 404);
@@ -449,11 +456,12 @@ describe('an authorization server whose token endpoint never answers', () => {
 
   test('holds the refresh lock no longer than one token request, and every caller gets an answer', async () => {
     const { mcpUrl, secret } = await connectHeadless(worker.url);
+    // Held from before the connection's alarm fires: the alarm's refresh holds the lock.
+    as.setHeld(true);
     const expiry = Date.parse((await status(worker, secret)).access_token_expires_at);
     await delay(Math.max(0, expiry + 1500 - Date.now()));
-    as.setHeld(true);
 
-    // Two callers at once on the expired token: one refreshes, the other waits for the lock.
+    // Two callers at once on the expired token wait for the lock, and re-decide after it.
     const answers = await Promise.all(['h-1', 'h-2'].map(async (requestId) => {
       const response = await post(mcpUrl, initialize(requestId));
       return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() };

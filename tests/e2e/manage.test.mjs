@@ -43,7 +43,8 @@ describe('dashboard and management API', () => {
   const currentRefreshToken = () => as.tokenRequests.filter((r) => r.issued?.refresh_token).at(-1).issued.refresh_token;
 
   before(async () => {
-    as = await startOAuthServer({ accessTokenTTL: 60 });
+    // Hour-long tokens: no alarm refreshes one while the test reads the current refresh token.
+    as = await startOAuthServer({ accessTokenTTL: 3600 });
     as.provider.on('refresh_token.destroyed', (token) => destroyedRefreshTokens.push(token.jti));
     as.provider.on('grant.revoked', (_ctx, grantId) => revokedGrants.push(grantId));
     mcp = await startMcpServer({ issuer: as.issuer });
@@ -101,9 +102,9 @@ describe('dashboard and management API', () => {
     await page.waitForSelector('body[data-page="dashboard"]');
     const card = page.locator('article.connection').first();
     assert.equal(await card.locator('.upstream').textContent(), mcp.url);
-    // 60-second tokens always expire within the cron's refresh window.
     assert.equal(await card.locator('.badge').getAttribute('data-state'), 'active');
-    assert.equal(await card.locator('.badge').textContent(), 'Refreshing soon');
+    assert.equal(await card.locator('.badge').textContent(), 'Active');
+    assert.equal(await card.locator('.expires').textContent(), 'refreshed automatically');
 
     await card.locator('.edit-label').click();
     await card.locator('.label-edit input').fill('Demo at work');
@@ -112,10 +113,11 @@ describe('dashboard and management API', () => {
     const id = await card.getAttribute('data-id');
     assert.equal((await api('GET', `/api/connections/${id}`)).json.label, 'Demo at work');
 
-    // Connect an MCP client, then rotate: the old URL dies at once, the new one works.
+    // Rotate: the confirmation says how long the old URL may still answer; the new one works.
     const before = await api('GET', '/api/connections');
     assert.equal(before.json.connections.length, 1);
     await card.locator('[data-action=rotate]').click();
+    assert.match(await page.textContent('#rotate-text'), /The old URL can still answer for up to 10 seconds, then stops working\./);
     await page.click('#rotate-dialog button[value=confirm]');
     await page.waitForSelector('#new-urls:not([hidden])');
     const newUrl = await page.textContent('#new-urls #mcp-url');
@@ -150,6 +152,9 @@ describe('dashboard and management API', () => {
     const rotated = await api('POST', `/api/connections/${id}/rotate`);
     assert.equal(rotated.status, 200);
     assert.notEqual(rotated.json.mcp_url, oldUrl);
+    assert.equal(rotated.json.old_url_answers_for_seconds, 10);
+    // No request through this isolate used the old URL's grant yet: the object is asked, and
+    // the old URL is gone at once (tests/e2e/warm.test.mjs covers a warm isolate).
     const old = await fetch(oldUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
     assert.equal(old.status, 404);
     assert.deepEqual(await old.json(), { error: 'not_found', message: 'Nothing is here.' });
@@ -162,7 +167,7 @@ describe('dashboard and management API', () => {
     const refreshToken = currentRefreshToken();
     const grants = revokedGrants.length;
     const revoked = await api('DELETE', `/api/connections/${id}`);
-    assert.deepEqual(revoked.json, { revoked: true, upstream_revocation: 'revoked' });
+    assert.deepEqual(revoked.json, { revoked: true, upstream_revocation: 'revoked', old_url_answers_for_seconds: 10 });
     assert.ok(destroyedRefreshTokens.includes(refreshToken), 'the refresh token was revoked at the authorization server');
     assert.equal(revokedGrants.length, grants + 1, 'the grant was revoked at the authorization server');
     assert.equal((await api('GET', `/api/connections/${id}`)).status, 404);

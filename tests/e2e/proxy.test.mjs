@@ -95,18 +95,22 @@ describe('MCP through the permanent URL', () => {
   test('one session across several token lifetimes, through the upstream 401 path', async () => {
     const client = await connectClient(urls.full.mcpUrl);
     const echo = async (text) => assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text } })), text);
-    const refreshes = (from, to = Infinity) => as.tokenRequests.filter((r) => r.grant_type === 'refresh_token' && r.seq > from && r.seq < to);
+    // This connection's refreshes (the other two connections use the same authorization
+    // server, for other resources).
+    const refreshes = (from, to = Infinity) => as.tokenRequests.filter((r) => r.grant_type === 'refresh_token' && r.resource === full.resource && r.seq > from && r.seq < to);
     const calls = (from) => full.requests.filter((r) => r.seq > from && r.rpc.includes('tools/call'));
 
     await echo('round 0');
     const start = nextSeq();
-    // The token has expired: Bindify refreshes before sending, and the upstream sees no 401.
+    // A token lifetime later: the connection's alarm has refreshed the token, and the call
+    // carries the newest one; the upstream sees no 401.
     await delay(TTL * 1000 + 500);
     await echo('round 1');
-    assert.equal(refreshes(start).length, 1);
-    assert.deepEqual(calls(start).map((r) => r.status), [200]);
-    const current = refreshes(start)[0].issued.access_token;
-    assert.equal(calls(start)[0].authorization, current);
+    const [call] = calls(start);
+    assert.equal(call.status, 200);
+    const issuedBefore = refreshes(start, call.seq);
+    assert.ok(issuedBefore.length >= 1, 'refreshed by the alarm');
+    assert.equal(call.authorization, issuedBefore.at(-1).issued.access_token);
 
     // The upstream revokes every token it has seen, the current one included, long before it
     // expires: the next call gets a 401 upstream with that token, Bindify refreshes once and
@@ -117,20 +121,19 @@ describe('MCP through the permanent URL', () => {
     const [refused, replayed, ...more] = calls(revoked);
     assert.deepEqual(more, []);
     assert.equal(refused.status, 401);
-    assert.equal(refused.authorization, current, 'the refused request carried the current token');
     assert.equal(replayed.status, 200);
     const between = refreshes(refused.seq, replayed.seq);
     assert.equal(between.length, 1, 'exactly one refresh between the 401 and the replay');
     assert.equal(between[0].status, 200);
     assert.equal(replayed.authorization, between[0].issued.access_token, 'the replay carried the refreshed token');
     assert.notEqual(replayed.authorization, refused.authorization);
-    assert.equal(refreshes(revoked).length, 1);
 
     await delay(TTL * 1000 + 500);
     await echo('last');
     const all = refreshes(start);
-    assert.equal(all.length, 3, JSON.stringify(all.map(({ issued, presented, ...r }) => r)));
-    assert.ok(all.every((r) => r.status === 200 && r.resource === full.resource));
+    assert.ok(all.every((r) => r.status === 200), JSON.stringify(all.map(({ issued, presented, ...r }) => r)));
+    const spent = all.map((r) => r.presented);
+    assert.equal(new Set(spent).size, spent.length, 'no refresh token spent twice');
     assert.deepEqual(as.tokenRequests.filter((r) => r.error === 'invalid_grant'), []);
     await client.close();
   });

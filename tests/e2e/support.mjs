@@ -251,3 +251,149 @@ export function sseEvents(response) {
     cancel: () => reader.cancel().catch(() => {}),
   };
 }
+
+/** Each Connection object's sqlite file in a Worker's persisted local state, by connection id. */
+function connectionObjects(persistDir) {
+  const root = join(persistDir, 'v3', 'do', 'bindify-Connection');
+  if (!existsSync(root)) return new Map();
+  const found = new Map();
+  for (const name of readdirSync(root)) {
+    if (!name.endsWith('.sqlite') || name === 'metadata.sqlite') continue;
+    const db = new DatabaseSync(join(root, name), { readOnly: true });
+    try {
+      const row = db.prepare('SELECT name FROM __miniflare_do_name').get();
+      if (row) found.set(row.name, join(root, name));
+    } finally {
+      db.close();
+    }
+  }
+  return found;
+}
+
+/**
+ * The alarms the runtime has scheduled for Connection objects, as a Map from connection id to
+ * Unix milliseconds, read from workerd's alarm table (`_cf_ALARM` of the namespace's
+ * metadata.sqlite).
+ */
+export function connectionAlarms(persistDir) {
+  const file = join(persistDir, 'v3', 'do', 'bindify-Connection', 'metadata.sqlite');
+  if (!existsSync(file)) return new Map();
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const rows = db.prepare('SELECT actor_name, scheduled_time FROM _cf_ALARM');
+    rows.setReadBigInts(true);
+    return new Map(rows.all().map((r) => [r.actor_name, Number(r.scheduled_time / 1_000_000n)]));
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Removes connection `id`'s alarm from the runtime's local files: the object's own record of
+ * it (`_cf_METADATA` key 1) and the namespace's alarm table. Only while the Worker is stopped.
+ */
+export function dropConnectionAlarm(persistDir, id) {
+  const file = connectionObjects(persistDir).get(id);
+  if (!file) throw new Error(`no Connection object named ${id}`);
+  const object = new DatabaseSync(file);
+  try {
+    object.prepare('DELETE FROM _cf_METADATA WHERE key = 1').run();
+  } finally {
+    object.close();
+  }
+  const table = new DatabaseSync(join(persistDir, 'v3', 'do', 'bindify-Connection', 'metadata.sqlite'));
+  try {
+    table.prepare('DELETE FROM _cf_ALARM WHERE actor_name = ?').run(id);
+  } finally {
+    table.close();
+  }
+}
+
+/**
+ * Rewrites the metadata of connection `id`'s KV mirror with `change` (given the parsed
+ * metadata, returns the new one), in workerd's local KV files. Only while the Worker is stopped.
+ */
+export function rewriteMirrorMetadata(persistDir, id, change) {
+  const root = join(persistDir, 'v3', 'kv');
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.sqlite') || entry.name === 'metadata.sqlite') continue;
+    const db = new DatabaseSync(join(entry.parentPath, entry.name));
+    try {
+      const row = db.prepare('SELECT metadata FROM _mf_entries WHERE key = ?').get(`conn:${id}`);
+      if (!row) continue;
+      const metadata = JSON.stringify(change(JSON.parse(row.metadata)));
+      db.prepare('UPDATE _mf_entries SET metadata = ? WHERE key = ?').run(metadata, `conn:${id}`);
+      return;
+    } finally {
+      db.close();
+    }
+  }
+  throw new Error(`no KV mirror conn:${id}`);
+}
+
+/**
+ * Makes connection `id` look as an earlier version, before alarms, left it: no alarm, no note
+ * of its KV mirror in the object (`mirrored`), and no alarm mark in the mirror's metadata. Only
+ * while the Worker is stopped.
+ */
+export function makeFromBeforeAlarms(persistDir, id) {
+  dropConnectionAlarm(persistDir, id);
+  const object = new DatabaseSync(connectionObjects(persistDir).get(id));
+  try {
+    object.prepare("DELETE FROM _cf_KV WHERE key = 'mirrored'").run();
+  } finally {
+    object.close();
+  }
+  rewriteMirrorMetadata(persistDir, id, ({ alarm, ...rest }) => rest);
+}
+
+/**
+ * The sealed records the Connection objects keep (their `record` key), by connection id: the
+ * base64url text inside the value workerd serialized.
+ */
+export function connectionRecords(persistDir) {
+  const records = new Map();
+  for (const [id, file] of connectionObjects(persistDir)) {
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      const row = db.prepare("SELECT value FROM _cf_KV WHERE key = 'record'").get();
+      const sealed = row && /[A-Za-z0-9_-]{100,}/.exec(Buffer.from(row.value).toString('latin1'))?.[0];
+      if (sealed) records.set(id, sealed);
+    } finally {
+      db.close();
+    }
+  }
+  return records;
+}
+
+// The scheduled handler logs one summary line per run (`bindify_core::cron::summary`).
+const CRON_LINE = /cron: (\d+) connections, (\d+) without the alarm mark; (\d+) visited this run: refreshed (\d+), not due (\d+), needs_reauth (\d+), transient (\d+), failed (\d+); re-armed (\d+)/g;
+
+/** Every cron summary line in the Worker's log, parsed. */
+export function cronLines(worker) {
+  return [...readFileSync(worker.logFile, 'utf8').matchAll(CRON_LINE)].map((m) => {
+    const [connections, unmarked, visited, refreshed, notDue, needsReauth, transient, failed, rearmed] = m.slice(1).map(Number);
+    return { connections, unmarked, visited, refreshed, notDue, needsReauth, transient, failed, rearmed };
+  });
+}
+
+/** A summary line's counts: `connections` listed, `visited`, and the rest zero unless given. */
+export const cronSummary = (connections, visited, more = {}) => ({
+  connections, unmarked: 0, visited, refreshed: 0, notDue: 0, needsReauth: 0, transient: 0, failed: 0, rearmed: 0, ...more,
+});
+
+/** Runs the cron once and returns its summary line, parsed. */
+export async function runCron(worker) {
+  const seen = cronLines(worker).length;
+  const { status, body } = await worker.cron();
+  if (status !== 200) throw new Error(`the scheduled handler answered ${status}: ${body}`);
+  // workerd's console output reaches the log through wrangler, a moment after the response.
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await delay(50)) {
+    const lines = cronLines(worker);
+    if (lines.length > seen) {
+      if (lines.length !== seen + 1) throw new Error('more than one summary line for one run');
+      return lines.at(-1);
+    }
+  }
+  throw new Error(`no cron summary line in ${worker.logFile}`);
+}

@@ -51,7 +51,10 @@ export function storedPlaces(dir) {
     const db = new DatabaseSync(file, { readOnly: true });
     try {
       for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()) {
-        for (const row of db.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`).all()) {
+        // Integers are read as BigInt: a Durable Object's alarm is kept in nanoseconds.
+        const rows = db.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`);
+        rows.setReadBigInts(true);
+        for (const row of rows.all()) {
           for (const value of Object.values(row)) {
             if (typeof value === 'string') places.push({ place: `${place} ${name}`, bytes: Buffer.from(value, 'utf8') });
             else if (value instanceof Uint8Array) places.push({ place: `${place} ${name}`, bytes: Buffer.from(value) });

@@ -81,11 +81,13 @@ export async function startWorker({ vars = {}, port, main = workerMain, config =
     stop: () => proc.stop(),
     /**
      * Stops the Worker and starts it again on the same port with the same state; `vars`, when
-     * given, replace its variables (an operator changing the Worker's secrets).
+     * given, replace its variables (an operator changing the Worker's secrets); `whileStopped`,
+     * when given, runs in between (to look at or change the persisted state).
      */
-    async restart({ vars: newVars } = {}) {
+    async restart({ vars: newVars, whileStopped } = {}) {
       await proc.stop();
       if (newVars) writeFileSync(join(dir, '.dev.vars'), devVars(newVars));
+      if (whileStopped) await whileStopped(persistDir);
       await start();
     },
     /** Runs the scheduled handler as the cron trigger `expr` would. */

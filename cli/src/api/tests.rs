@@ -258,6 +258,7 @@ fn the_workers_connection_view_reads_as_a_listed_connection() {
         last_error: Some("invalid_grant".into()),
         created_at: "2026-11-20T09:00:00Z".into(),
         refreshable: true,
+        token_expires: true,
         next_attempt_at: None,
         kind: bindify_core::record::ConnectionKind::Oauth,
         grant_expires_at: None,
@@ -267,4 +268,5 @@ fn the_workers_connection_view_reads_as_a_listed_connection() {
     assert_eq!(read.state, "needs_reauth");
     assert_eq!(read.last_error.as_deref(), Some("invalid_grant"));
     assert_eq!(read.created_at.as_deref(), Some("2026-11-20T09:00:00Z"));
+    assert!(read.refreshable && read.token_expires);
 }

@@ -31,6 +31,13 @@ pub struct Connection {
     /// When the grant ends whatever Bindify does, where that is known.
     #[serde(default)]
     pub grant_expires_at: Option<String>,
+    /// Whether the Worker holds a refresh token for it.
+    #[serde(default)]
+    pub refreshable: bool,
+    /// Whether its access token states an expiry. A listing leaves a refreshable grant's
+    /// expiry out (its object refreshes it ahead of time); `GET /api/connections/<id>` has it.
+    #[serde(default)]
+    pub token_expires: bool,
     /// Uses, errors and refreshes; absent from older Workers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity: Option<ActivityView>,
@@ -47,6 +54,10 @@ pub struct Revoked {
     pub revoked: bool,
     /// `revoked`, `unsupported` or `failed`.
     pub upstream_revocation: String,
+    /// How long the old URL can still answer (`REVOCATION_BOUND_SECONDS`); absent from a
+    /// Worker of an earlier version, whose old URLs stopped at once.
+    #[serde(default)]
+    pub old_url_answers_for_seconds: u64,
 }
 
 /// `POST /api/connections/<id>/rotate`, and the URLs of a new connection. `Debug` leaves them
@@ -55,6 +66,9 @@ pub struct Revoked {
 pub struct PermanentUrls {
     pub mcp_url: String,
     pub sse_url: String,
+    /// After a rotation: how long the old URL can still answer (see [`Revoked`]).
+    #[serde(default)]
+    pub old_url_answers_for_seconds: u64,
 }
 
 impl std::fmt::Debug for PermanentUrls {

@@ -62,8 +62,8 @@ pub fn revoke<T: Transport>(
         }
         Confirmation::Ask(ask) => {
             let question = format!(
-                "Revoke {who}? Its permanent URL stops working at once and its tokens are \
-                 revoked."
+                "Revoke {who}? Its permanent URL stops working within seconds (the Worker's \
+                 REVOCATION_BOUND_SECONDS) and its tokens are revoked."
             );
             if !ask(&question)? {
                 return Err(CliError::Local(format!("cancelled: {who} was not revoked")));
@@ -77,6 +77,7 @@ pub fn revoke<T: Transport>(
         label: &'a str,
         revoked: bool,
         upstream_revocation: &'a str,
+        old_url_answers_for_seconds: u64,
     }
     Ok(Output::new(
         output::revoked(&connection, &revoked),
@@ -85,6 +86,7 @@ pub fn revoke<T: Transport>(
             label: &connection.label,
             revoked: revoked.revoked,
             upstream_revocation: &revoked.upstream_revocation,
+            old_url_answers_for_seconds: revoked.old_url_answers_for_seconds,
         },
     ))
 }
@@ -98,6 +100,7 @@ pub fn rotate<T: Transport>(client: &Client<T>, wanted: &str) -> Result<Output> 
         label: &'a str,
         mcp_url: &'a str,
         sse_url: &'a str,
+        old_url_answers_for_seconds: u64,
     }
     Ok(Output::new(
         output::rotated(&connection, &urls),
@@ -106,6 +109,7 @@ pub fn rotate<T: Transport>(client: &Client<T>, wanted: &str) -> Result<Output> 
             label: &connection.label,
             mcp_url: &urls.mcp_url,
             sse_url: &urls.sse_url,
+            old_url_answers_for_seconds: urls.old_url_answers_for_seconds,
         },
     ))
 }

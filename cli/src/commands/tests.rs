@@ -191,7 +191,7 @@ fn status_resolves_a_label_then_fetches_the_connection() {
 #[test]
 fn revoke_needs_a_confirmation() {
     let list = || json!({"connections": [connection("id-1", "Notion")]});
-    let revoked = json!({"revoked": true, "upstream_revocation": "revoked"});
+    let revoked = json!({"revoked": true, "upstream_revocation": "revoked", "old_url_answers_for_seconds": 10});
 
     let c = client(Fake::new().answer(200, list()));
     let error = revoke(&c, "Notion", Confirmation::Impossible).expect_err("no --yes");
@@ -218,7 +218,7 @@ fn revoke_needs_a_confirmation() {
     .expect("revoked");
     assert_eq!(
         out.value(),
-        json!({"id": "id-1", "label": "Notion", "revoked": true, "upstream_revocation": "revoked"})
+        json!({"id": "id-1", "label": "Notion", "revoked": true, "upstream_revocation": "revoked", "old_url_answers_for_seconds": 10})
     );
     assert_eq!(c.transport().sent()[1].method, Method::Delete);
 

@@ -17,6 +17,8 @@ fn conn(id: &str, label: &str) -> Connection {
         created_at: Some("2026-11-20T09:00:00Z".into()),
         kind: None,
         grant_expires_at: None,
+        refreshable: true,
+        token_expires: true,
         activity: None,
     }
 }
@@ -40,20 +42,27 @@ fn connected_prints_exactly_three_lines() {
 
 #[test]
 fn table_aligns_columns() {
+    // As listed: a refreshable grant's expiry is not there, a grant that ends shows its end.
+    let mut notion = conn("id-1", "Notion");
+    notion.access_token_expires_at = None;
+    notion.last_refresh_at = None;
     let mut linear = conn("id-2", "Linear ✓");
     linear.upstream = "https://mcp.linear.app/mcp".into();
-    linear.state = "needs_reauth".into();
-    linear.access_token_expires_at = None;
-    linear.last_refresh_at = None;
-    let mut notion = conn("id-1", "Notion");
+    linear.refreshable = false;
+    let mut asana = conn("id-3", "Asana");
+    asana.upstream = "https://mcp.asana.com/sse".into();
+    asana.state = "needs_reauth".into();
+    asana.access_token_expires_at = None;
+    asana.token_expires = false;
     notion.grant_expires_at = Some("2026-12-20T11:08:00Z".into());
     linear.grant_expires_at = Some("2026-11-29T11:08:00Z".into());
-    let text = table(&[notion, linear], now());
+    let text = table(&[notion, linear, asana], now());
     assert_eq!(
         text,
-        "ID    LABEL     UPSTREAM                    STATE         LAST USED  TOKEN EXPIRES  LAST REFRESH  GRANT ENDS\n\
-         id-1  Notion    https://mcp.notion.com/mcp  active        -          in 42 min      18 min ago    in 24 days\n\
-         id-2  Linear ✓  https://mcp.linear.app/mcp  needs_reauth  -          -              -             in 3 days!\n"
+        "ID    LABEL     UPSTREAM                    STATE         LAST USED  TOKEN EXPIRES   GRANT ENDS\n\
+         id-1  Notion    https://mcp.notion.com/mcp  active        -          auto-refreshed  in 24 days\n\
+         id-2  Linear ✓  https://mcp.linear.app/mcp  active        -          in 42 min       in 3 days!\n\
+         id-3  Asana     https://mcp.asana.com/sse   needs_reauth  -          -               -\n"
     );
     assert!(table(&[], now()).contains("bindify connect"));
 }
@@ -88,13 +97,22 @@ fn revocation_outcomes() {
             &Revoked {
                 revoked: true,
                 upstream_revocation: outcome.into(),
+                old_url_answers_for_seconds: 10,
             },
         )
     };
     assert_eq!(
         text("revoked"),
-        "Revoked Notion (id-1): its URL no longer works.\n\
+        "Revoked Notion (id-1). The old URL can still answer for up to 10 seconds, then stops \
+         working.\n\
          https://mcp.notion.com/mcp revoked the tokens too.\n"
+    );
+    // A Worker that states no bound (an earlier version) stopped the URL at once.
+    let earlier: Revoked =
+        serde_json::from_str(r#"{"revoked":true,"upstream_revocation":"revoked"}"#).expect("json");
+    assert!(
+        revoked(&c, &earlier)
+            .starts_with("Revoked Notion (id-1). The old URL stops working at once.\n")
     );
     assert!(text("unsupported").contains("does not support token revocation"));
     assert!(text("failed").contains("stay valid there until they expire"));
@@ -105,9 +123,13 @@ fn rotated_prints_the_new_urls() {
     let urls = PermanentUrls {
         mcp_url: "https://w.example/s/N/mcp".into(),
         sse_url: "https://w.example/s/N/sse".into(),
+        old_url_answers_for_seconds: 1,
     };
     let text = rotated(&conn("id-1", "Notion"), &urls);
-    assert!(text.contains("The old URL stopped working"));
+    assert!(text.starts_with(
+        "New permanent URL for Notion (id-1). The old URL can still answer for up to 1 second, \
+         then stops working. Update your MCP clients.\n"
+    ));
     assert!(text.ends_with(
         "Your permanent MCP URL: https://w.example/s/N/mcp\nLegacy SSE URL: https://w.example/s/N/sse\n"
     ));
@@ -160,8 +182,8 @@ fn the_list_says_when_and_where_each_url_was_last_used() {
     let text = table(&[notion], now());
     assert_eq!(
         text,
-        "ID    LABEL   UPSTREAM                    STATE   LAST USED                TOKEN EXPIRES  LAST REFRESH  GRANT ENDS\n\
-         id-1  Notion  https://mcp.notion.com/mcp  active  3 min ago from AMS (NL)  in 42 min      18 min ago    -\n"
+        "ID    LABEL   UPSTREAM                    STATE   LAST USED                TOKEN EXPIRES  GRANT ENDS\n\
+         id-1  Notion  https://mcp.notion.com/mcp  active  3 min ago from AMS (NL)  in 42 min      -\n"
     );
 }
 

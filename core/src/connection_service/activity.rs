@@ -8,11 +8,11 @@ use crate::activity::view::ActivityView;
 use crate::activity::{Activity, Batch, RefreshNote, RefreshResult, RefreshTrigger};
 use crate::keys;
 use crate::refresh::Unavailable;
-use crate::store::{KvStore, PutOptions, StoreError};
+use crate::store::{AlarmSlot, KvStore, PutOptions, StoreError};
 use crate::time::UnixMillis;
 use crate::vault::VaultError;
 
-impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
+impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
     /// The stored activity; an unreadable value starts again from nothing (it holds no
     /// credential, and counts are not worth refusing requests over).
     async fn stored_activity(&self) -> Result<Activity, StoreError> {

@@ -99,30 +99,30 @@ fn a_request_at_expiry_and_an_upstream_401_are_noted_as_their_triggers() {
 }
 
 #[test]
-fn the_crons_refresh_and_its_failures_are_noted() {
+fn the_alarms_and_the_crons_refreshes_and_their_failures_are_noted() {
     let f = fixture(T0);
     let peer = ScriptedPeer::new();
     peer.on("POST", TOKEN, 503, "down");
-    block_on(
-        f.service()
-            .refresh_if_due(&peer.client(), "c1", T0, 900_000),
-    )
-    .expect("visit");
+    block_on(f.service().on_alarm(&peer.client(), "c1", T0)).expect("alarm");
     assert_eq!(
         triggers(&f),
-        vec![(RefreshTrigger::Cron, RefreshResult::Failed)]
+        vec![(RefreshTrigger::Alarm, RefreshResult::Failed)]
     );
     let g = fixture(T0);
     let peer = ScriptedPeer::new();
     peer.on("POST", TOKEN, 400, r#"{"error":"invalid_grant"}"#);
-    block_on(
-        g.service()
-            .refresh_if_due(&peer.client(), "c1", T0, 900_000),
-    )
-    .expect("visit");
+    block_on(g.service().sweep(&peer.client(), "c1", T0)).expect("visit");
     assert_eq!(
         triggers(&g),
         vec![(RefreshTrigger::Cron, RefreshResult::NeedsReauth)]
+    );
+    let h = fixture(T0);
+    let peer = ScriptedPeer::new();
+    peer.on("POST", TOKEN, 200, ROTATED);
+    block_on(h.service().on_alarm(&peer.client(), "c1", T0)).expect("alarm");
+    assert_eq!(
+        triggers(&h),
+        vec![(RefreshTrigger::Alarm, RefreshResult::Refreshed)]
     );
 }
 

@@ -51,10 +51,17 @@ fn an_api_key_is_handed_out_in_its_header_and_a_refusal_changes_nothing() {
     ));
     assert!(peer.requests().is_empty(), "nothing to renew");
     assert_eq!(f.stored().state, ConnectionState::Active);
+    // Nothing renews a key: no alarm, and the cron's visit finds nothing to do.
+    assert_eq!(f.object.peek_alarm(), None);
     assert_eq!(
-        block_on(service.refresh_if_due(&peer.client(), "c1", T0, 900_000)).expect("ok"),
-        CronOutcome::NotDue
+        block_on(service.sweep(&peer.client(), "c1", T0)).expect("ok"),
+        Visit {
+            rearmed: false,
+            outcome: CronOutcome::NotDue
+        }
     );
+    assert_eq!(f.object.peek_alarm(), None);
+    assert!(peer.requests().is_empty());
 }
 
 #[test]
@@ -76,6 +83,7 @@ fn an_open_connection_sends_nothing() {
         panic!("open: {outcome:?}");
     };
     assert_eq!(grant.authorization(), None);
+    assert_eq!(f.object.peek_alarm(), None, "nothing to renew, no alarm");
 }
 
 #[test]
@@ -163,10 +171,21 @@ fn client_credentials_are_asked_again_when_the_token_expires() {
         .expect("exists");
     assert_eq!(plan.kind, ConnectionKind::ClientCredentials);
     assert_eq!(plan.client_id.as_deref(), Some("client"));
-    // The cron renews it too, without a refresh token.
-    assert!(crate::refresh::due_for_cron(
-        &f.stored(),
-        T0 + 3_600_000,
-        900_000
-    ));
+    // Its alarm renews it too, without a refresh token, ahead of the expiry.
+    let due = T0 + 3_600_000 - crate::schedule::MAX_LEAD_MS;
+    assert_eq!(f.object.peek_alarm(), Some(due));
+    assert_eq!(f.object.fire_alarm(), Some(due));
+    assert_eq!(
+        block_on(service.on_alarm(&peer.client(), "c1", due)).expect("alarm"),
+        CronOutcome::Refreshed
+    );
+    assert_eq!(peer.requests_to(TOKEN).len(), 2);
+    assert_eq!(
+        peer.requests()[1].form("grant_type").as_deref(),
+        Some("client_credentials")
+    );
+    assert_eq!(
+        f.object.peek_alarm(),
+        Some(due + 3_600_000 - crate::schedule::MAX_LEAD_MS)
+    );
 }

@@ -8,7 +8,7 @@ use super::ConnectionService;
 use crate::record::{ConnectionKind, ConnectionRecord, UpstreamAuth};
 use crate::secret::SecretHash;
 use crate::step_up::{self, StepUp};
-use crate::store::KvStore;
+use crate::store::{AlarmSlot, KvStore};
 use crate::vault::VaultError;
 
 /// What an `insufficient_scope` challenge did to a connection.
@@ -69,7 +69,7 @@ impl ReconnectPlan {
     }
 }
 
-impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
+impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
     /// Records that the upstream answered the holder of `presented` with `insufficient_scope`,
     /// asking for `challenge`.
     pub async fn step_up(

@@ -8,23 +8,23 @@ use crate::testing::{ScriptedPeer, block_on, keyring, sample_record};
 pub(super) const TOKEN: &str = "https://auth.example.com/token";
 const REVOKE: &str = "https://auth.example.com/revoke";
 pub(super) const T0: UnixMillis = 1_795_690_200_000;
-const ROTATED: &str =
+pub(super) const ROTATED: &str =
     r#"{"access_token":"AT-2","token_type":"Bearer","expires_in":3600,"refresh_token":"RT-2"}"#;
 
-fn record(secret: &UrlSecret, expires_at: UnixMillis) -> ConnectionRecord {
+pub(super) fn record(secret: &UrlSecret, expires_at: UnixMillis) -> ConnectionRecord {
     sample_record("c1", secret.hash(), Some(expires_at))
 }
 
 pub(super) struct Fixture {
-    object: MemoryStore,
-    kv: MemoryStore,
-    keyring: crate::envelope::Keyring,
-    memory: ObjectMemory,
+    pub(super) object: MemoryStore,
+    pub(super) kv: MemoryStore,
+    pub(super) keyring: crate::envelope::Keyring,
+    pub(super) memory: ObjectMemory,
     pub(super) secret: UrlSecret,
 }
 
 impl Fixture {
-    fn new(expires_at: UnixMillis) -> Self {
+    pub(super) fn new(expires_at: UnixMillis) -> Self {
         Self::with(|record| record.tokens.expires_at = Some(expires_at))
     }
 
@@ -39,7 +39,7 @@ impl Fixture {
         };
         let mut stored = record(&f.secret, T0);
         change(&mut stored);
-        block_on(f.service().vault.create(&stored)).expect("created");
+        block_on(f.service().create(&stored)).expect("created");
         f
     }
 
@@ -62,7 +62,7 @@ impl Fixture {
     }
 }
 
-fn access(outcome: Option<TokenOutcome>) -> String {
+pub(super) fn access(outcome: Option<TokenOutcome>) -> String {
     match outcome {
         Some(TokenOutcome::Token(grant)) => grant.access_token.secret().clone(),
         other => panic!("expected a token, got {other:?}"),
@@ -96,14 +96,14 @@ fn fifty_callers_at_expiry_cause_exactly_one_refresh() {
 }
 
 #[test]
-fn a_cron_visit_and_client_calls_together_refresh_once() {
+fn an_alarm_and_client_calls_together_refresh_once() {
     let f = Fixture::new(T0 + 60_000);
     let peer = ScriptedPeer::new();
     peer.on("POST", TOKEN, 200, ROTATED);
     let http = peer.slow_client();
     let service = f.service();
     let hash = f.secret.hash();
-    let cron = service.refresh_if_due(&http, "c1", T0, 15 * 60_000);
+    let cron = service.on_alarm(&http, "c1", T0);
     let clients = futures_util::future::join_all(
         (0..10).map(|_| service.token(&http, "c1", &hash, Some(sha256(b"AT-1")), T0)),
     );
@@ -225,7 +225,7 @@ fn a_revoked_grant_needs_reauth_and_is_not_retried() {
     }
     assert_eq!(peer.requests_to(TOKEN).len(), 1);
     assert_eq!(f.stored().state, ConnectionState::NeedsReauth);
-    let cron = block_on(service.refresh_if_due(&peer.client(), "c1", T0, 900_000));
+    let cron = block_on(service.on_alarm(&peer.client(), "c1", T0));
     assert_eq!(cron.expect("cron"), CronOutcome::NotDue);
 }
 
@@ -256,7 +256,7 @@ fn the_authorization_server_down_keeps_everything_and_the_next_run_refreshes() {
     let peer = ScriptedPeer::new();
     peer.on("POST", TOKEN, 503, r#"{"error":"temporarily_unavailable"}"#);
     let service = f.service();
-    let cron = block_on(service.refresh_if_due(&peer.client(), "c1", T0, 900_000));
+    let cron = block_on(service.on_alarm(&peer.client(), "c1", T0));
     assert_eq!(cron.expect("cron"), CronOutcome::Transient);
     let stored = f.stored();
     assert_eq!(stored.state, ConnectionState::Error);
@@ -272,7 +272,7 @@ fn the_authorization_server_down_keeps_everything_and_the_next_run_refreshes() {
 
     peer.on("POST", TOKEN, 200, ROTATED);
     let later = T0 + crate::refresh::BACKOFF_BASE_MS;
-    let cron = block_on(service.refresh_if_due(&peer.client(), "c1", later, 900_000));
+    let cron = block_on(service.on_alarm(&peer.client(), "c1", later));
     assert_eq!(cron.expect("cron"), CronOutcome::Refreshed);
     assert_eq!(f.stored().state, ConnectionState::Active);
 }
@@ -408,7 +408,7 @@ fn requests_try_the_token_endpoint_during_the_backoff_and_recover_at_once() {
     peer.on("POST", TOKEN, 503, r#"{"error":"temporarily_unavailable"}"#);
     let service = f.service();
     let hash = f.secret.hash();
-    let cron = block_on(service.refresh_if_due(&peer.client(), "c1", T0, 900_000));
+    let cron = block_on(service.on_alarm(&peer.client(), "c1", T0));
     assert_eq!(cron.expect("cron"), CronOutcome::Transient);
 
     let interval = crate::refresh::DEMAND_REFRESH_INTERVAL_MS;

@@ -9,7 +9,7 @@ use super::{
 use crate::activity::Batch;
 use crate::activity::view::ActivityView;
 use crate::connection_service::{
-    CronOutcome, Deleted, Grant, ReconnectPlan, StepUpOutcome, TokenOutcome,
+    Deleted, Grant, ReconnectPlan, StepUpOutcome, TokenOutcome, Visit,
 };
 use crate::failure::OwnFailure;
 use crate::flow::revoke::ReplacedGrant;
@@ -36,15 +36,19 @@ pub enum ConnectionCall {
     /// The public status, for the holder of the URL secret with this hash.
     Status(SecretHash),
     /// A usable access token, for the holder of the URL secret `presented`; `rejected` is the
-    /// SHA-256 of a token the upstream just answered 401 to.
+    /// SHA-256 of a token the upstream just answered 401 to. A request asks with it when its
+    /// isolate holds nothing usable, and an isolate renews what it holds with it (see
+    /// [`crate::grant_cache`]): under traffic, every isolate makes this call at least once per
+    /// half revocation bound, so what an isolate has to tell the object about the requests it
+    /// answered from memory rides in its body ([`TokenBody`]) rather than in a call of its own.
     Token {
         presented: SecretHash,
         rejected: Option<[u8; 32]>,
+        /// Uses the isolate counted and has not delivered yet (see [`crate::activity`]).
+        uses: Option<Batch>,
     },
-    /// The cron's visit: refresh if the token expires within `window_ms`.
-    RefreshIfDue {
-        window_ms: i64,
-    },
+    /// The cron's sweep: set the alarm if it is missing, refresh if the alarm's time passed.
+    Sweep,
     /// The upstream answered the holder of the URL secret `presented` with
     /// `insufficient_scope`, asking for `scopes` (see [`crate::step_up`]).
     StepUp {
@@ -83,9 +87,17 @@ struct RotateBody {
     hash: String,
 }
 
-#[derive(Serialize, Deserialize)]
-struct CronBody {
-    window_ms: i64,
+/// The body of a [`ConnectionCall::Token`]: everything the Worker tells the object besides the
+/// secret's hash. A field added later comes with a serde default, so a Worker and an object of
+/// neighbouring versions read each other's calls.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct TokenBody {
+    /// Base64url SHA-256 of the access token the upstream just refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rejected: Option<String>,
+    /// Uses the isolate counted since its last delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uses: Option<Batch>,
 }
 
 const CREATE: &str = "/create";
@@ -96,7 +108,7 @@ const ROTATE: &str = "/rotate";
 const DELETE: &str = "/delete";
 const STATUS: &str = "/status";
 const TOKEN: &str = "/token";
-const REFRESH_IF_DUE: &str = "/refresh-if-due";
+const SWEEP: &str = "/sweep";
 const STEP_UP: &str = "/step-up";
 const RECONNECT_PLAN: &str = "/reconnect-plan";
 const USES: &str = "/uses";
@@ -133,20 +145,16 @@ impl ConnectionCall {
             ConnectionCall::Token {
                 presented,
                 rejected,
+                uses,
             } => {
                 headers.push((header::SECRET_HASH, presented.to_hex()));
-                if let Some(rejected) = rejected {
-                    headers.push((header::REJECTED_TOKEN, b64url(rejected)));
-                }
-                (Method::Post, TOKEN, None)
+                let body = TokenBody {
+                    rejected: rejected.as_ref().map(|hash| b64url(hash)),
+                    uses: uses.clone(),
+                };
+                (Method::Post, TOKEN, json_body(&body))
             }
-            ConnectionCall::RefreshIfDue { window_ms } => (
-                Method::Post,
-                REFRESH_IF_DUE,
-                json_body(&CronBody {
-                    window_ms: *window_ms,
-                }),
-            ),
+            ConnectionCall::Sweep => (Method::Post, SWEEP, None),
             ConnectionCall::StepUp { presented, scopes } => {
                 headers.push((header::SECRET_HASH, presented.to_hex()));
                 (
@@ -193,22 +201,27 @@ impl ConnectionCall {
             (Method::Post, DELETE) => ConnectionCall::Delete,
             (Method::Get, STATUS) => ConnectionCall::Status(presented()?),
             (Method::Post, TOKEN) => {
-                let rejected = match received.header(header::REJECTED_TOKEN) {
+                // No body (a Worker of the version before it): nothing refused.
+                let body: TokenBody = if received.body.is_empty() {
+                    TokenBody::default()
+                } else {
+                    received.json()?
+                };
+                let rejected = match body.rejected {
                     None => None,
                     Some(text) => Some(
-                        b64url_decode(text)
+                        b64url_decode(&text)
                             .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                            .ok_or(ProtocolError::BadHeader(header::REJECTED_TOKEN))?,
+                            .ok_or(ProtocolError::BadBody)?,
                     ),
                 };
                 ConnectionCall::Token {
                     presented: presented()?,
                     rejected,
+                    uses: body.uses,
                 }
             }
-            (Method::Post, REFRESH_IF_DUE) => ConnectionCall::RefreshIfDue {
-                window_ms: received.json::<CronBody>()?.window_ms,
-            },
+            (Method::Post, SWEEP) => ConnectionCall::Sweep,
             (Method::Post, STEP_UP) => ConnectionCall::StepUp {
                 presented: presented()?,
                 scopes: received.json::<StepUpBody>()?.scopes,
@@ -269,9 +282,9 @@ pub enum ConnectionReply {
     RefreshLimited {
         retry_at: Option<UnixMillis>,
     },
-    /// `RefreshIfDue`: what the cron's visit did.
-    Visited {
-        outcome: CronOutcome,
+    /// `Sweep`: what the cron's visit found and did.
+    Swept {
+        visit: Visit,
     },
     /// `StepUp`: the scopes the reconnect asks for, or, `exhausted`, the ones authorized as
     /// often as [`crate::step_up::MAX_AUTHORIZATIONS_PER_SCOPES`] allows without help.
@@ -312,7 +325,7 @@ impl ConnectionReply {
             | ConnectionReply::Deleted { .. }
             | ConnectionReply::Status { .. }
             | ConnectionReply::Token { .. }
-            | ConnectionReply::Visited { .. }
+            | ConnectionReply::Swept { .. }
             | ConnectionReply::SteppedUp { .. }
             | ConnectionReply::NotOAuth
             | ConnectionReply::Plan { .. }

@@ -25,8 +25,6 @@ pub mod header {
     pub const CONNECTION_ID: &str = "x-bindify-connection-id";
     /// SHA-256 (hex) of the URL secret a request came with.
     pub const SECRET_HASH: &str = "x-bindify-secret-hash";
-    /// SHA-256 (base64url) of an access token the upstream answered 401 to.
-    pub const REJECTED_TOKEN: &str = "x-bindify-rejected-token";
     /// An `SseSession`'s id.
     pub const SESSION: &str = "x-bindify-session";
     /// The `endpoint` a legacy session names to its client.

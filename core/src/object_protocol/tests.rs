@@ -7,10 +7,10 @@ use super::sse_session::{Opening, SseCall};
 use super::throttle::{ThrottleCall, ThrottleReply};
 use super::*;
 use crate::cli_flow::{CliRecord, CliStatus};
-use crate::connection_service::{CronOutcome, Grant};
+use crate::connection_service::{CronOutcome, Grant, Visit};
 use crate::failure::{ConfigProblem, OwnFailure, StorageFailure};
 use crate::flow::revoke::ReplacedGrant;
-use crate::secret::{UrlSecret, sha256};
+use crate::secret::{SecretHash, UrlSecret, sha256};
 use crate::testing::sample_record;
 use crate::tokens::Revocation;
 use oauth2::AccessToken;
@@ -46,7 +46,7 @@ fn connection_call_kind(call: &ConnectionCall) -> usize {
         ConnectionCall::Delete => 5,
         ConnectionCall::Status(_) => 6,
         ConnectionCall::Token { .. } => 7,
-        ConnectionCall::RefreshIfDue { .. } => 8,
+        ConnectionCall::Sweep => 8,
         ConnectionCall::StepUp { .. } => 9,
         ConnectionCall::ReconnectPlan => 10,
         ConnectionCall::Uses(_) => 11,
@@ -68,7 +68,7 @@ fn connection_reply_kind(reply: &ConnectionReply) -> usize {
         ConnectionReply::NeedsReauth => 8,
         ConnectionReply::AuthServerUnavailable { .. } => 9,
         ConnectionReply::RefreshLimited { .. } => 10,
-        ConnectionReply::Visited { .. } => 11,
+        ConnectionReply::Swept { .. } => 11,
         ConnectionReply::NotFound => 12,
         ConnectionReply::Failed { .. } => 13,
         ConnectionReply::BadCall => 14,
@@ -106,12 +106,19 @@ fn every_connection_call_crosses_and_comes_back_the_same() {
         ConnectionCall::Token {
             presented: secret.hash(),
             rejected: None,
+            uses: None,
         },
         ConnectionCall::Token {
             presented: secret.hash(),
             rejected: Some(sha256(b"AT-1")),
+            uses: None,
         },
-        ConnectionCall::RefreshIfDue { window_ms: 900_000 },
+        ConnectionCall::Token {
+            presented: secret.hash(),
+            rejected: None,
+            uses: Some(sample_batch()),
+        },
+        ConnectionCall::Sweep,
         ConnectionCall::StepUp {
             presented: secret.hash(),
             scopes: vec!["mcp:basic".into(), "mcp:write".into()],
@@ -168,13 +175,26 @@ fn a_connection_call_off_the_protocol_is_refused() {
     let mut bad = ConnectionCall::Token {
         presented: secret.hash(),
         rejected: None,
+        uses: None,
     }
     .wire("c1");
-    bad.headers.push((header::REJECTED_TOKEN, "short".into()));
+    bad.body = Some(br#"{"rejected":"short"}"#.to_vec());
     assert_eq!(
         deliver(&bad, ConnectionCall::receive).map(|_| ()).err(),
-        Some(ProtocolError::BadHeader(header::REJECTED_TOKEN))
+        Some(ProtocolError::BadBody)
     );
+    // No body at all reads as no refused token.
+    bad.body = None;
+    assert!(matches!(
+        deliver(&bad, ConnectionCall::receive),
+        Ok((_, ConnectionCall::Token { rejected: None, .. }))
+    ));
+    // A body with fields this version does not know still reads (a neighbouring version's).
+    bad.body = Some(br#"{"later_field":{"requests":3}}"#.to_vec());
+    assert!(matches!(
+        deliver(&bad, ConnectionCall::receive),
+        Ok((_, ConnectionCall::Token { rejected: None, .. }))
+    ));
 }
 
 #[test]
@@ -221,6 +241,7 @@ fn every_connection_reply_crosses_with_its_status_and_comes_back_the_same() {
                     access_token: AccessToken::new("AT-1".into()),
                     expires_at: Some(3_600_000),
                     upstream: "https://mcp.example.com/mcp".into(),
+                    fresh_until: Some(3_540_000),
                     upstream_auth: crate::record::UpstreamAuth::Header {
                         name: "X-API-Key".into(),
                     },
@@ -258,8 +279,11 @@ fn every_connection_reply_crosses_with_its_status_and_comes_back_the_same() {
             429,
         ),
         (
-            ConnectionReply::Visited {
-                outcome: CronOutcome::Transient,
+            ConnectionReply::Swept {
+                visit: Visit {
+                    rearmed: true,
+                    outcome: CronOutcome::Transient,
+                },
             },
             200,
         ),
@@ -499,6 +523,17 @@ fn a_batch_and_an_activity_view_cross_unchanged() {
     let (_, received) = deliver(&wire, ConnectionCall::receive).expect("received");
     match received {
         ConnectionCall::Uses(batch) => assert_eq!(batch, sample_batch()),
+        other => panic!("received {other:?}"),
+    }
+    // On the warm path, an isolate's uses ride in the body of the token call that renews it.
+    let wire = ConnectionCall::Token {
+        presented: SecretHash::from_bytes(sha256(b"secret")),
+        rejected: None,
+        uses: Some(sample_batch()),
+    }
+    .wire("c1");
+    match deliver(&wire, ConnectionCall::receive).expect("received").1 {
+        ConnectionCall::Token { uses, .. } => assert_eq!(uses, Some(sample_batch())),
         other => panic!("received {other:?}"),
     }
     let wire = ConnectionCall::DismissNotices { until: 42 }.wire("c1");

@@ -23,8 +23,6 @@ pub struct Dashboard<'a> {
     pub activity: &'a BTreeMap<String, ActivityView>,
     /// The server's clock: relative times are computed from it, not from the browser's.
     pub now: UnixMillis,
-    /// The cron refreshes tokens expiring within this window ("Refreshing soon").
-    pub refresh_window_ms: i64,
     /// How long a URL can still answer after it was rotated away or revoked: 0 is "at once".
     pub old_url_answers_for_seconds: u64,
     /// Open local development (no `ADMIN_TOKEN`): say that anyone who reaches it can manage.
@@ -55,7 +53,7 @@ pub fn dashboard_page(model: &Dashboard) -> String {
         .iter()
         .map(|c| {
             let section = activity_section(model.activity.get(&c.id), model.now);
-            connection_card_with(c, &section, model.now, model.refresh_window_ms)
+            connection_card_with(c, &section, model.now)
         })
         .collect();
     let empty = if model.connections.is_empty() {
@@ -130,7 +128,6 @@ mod tests {
             connections,
             activity: &BTreeMap::new(),
             now: NOW,
-            refresh_window_ms: 15 * 60_000,
             old_url_answers_for_seconds: grace,
             local_development_notice: open,
             entered_clients: &[],
@@ -150,6 +147,7 @@ mod tests {
             last_error: Some("invalid_grant".into()),
             created_at: rfc3339(NOW - 60_000),
             refreshable: true,
+            token_expires: true,
             next_attempt_at: None,
             kind: crate::record::ConnectionKind::Oauth,
             grant_expires_at: None,

@@ -24,7 +24,6 @@ h2.label { margin: 0; font-size: 1.15rem; overflow-wrap: anywhere; }
 .label-feedback { margin: .35rem 0 0; font-size: .9rem; color: var(--muted); }
 .badge { display: inline-block; padding: .15rem .65rem; border: 1px solid; border-radius: 999px; font-size: .85rem; font-weight: 600; line-height: 1.4; }
 .badge-active { color: #14532d; background: #dcfce7; border-color: #4ade80; }
-.badge-refreshing-soon { color: #1e3a8a; background: #dbeafe; border-color: #60a5fa; }
 .badge-needs-reauth { color: #7f1d1d; background: #fee2e2; border-color: #f87171; }
 .badge-server-failing { color: #78350f; background: #fef3c7; border-color: #f59e0b; }
 .badge-grant-ending { color: #7c2d12; background: #ffedd5; border-color: #fb923c; }

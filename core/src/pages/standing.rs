@@ -1,7 +1,8 @@
 //! Where a connection stands, as the dashboard shows it: one badge and the next step. Derived
-//! from the listed view, the server's clock and the cron's refresh window, most urgent first:
-//! a lost grant, a failing authorization server, a grant that ends, a token about to be
-//! refreshed, and otherwise active.
+//! from the listed view and the server's clock, most urgent first: a lost grant, a failing
+//! authorization server, a grant that ends, and otherwise active. A refreshable token's expiry
+//! is not listed (its object refreshes it ahead of expiry, and the listing is not rewritten for
+//! that), so nothing here waits on it.
 //!
 //! When a grant ends is known for a grant without a refresh token (it ends with its access
 //! token) and for one whose end is stated (`grant_expires_at`: the refresh token's stated
@@ -17,18 +18,16 @@ pub enum Standing {
     NeedsReauth(ReauthReason),
     /// The last refresh failed for a transient reason; the tokens are kept.
     ServerFailing {
-        /// No background retry before this instant; `None` or past: the next request or cron
-        /// run tries.
+        /// No background retry before this instant; `None` (a listing does not say) or past:
+        /// the object's next alarm or request tries.
         retry_at: Option<UnixMillis>,
     },
     /// The grant ends at this instant, within [`GRANT_WARNING_MS`], and nothing can extend it
     /// but a reconnect.
     GrantEnding { at: UnixMillis, why: GrantEnd },
-    /// The access token expires within the cron's refresh window (or has expired): the next
-    /// cron run or request refreshes it.
-    RefreshingSoon { expires_at: UnixMillis },
-    /// Usable, and refreshed before it expires (`None`: the token states no expiry).
-    Active { expires_at: Option<UnixMillis> },
+    /// Usable. `expires`: the token states an expiry and Bindify renews it ahead of it;
+    /// otherwise it is renewed only if the server rejects it.
+    Active { expires: bool },
 }
 
 /// How long before a grant ends the dashboard warns (and `bindify doctor` reports it).
@@ -48,16 +47,13 @@ pub enum GrantEnd {
 pub enum ReauthReason {
     /// The authorization server refused the refresh (the record's state says so).
     Refused,
-    /// The grant had no refresh token and its access token expired at this instant.
+    /// The grant ended at this instant (its stated end, or the expiry of an access token
+    /// nothing renews).
     Ended { at: UnixMillis },
 }
 
-/// Reads `view` at `now`; the cron refreshes tokens expiring within `refresh_window_ms`.
-pub fn standing(view: &ConnectionView, now: UnixMillis, refresh_window_ms: i64) -> Standing {
-    let expires_at = view
-        .access_token_expires_at
-        .as_deref()
-        .and_then(parse_rfc3339);
+/// Reads `view` at `now`.
+pub fn standing(view: &ConnectionView, now: UnixMillis) -> Standing {
     match view.state {
         ConnectionState::NeedsReauth => return Standing::NeedsReauth(ReauthReason::Refused),
         ConnectionState::Error => {
@@ -67,7 +63,7 @@ pub fn standing(view: &ConnectionView, now: UnixMillis, refresh_window_ms: i64) 
         }
         ConnectionState::Active => {}
     }
-    if let Some((at, why)) = grant_end(view, expires_at) {
+    if let Some((at, why)) = grant_end(view) {
         if at <= now {
             return Standing::NeedsReauth(ReauthReason::Ended { at });
         }
@@ -75,25 +71,24 @@ pub fn standing(view: &ConnectionView, now: UnixMillis, refresh_window_ms: i64) 
             return Standing::GrantEnding { at, why };
         }
     }
-    match expires_at {
-        Some(at) if at - refresh_window_ms <= now => Standing::RefreshingSoon { expires_at: at },
-        other => Standing::Active { expires_at: other },
+    Standing::Active {
+        expires: view.token_expires || view.access_token_expires_at.is_some(),
     }
 }
 
 /// When the grant itself ends, if that is known: its stated end, else, for a grant without a
-/// refresh token, its access token's expiry.
-pub fn grant_end(
-    view: &ConnectionView,
-    access_expires_at: Option<UnixMillis>,
-) -> Option<(UnixMillis, GrantEnd)> {
+/// refresh token, its access token's expiry (which a listing shows only for such a grant).
+pub fn grant_end(view: &ConnectionView) -> Option<(UnixMillis, GrantEnd)> {
     if let Some(at) = view.grant_expires_at.as_deref().and_then(parse_rfc3339) {
         return Some((at, GrantEnd::Stated));
     }
     if view.refreshable {
         None
     } else {
-        access_expires_at.map(|at| (at, GrantEnd::NoRefreshToken))
+        view.access_token_expires_at
+            .as_deref()
+            .and_then(parse_rfc3339)
+            .map(|at| (at, GrantEnd::NoRefreshToken))
     }
 }
 
@@ -104,7 +99,6 @@ impl Standing {
             Standing::NeedsReauth(_) => "needs-reauth",
             Standing::ServerFailing { .. } => "server-failing",
             Standing::GrantEnding { .. } => "grant-ending",
-            Standing::RefreshingSoon { .. } => "refreshing-soon",
             Standing::Active { .. } => "active",
         }
     }
@@ -115,7 +109,6 @@ impl Standing {
             Standing::NeedsReauth(_) => "Needs re-authorization",
             Standing::ServerFailing { .. } => "Authorization server failing",
             Standing::GrantEnding { .. } => "Grant ending",
-            Standing::RefreshingSoon { .. } => "Refreshing soon",
             Standing::Active { .. } => "Active",
         }
     }
@@ -136,9 +129,9 @@ mod tests {
 
     const NOW: UnixMillis = 1_795_690_200_000; // 2026-11-26T10:50:00Z
     const MIN: i64 = 60_000;
-    const WINDOW: i64 = 15 * MIN;
 
-    fn view(
+    /// A view as a listing gives it: a refreshable grant's expiry is not there.
+    fn listed(
         state: ConnectionState,
         expires_in_min: Option<i64>,
         refreshable: bool,
@@ -148,11 +141,14 @@ mod tests {
             label: "Work".into(),
             upstream: "https://mcp.example.com/mcp".into(),
             state,
-            access_token_expires_at: expires_in_min.map(|m| rfc3339(NOW + m * MIN)),
+            access_token_expires_at: expires_in_min
+                .filter(|_| !refreshable)
+                .map(|m| rfc3339(NOW + m * MIN)),
             last_refresh_at: None,
             last_error: None,
             created_at: rfc3339(NOW - 86_400_000),
             refreshable,
+            token_expires: expires_in_min.is_some(),
             next_attempt_at: None,
             kind: crate::record::ConnectionKind::Oauth,
             grant_expires_at: None,
@@ -164,65 +160,63 @@ mod tests {
         use ConnectionState::*;
         let cases = [
             (
-                view(Active, Some(52), true),
-                Standing::Active {
-                    expires_at: Some(NOW + 52 * MIN),
-                },
+                listed(Active, Some(52), true),
+                Standing::Active { expires: true },
             ),
             (
-                view(Active, None, true),
-                Standing::Active { expires_at: None },
+                listed(Active, Some(-3), true),
+                Standing::Active { expires: true },
             ),
             (
-                view(Active, Some(15), true),
-                Standing::RefreshingSoon {
-                    expires_at: NOW + 15 * MIN,
-                },
+                listed(Active, None, true),
+                Standing::Active { expires: false },
             ),
             (
-                view(Active, Some(-3), true),
-                Standing::RefreshingSoon {
-                    expires_at: NOW - 3 * MIN,
-                },
-            ),
-            (
-                view(Active, Some(40), false),
+                listed(Active, Some(40), false),
                 Standing::GrantEnding {
                     at: NOW + 40 * MIN,
                     why: GrantEnd::NoRefreshToken,
                 },
             ),
             (
-                view(Active, Some(-1), false),
+                listed(Active, Some(-1), false),
                 Standing::NeedsReauth(ReauthReason::Ended { at: NOW - MIN }),
             ),
             (
-                view(Active, None, false),
-                Standing::Active { expires_at: None },
+                listed(Active, None, false),
+                Standing::Active { expires: false },
             ),
             (
-                view(NeedsReauth, Some(52), true),
+                listed(NeedsReauth, Some(52), true),
                 Standing::NeedsReauth(ReauthReason::Refused),
             ),
             (
-                view(NeedsReauth, Some(5), false),
+                listed(NeedsReauth, Some(5), false),
                 Standing::NeedsReauth(ReauthReason::Refused),
             ),
             (
-                view(Error, Some(5), true),
+                listed(Error, Some(5), true),
                 Standing::ServerFailing { retry_at: None },
             ),
         ];
         for (v, expected) in cases {
-            assert_eq!(standing(&v, NOW, WINDOW), expected, "{v:?}");
+            assert_eq!(standing(&v, NOW), expected, "{v:?}");
         }
     }
 
     #[test]
+    fn the_objects_own_view_reads_the_same() {
+        // `GET /api/connections/<id>` shows a refreshable grant's expiry: still just active.
+        let mut v = listed(ConnectionState::Active, Some(2), true);
+        v.access_token_expires_at = Some(rfc3339(NOW + 2 * MIN));
+        assert_eq!(standing(&v, NOW), Standing::Active { expires: true });
+    }
+
+    #[test]
     fn a_failing_server_says_when_it_is_tried_again() {
-        let mut v = view(ConnectionState::Error, Some(5), true);
+        let mut v = listed(ConnectionState::Error, Some(5), true);
         v.next_attempt_at = Some(rfc3339(NOW + 4 * MIN));
-        let s = standing(&v, NOW, WINDOW);
+        let s = standing(&v, NOW);
         assert_eq!(
             s,
             Standing::ServerFailing {
@@ -239,16 +233,11 @@ mod tests {
     #[test]
     fn a_stated_grant_end_warns_a_week_ahead() {
         let day = 86_400_000;
-        let mut v = view(ConnectionState::Active, Some(52), true);
+        let mut v = listed(ConnectionState::Active, Some(52), true);
         v.grant_expires_at = Some(rfc3339(NOW + 8 * day));
-        assert_eq!(
-            standing(&v, NOW, WINDOW),
-            Standing::Active {
-                expires_at: Some(NOW + 52 * MIN)
-            }
-        );
+        assert_eq!(standing(&v, NOW), Standing::Active { expires: true });
         v.grant_expires_at = Some(rfc3339(NOW + 7 * day));
-        let s = standing(&v, NOW, WINDOW);
+        let s = standing(&v, NOW);
         assert_eq!(
             s,
             Standing::GrantEnding {
@@ -259,7 +248,7 @@ mod tests {
         assert!(s.needs_reconnect());
         v.grant_expires_at = Some(rfc3339(NOW - MIN));
         assert_eq!(
-            standing(&v, NOW, WINDOW),
+            standing(&v, NOW),
             Standing::NeedsReauth(ReauthReason::Ended { at: NOW - MIN })
         );
     }
@@ -270,9 +259,13 @@ mod tests {
         assert_eq!(reauth.label(), "Needs re-authorization");
         assert!(reauth.needs_reconnect());
         assert_eq!(
-            Standing::RefreshingSoon { expires_at: NOW }.label(),
-            "Refreshing soon"
+            Standing::GrantEnding {
+                at: NOW,
+                why: GrantEnd::Stated
+            }
+            .label(),
+            "Grant ending"
         );
-        assert_eq!(Standing::Active { expires_at: None }.key(), "active");
+        assert_eq!(Standing::Active { expires: true }.key(), "active");
     }
 }

@@ -98,7 +98,7 @@ fn needs_reauth_never_refreshes() {
     let mut r = record(Some(T0 - 1));
     r.state = ConnectionState::NeedsReauth;
     assert_eq!(decide(&r, T0, None, None), Err(Unavailable::NeedsReauth));
-    assert!(!due_for_cron(&r, T0, DEFAULT_CRON_WINDOW_MS));
+    assert!(!crate::schedule::due(&r, T0));
 }
 
 #[test]
@@ -174,7 +174,7 @@ fn invalid_grant_needs_reauth_and_stops_refreshing() {
         decide(&r, T0 + HOUR, None, None),
         Err(Unavailable::NeedsReauth)
     );
-    assert!(!due_for_cron(&r, T0 + HOUR, DEFAULT_CRON_WINDOW_MS));
+    assert!(!crate::schedule::due(&r, T0 + HOUR));
 }
 
 #[test]
@@ -199,14 +199,14 @@ fn transient_failures_keep_tokens_and_back_off() {
     );
     assert!(r.last_error.is_some());
 
-    // While backing off, an unexpired token is still used; the cron waits.
+    // While backing off, an unexpired token is still used; the alarm waits for the backoff,
+    // and for its usual time when that comes later.
     assert_eq!(decide(&r, T0 + 1, None, Some(T0)), Ok(Decision::UseCurrent));
-    assert!(!due_for_cron(&r, T0 + 1, DEFAULT_CRON_WINDOW_MS));
-    assert!(due_for_cron(
-        &r,
-        T0 + BACKOFF_BASE_MS,
-        DEFAULT_CRON_WINDOW_MS
-    ));
+    assert!(!crate::schedule::due(&r, T0 + 1));
+    assert_eq!(crate::schedule::alarm_at(&r), Some(T0 + 3 * 60_000));
+    r.tokens.expires_at = Some(T0 + 60_000);
+    assert!(!crate::schedule::due(&r, T0 + BACKOFF_BASE_MS - 1));
+    assert!(crate::schedule::due(&r, T0 + BACKOFF_BASE_MS));
 
     peer.fail("POST", TOKEN);
     let _ = block_on(refresh(&peer.client(), &mut r, T0 + BACKOFF_BASE_MS));
@@ -242,7 +242,7 @@ fn a_request_tries_again_after_a_few_seconds_whatever_the_backoff() {
     );
     assert_eq!(decide(&r, T0 + 1, None, None), Ok(Decision::Refresh));
     // Long before the background retry, which stays where the backoff put it.
-    assert!(!due_for_cron(&r, T0 + 5_000, DEFAULT_CRON_WINDOW_MS));
+    assert!(!crate::schedule::due(&r, T0 + 5_000));
     // A refused token that has not expired may be refreshed too (the refusal limits apply).
     r.tokens.expires_at = Some(T0 + HOUR);
     assert_eq!(
@@ -264,17 +264,6 @@ fn backoff_doubles_and_caps() {
     assert_eq!(backoff(2), 2 * BACKOFF_BASE_MS);
     assert_eq!(backoff(3), 4 * BACKOFF_BASE_MS);
     assert_eq!(backoff(50), BACKOFF_MAX_MS);
-}
-
-#[test]
-fn cron_due_window() {
-    let r = record(Some(T0 + DEFAULT_CRON_WINDOW_MS));
-    assert!(due_for_cron(&r, T0, DEFAULT_CRON_WINDOW_MS));
-    assert!(!due_for_cron(&r, T0 - 1, DEFAULT_CRON_WINDOW_MS));
-    let mut no_refresh = r.clone();
-    no_refresh.tokens.refresh_token = None;
-    assert!(!due_for_cron(&no_refresh, T0, DEFAULT_CRON_WINDOW_MS));
-    assert!(!due_for_cron(&record(None), T0, DEFAULT_CRON_WINDOW_MS));
 }
 
 #[test]

@@ -24,8 +24,8 @@ fn nothing_set_gives_the_defaults() {
     assert!(matches!(s.admin_token, Err(TokenProblem::Missing)));
     assert!(!s.allow_loopback_http);
     assert!(s.allowed_origins.is_empty());
-    assert_eq!(s.refresh_window_ms, 900_000);
     assert_eq!(s.cron_max_refreshes, 40);
+    assert_eq!(s.revocation_bound_ms, 10_000);
     assert_eq!(s.connect_state_ttl_ms, 600_000);
     assert!(s.oauth_clients.is_empty());
     assert_eq!(s.configured_client_metadata_url, None);
@@ -38,14 +38,14 @@ fn nothing_set_gives_the_defaults() {
 fn every_numeric_bound() {
     type Get = fn(&Settings) -> i64;
     let numeric: [(Variable, Bounds, Get); 3] = [
-        (
-            Variable::RefreshWindowSeconds,
-            REFRESH_WINDOW_SECONDS,
-            |s| s.refresh_window_ms / 1000,
-        ),
         (Variable::CronMaxRefreshes, CRON_MAX_REFRESHES, |s| {
             i64::try_from(s.cron_max_refreshes).unwrap_or(-1)
         }),
+        (
+            Variable::RevocationBoundSeconds,
+            REVOCATION_BOUND_SECONDS,
+            |s| s.revocation_bound_ms / 1000,
+        ),
         (
             Variable::ConnectStateTtlSeconds,
             CONNECT_STATE_TTL_SECONDS,
@@ -56,11 +56,17 @@ fn every_numeric_bound() {
         let name = variable.name();
         let max = bounds.max.to_string();
         let over = (bounds.max + 1).to_string();
+        // Zero is a value where the bounds allow it (0 turns a feature off), else out of range.
+        let zero = if bounds.min == 0 {
+            (Some("0"), 0, None)
+        } else {
+            (Some("0"), bounds.default, Some(NumberProblem::OutOfRange))
+        };
         let cases: [(Option<&str>, i64, Option<NumberProblem>); 14] = [
             (None, bounds.default, None),
             (Some(""), bounds.default, None),
             (Some("  \n"), bounds.default, None),
-            (Some("0"), bounds.default, Some(NumberProblem::OutOfRange)),
+            zero,
             (Some("-5"), bounds.default, Some(NumberProblem::OutOfRange)),
             (Some("abc"), bounds.default, Some(NumberProblem::NotANumber)),
             (Some("1.5"), bounds.default, Some(NumberProblem::NotANumber)),
@@ -101,7 +107,22 @@ fn a_number_problem_names_the_variable_and_bounds_not_the_value() {
         messages,
         ["CRON_MAX_REFRESHES is not a whole number from 1 to 10000; using 40"]
     );
-    assert_eq!(s.problems[0].variable(), Variable::CronMaxRefreshes);
+    assert_eq!(s.problems[0].name(), "CRON_MAX_REFRESHES");
+}
+
+#[test]
+fn a_retired_variable_still_set_is_reported_by_name() {
+    let s = read(&[("REFRESH_WINDOW_SECONDS", "900")]);
+    let messages: Vec<String> = s.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        [
+            "REFRESH_WINDOW_SECONDS is no longer used (each connection's object refreshes its \
+             token ahead of expiry with an alarm); remove it"
+        ]
+    );
+    assert_eq!(s.problems[0].name(), "REFRESH_WINDOW_SECONDS");
+    assert_eq!(read(&[("REFRESH_WINDOW_SECONDS", " ")]).problems, []);
 }
 
 #[test]
@@ -408,8 +429,8 @@ fn the_configuration_doc_lists_the_same_variables() {
     }
     // The numeric defaults the doc states are the ones the code uses.
     for (variable, bounds) in [
-        (Variable::RefreshWindowSeconds, REFRESH_WINDOW_SECONDS),
         (Variable::CronMaxRefreshes, CRON_MAX_REFRESHES),
+        (Variable::RevocationBoundSeconds, REVOCATION_BOUND_SECONDS),
         (Variable::ConnectStateTtlSeconds, CONNECT_STATE_TTL_SECONDS),
         (Variable::TokenEncryptionKeyVersion, KEY_VERSION),
     ] {
