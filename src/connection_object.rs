@@ -177,17 +177,10 @@ impl Connection {
                 presented,
                 rejected,
                 uses,
-            } => {
-                if let Some(batch) = uses
-                    && let Err(e) = service.record_uses(id, &batch, now).await
-                {
-                    worker::console_error!("connection {id}: uses not recorded: {e}");
-                }
-                service
-                    .token(http, id, &presented, rejected, now)
-                    .await
-                    .map(|o| o.map_or(ConnectionReply::NotFound, ConnectionReply::of_token))
-            }
+            } => service
+                .token_with_uses(http, id, &presented, rejected, uses.as_ref(), now)
+                .await
+                .map(|o| o.map_or(ConnectionReply::NotFound, ConnectionReply::of_token)),
             ConnectionCall::Sweep => service
                 .sweep(http, id, now)
                 .await

@@ -3,11 +3,13 @@
 //! the object's own storage under [`keys::OBJECT_ACTIVITY`]. Activity is best effort: failing
 //! to record it never fails the operation that caused it.
 
-use super::ConnectionService;
+use super::{ConnectionService, TokenOutcome};
 use crate::activity::view::ActivityView;
 use crate::activity::{Activity, Batch, RefreshNote, RefreshResult, RefreshTrigger};
+use crate::http::HttpClient;
 use crate::keys;
 use crate::refresh::Unavailable;
+use crate::secret::SecretHash;
 use crate::store::{AlarmSlot, KvStore, PutOptions, StoreError};
 use crate::time::UnixMillis;
 use crate::vault::VaultError;
@@ -51,6 +53,25 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
         activity.merge(batch, now);
         self.store_activity(&activity).await?;
         Ok(true)
+    }
+
+    /// A token request that carries the uses an isolate counted (the warm path's renewal):
+    /// the uses are recorded first, best effort, then the token is answered as
+    /// [`ConnectionService::token`] does.
+    pub async fn token_with_uses<C: HttpClient>(
+        &self,
+        http: &C,
+        id: &str,
+        presented: &SecretHash,
+        rejected: Option<[u8; 32]>,
+        uses: Option<&Batch>,
+        now: UnixMillis,
+    ) -> Result<Option<TokenOutcome>, VaultError> {
+        if let Some(batch) = uses {
+            // Counts are not worth failing a token over; the next delivery starts afresh.
+            let _ = self.record_uses(id, batch, now).await;
+        }
+        self.token(http, id, presented, rejected, now).await
     }
 
     /// The owner's view of the activity. `None` when there is no such connection.

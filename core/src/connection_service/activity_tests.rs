@@ -148,3 +148,41 @@ fn a_new_place_shows_until_the_owner_dismisses_it() {
         .expect("exists");
     assert_eq!(stored.new_places, vec![]);
 }
+
+#[test]
+fn uses_riding_in_a_token_call_are_recorded_and_the_token_answered() {
+    let f = fixture(T0 + 3_600_000);
+    let peer = ScriptedPeer::new();
+    let hash = f.secret.hash();
+    let outcome = block_on(f.service().token_with_uses(
+        &peer.client(),
+        "c1",
+        &hash,
+        None,
+        Some(&batch(4, 1)),
+        T0 + 10,
+    ))
+    .expect("answered");
+    assert!(matches!(outcome, Some(super::TokenOutcome::Token(_))));
+    let view = block_on(f.service().activity("c1", T0 + 20))
+        .expect("read")
+        .expect("exists");
+    assert_eq!((view.requests_24h, view.errors_24h), (4, 1));
+    // A secret that does not open the connection gets no token (its uses were counted by an
+    // isolate that resolved it to this connection, and are kept).
+    let other = crate::secret::UrlSecret::generate().expect("random").hash();
+    let refused = block_on(f.service().token_with_uses(
+        &peer.client(),
+        "c1",
+        &other,
+        None,
+        Some(&batch(1, 0)),
+        T0 + 30,
+    ))
+    .expect("answered");
+    assert!(refused.is_none());
+    let view = block_on(f.service().activity("c1", T0 + 40))
+        .expect("read")
+        .expect("exists");
+    assert_eq!(view.requests_24h, 5);
+}
