@@ -5,6 +5,8 @@
 //! An object that cannot be reached, or that answers with something that is not a reply, is
 //! Bindify's own storage failing: the object is where the connection is stored.
 
+use bindify_core::activity::Batch;
+use bindify_core::activity::view::ActivityView;
 use bindify_core::connection_service::{Deleted, ReconnectPlan, Visit};
 use bindify_core::failure::{OwnFailure, StorageFailure};
 use bindify_core::flow::ConnectError;
@@ -13,6 +15,7 @@ use bindify_core::object_protocol::connection::{ConnectionCall, ConnectionReply}
 use bindify_core::record::{ConnectionRecord, ConnectionView, StatusView};
 use bindify_core::secret::{SecretHash, sha256};
 use bindify_core::store::StoreError;
+use bindify_core::time::UnixMillis;
 use oauth2::AccessToken;
 use worker::Env;
 
@@ -107,16 +110,19 @@ pub async fn status(
 }
 
 /// What the object answers to a token request: a token, or why there is none (the token
-/// kinds of [`ConnectionReply`], `NotFound` included). `Err` is Bindify's own failure.
+/// kinds of [`ConnectionReply`], `NotFound` included). `Err` is Bindify's own failure. `uses`
+/// rides along for the object to record (see `crate::activity`).
 pub async fn token(
     env: &Env,
     id: &str,
     hash: &SecretHash,
     rejected: Option<&AccessToken>,
+    uses: Option<Batch>,
 ) -> Result<ConnectionReply, OwnFailure> {
     let call = ConnectionCall::Token {
         presented: *hash,
         rejected: rejected.map(|t| sha256(t.secret().as_bytes())),
+        uses,
     };
     match ask(env, id, &call).await? {
         reply @ (ConnectionReply::Token { .. }
@@ -210,6 +216,38 @@ pub async fn step_up(
 pub async fn reconnect_plan(env: &Env, id: &str) -> Result<Option<ReconnectPlan>, OwnFailure> {
     match ask(env, id, &ConnectionCall::ReconnectPlan).await? {
         ConnectionReply::Plan { plan } => Ok(Some(plan)),
+        ConnectionReply::NotFound => Ok(None),
+        other => Err(unexpected(id, &other)),
+    }
+}
+
+/// Delivers uses an isolate counted for connection `id` (see `crate::activity`). A connection
+/// deleted since is not an error: its uses are dropped.
+pub async fn uses(env: &Env, id: &str, batch: &Batch) -> Result<(), OwnFailure> {
+    match ask(env, id, &ConnectionCall::Uses(batch.clone())).await? {
+        ConnectionReply::Noted | ConnectionReply::NotFound => Ok(()),
+        other => Err(unexpected(id, &other)),
+    }
+}
+
+/// The owner's view of connection `id`'s activity.
+pub async fn activity(env: &Env, id: &str) -> Result<Option<ActivityView>, OwnFailure> {
+    activity_view(id, ask(env, id, &ConnectionCall::Activity).await?)
+}
+
+/// Dismisses connection `id`'s new-place notices of uses at or before `until`.
+pub async fn dismiss_notices(
+    env: &Env,
+    id: &str,
+    until: UnixMillis,
+) -> Result<Option<ActivityView>, OwnFailure> {
+    let call = ConnectionCall::DismissNotices { until };
+    activity_view(id, ask(env, id, &call).await?)
+}
+
+fn activity_view(id: &str, reply: ConnectionReply) -> Result<Option<ActivityView>, OwnFailure> {
+    match reply {
+        ConnectionReply::Activity { activity } => Ok(Some(activity)),
         ConnectionReply::NotFound => Ok(None),
         other => Err(unexpected(id, &other)),
     }

@@ -176,8 +176,9 @@ impl Connection {
             ConnectionCall::Token {
                 presented,
                 rejected,
+                uses,
             } => service
-                .token(http, id, &presented, rejected, now)
+                .token_with_uses(http, id, &presented, rejected, uses.as_ref(), now)
                 .await
                 .map(|o| o.map_or(ConnectionReply::NotFound, ConnectionReply::of_token)),
             ConnectionCall::Sweep => service
@@ -193,6 +194,19 @@ impl Connection {
                     plan,
                 })
             }),
+            ConnectionCall::Uses(batch) => {
+                service.record_uses(id, &batch, now).await.map(|found| {
+                    if found {
+                        ConnectionReply::Noted
+                    } else {
+                        ConnectionReply::NotFound
+                    }
+                })
+            }
+            ConnectionCall::Activity => service.activity(id, now).await.map(activity),
+            ConnectionCall::DismissNotices { until } => {
+                service.dismiss_notices(id, until, now).await.map(activity)
+            }
         };
         result.unwrap_or_else(|e| {
             worker::console_error!("connection {id}: {e}");
@@ -204,5 +218,11 @@ impl Connection {
 fn view(view: Option<bindify_core::record::ConnectionView>) -> ConnectionReply {
     view.map_or(ConnectionReply::NotFound, |view| ConnectionReply::View {
         view,
+    })
+}
+
+fn activity(view: Option<bindify_core::activity::view::ActivityView>) -> ConnectionReply {
+    view.map_or(ConnectionReply::NotFound, |activity| {
+        ConnectionReply::Activity { activity }
     })
 }

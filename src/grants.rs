@@ -6,6 +6,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 
+use bindify_core::activity::Batch;
 use bindify_core::connection_service::Grant;
 use bindify_core::failure::{self, OwnFailure};
 use bindify_core::grant_cache::{GrantCache, Lookup};
@@ -65,12 +66,14 @@ pub async fn for_request(env: &Env, warm: Warm<'_>, target: Target<'_>) -> Resul
                 warm.bound_ms,
             );
             warm.background.run(async move {
-                // The answer renews or drops the entry; a request already has its grant.
-                let _ = ask(&env, &id, &hash, None, bound_ms).await;
+                // The answer renews or drops the entry; a request already has its grant. The
+                // uses this isolate counted ride along.
+                let uses = crate::activity::take(&id);
+                let _ = ask(&env, &id, &hash, None, bound_ms, uses).await;
             });
             Ok(grant)
         }
-        Lookup::Ask(_) => ask(env, target.id, target.hash, None, warm.bound_ms).await,
+        Lookup::Ask(_) => ask(env, target.id, target.hash, None, warm.bound_ms, None).await,
     }
 }
 
@@ -85,7 +88,15 @@ pub async fn after_refusal(
 ) -> Result<Grant, Failure> {
     let credential = refused.credential_hash();
     GRANTS.with(|grants| grants.borrow_mut().forget_refused(target.id, &credential));
-    ask(env, target.id, target.hash, Some(refused), warm.bound_ms).await
+    ask(
+        env,
+        target.id,
+        target.hash,
+        Some(refused),
+        warm.bound_ms,
+        None,
+    )
+    .await
 }
 
 /// After the upstream answered `403 insufficient_scope` to `refused`: the isolate's entry is
@@ -112,10 +123,11 @@ async fn ask(
     hash: &SecretHash,
     refused: Option<&Grant>,
     bound_ms: i64,
+    uses: Option<Batch>,
 ) -> Result<Grant, Failure> {
     let asked_at = crate::clock::now();
     let rejected = refused.map(|g| &g.access_token);
-    let reply = connection_client::token(env, id, hash, rejected).await;
+    let reply = connection_client::token(env, id, hash, rejected, uses).await;
     GRANTS.with(|grants| {
         let mut grants = grants.borrow_mut();
         match &reply {

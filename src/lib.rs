@@ -13,6 +13,7 @@
     )
 )]
 
+mod activity;
 mod admin;
 mod api;
 mod cli_code_object;

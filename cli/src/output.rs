@@ -1,6 +1,9 @@
 //! What each command prints, as pure functions of the API's answers (and the time, for
 //! "in 42 min"), so the exact text is unit tested.
 
+use bindify_core::activity::view::{
+    ActivityView, counts_text, last_used_text, notice_text, outcome_text, trigger_text,
+};
 use bindify_core::pages::old_url_sentence;
 use bindify_core::time::UnixMillis;
 use serde::Serialize;
@@ -85,10 +88,11 @@ pub fn table(connections: &[Connection], now: UnixMillis) -> String {
         "LABEL",
         "UPSTREAM",
         "STATE",
+        "LAST USED",
         "TOKEN EXPIRES",
         "GRANT ENDS",
     ];
-    let rows: Vec<[String; 6]> = connections
+    let rows: Vec<[String; 7]> = connections
         .iter()
         .map(|c| {
             [
@@ -96,6 +100,9 @@ pub fn table(connections: &[Connection], now: UnixMillis) -> String {
                 c.label.clone(),
                 c.upstream.clone(),
                 c.state.clone(),
+                c.activity
+                    .as_ref()
+                    .map_or_else(|| NONE.to_owned(), |a| last_used_text(a, now)),
                 token_expiry(c, now),
                 grant_end_cell(c.grant_expires_at.as_deref(), now),
             ]
@@ -199,8 +206,51 @@ pub fn details(c: &Connection, now: UnixMillis) -> String {
             when_long(c.created_at.as_deref(), now, "unknown"),
         ),
     ];
-    rows.iter()
+    let mut out: String = rows
+        .iter()
         .map(|(name, value)| format!("{:<14} {value}\n", format!("{name}:")))
+        .collect();
+    if let Some(activity) = &c.activity {
+        out.push_str(&activity_lines(activity, now));
+    }
+    out
+}
+
+/// `bindify status`: the activity rows, when the Worker reports activity.
+fn activity_lines(a: &ActivityView, now: UnixMillis) -> String {
+    let mut rows = vec![
+        ("Last used", last_used_text(a, now)),
+        ("Last 24 h", counts_text(a.requests_24h, a.errors_24h)),
+        ("Last 7 days", counts_text(a.requests_7d, a.errors_7d)),
+    ];
+    if a.refreshes.is_empty() {
+        rows.push(("Refreshes", "none recorded".to_owned()));
+    }
+    for (i, r) in a.refreshes.iter().enumerate() {
+        let name = if i == 0 { "Refreshes" } else { "" };
+        rows.push((
+            name,
+            format!(
+                "{} by {}: {}",
+                when_long(Some(&r.at), now, "-"),
+                trigger_text(r.trigger),
+                outcome_text(r.outcome)
+            ),
+        ));
+    }
+    for (i, n) in a.new_places.iter().enumerate() {
+        let name = if i == 0 { "New places" } else { "" };
+        rows.push((name, notice_text(n, now)));
+    }
+    rows.iter()
+        .map(|(name, value)| {
+            let name = if name.is_empty() {
+                String::new()
+            } else {
+                format!("{name}:")
+            };
+            format!("{name:<14} {value}\n")
+        })
         .collect()
 }
 

@@ -74,6 +74,7 @@ mod tests {
             grant_expires_at: None,
             refreshable: true,
             token_expires: true,
+            activity: None,
         }
     }
 

@@ -36,6 +36,7 @@ use futures_util::lock::Mutex;
 use oauth2::AccessToken;
 use serde::{Deserialize, Serialize};
 
+use crate::activity::RefreshTrigger;
 use crate::flow::revoke::{ReplacedGrant, grant_token, replaced_grant_token, revoke};
 use crate::http::HttpClient;
 use crate::record::{ConnectionRecord, ConnectionView, UpstreamAuth};
@@ -277,6 +278,11 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
                         }
                         self.memory.last_attempt.set(Some(now));
                         let result = refresh::refresh(http, &mut record, now).await;
+                        let trigger = match decision {
+                            Decision::RefreshRejected => RefreshTrigger::Rejected,
+                            _ => RefreshTrigger::Request,
+                        };
+                        self.note_refresh(now, trigger, &result).await;
                         let answer = match result {
                             Ok(()) => TokenOutcome::Token(grant(&record)),
                             Err(unavailable) => TokenOutcome::Unavailable(unavailable),
@@ -378,6 +384,8 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
                 return Ok(None);
             };
             self.vault.delete().await?;
+            // Best effort: with the record gone, nothing reads or adds to what is left.
+            let _ = self.forget_activity().await;
             self.memory.record.replace(None);
             self.memory.unsaved.set(false);
             self.settle(id, None).await?;
@@ -402,6 +410,9 @@ fn grant(record: &ConnectionRecord) -> Grant {
     }
 }
 
+mod activity;
+#[cfg(test)]
+mod activity_tests;
 mod upkeep;
 
 #[cfg(test)]

@@ -65,6 +65,11 @@ pub const OBJECT_ID: &str = "id";
 /// interchangeable bytes.
 pub const OBJECT_RECORD: &str = "record";
 
+/// Durable Object storage key of the connection's activity, inside its own object: uses,
+/// counts per hour, places, refreshes (`bindify_core::activity::Activity` as JSON). Not sealed:
+/// it holds no credential.
+pub const OBJECT_ACTIVITY: &str = "activity";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@
         clippy::indexing_slicing
     )
 )]
+pub mod activity;
 pub mod admin;
 pub mod api_key;
 pub mod cli_flow;

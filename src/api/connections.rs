@@ -1,9 +1,14 @@
-//! `/api/connections…`: list, show, label, revoke, rotate, reconnect.
+//! `/api/connections…`: list and show (with each connection's activity), label, revoke,
+//! rotate, reconnect, dismiss new-place notices.
 
+use std::collections::BTreeMap;
+
+use bindify_core::activity::view::ActivityView;
 use bindify_core::record::{ConnectionView, MAX_LABEL_CHARS};
 use bindify_core::secret::UrlSecret;
 use bindify_core::settings::Settings;
 use bindify_core::store::StoreError;
+use bindify_core::time::parse_rfc3339;
 use bindify_core::url_index::{IndexError, OldEntry, Rotated};
 use worker::{Env, Request, Response, Result};
 
@@ -21,16 +26,94 @@ pub async fn list_views(env: &Env) -> std::result::Result<Vec<ConnectionView>, S
     Ok(views)
 }
 
-pub async fn list(env: &Env) -> Result<Response> {
-    match list_views(env).await {
-        Ok(connections) => respond::json(200, &serde_json::json!({ "connections": connections })),
-        Err(e) => storage_failed(e),
+/// A connection with its activity (`null` when its object could not say).
+#[derive(serde::Serialize)]
+struct WithActivity<'a> {
+    #[serde(flatten)]
+    view: &'a ConnectionView,
+    activity: Option<&'a ActivityView>,
+}
+
+/// The activity of each connection, asked of their objects at once; one that fails to answer
+/// is left out (logged).
+pub async fn activities(env: &Env, views: &[ConnectionView]) -> BTreeMap<String, ActivityView> {
+    let asked = views.iter().map(|view| async move {
+        (
+            view.id.clone(),
+            connection_client::activity(env, &view.id).await,
+        )
+    });
+    let mut found = BTreeMap::new();
+    for (id, answer) in futures_util::future::join_all(asked).await {
+        match answer {
+            Ok(Some(activity)) => {
+                found.insert(id, activity);
+            }
+            Ok(None) => {}
+            Err(e) => worker::console_error!("connection {id}: activity unavailable: {e}"),
+        }
     }
+    found
+}
+
+pub async fn list(env: &Env) -> Result<Response> {
+    let views = match list_views(env).await {
+        Ok(views) => views,
+        Err(e) => return storage_failed(e),
+    };
+    let activity = activities(env, &views).await;
+    let connections: Vec<WithActivity<'_>> = views
+        .iter()
+        .map(|view| WithActivity {
+            view,
+            activity: activity.get(&view.id),
+        })
+        .collect();
+    respond::json(200, &serde_json::json!({ "connections": connections }))
 }
 
 pub async fn get(env: &Env, id: &str) -> Result<Response> {
-    match connection_client::view(env, id).await {
-        Ok(Some(view)) => respond::json(200, &view),
+    let view = match connection_client::view(env, id).await {
+        Ok(Some(view)) => view,
+        Ok(None) => return unknown_connection(),
+        Err(e) => return own_failure(&e),
+    };
+    let activity = connection_client::activity(env, id)
+        .await
+        .unwrap_or_else(|e| {
+            worker::console_error!("connection {id}: activity unavailable: {e}");
+            None
+        });
+    respond::json(
+        200,
+        &WithActivity {
+            view: &view,
+            activity: activity.as_ref(),
+        },
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct DismissBody {
+    until: String,
+}
+
+/// `POST /api/connections/<id>/dismiss-notices`: the owner saw the new-place notices up to
+/// `until` (RFC 3339, the newest notice shown); newer ones stay.
+pub async fn dismiss_notices(req: &mut Request, env: &Env, id: &str) -> Result<Response> {
+    let until = match req.json::<DismissBody>().await {
+        Ok(body) => parse_rfc3339(&body.until),
+        Err(_) => None,
+    };
+    let Some(until) = until else {
+        return admin::api_error(
+            400,
+            "invalid_request",
+            "Send {\"until\": \"<RFC 3339 time of the newest notice shown>\"}.",
+        );
+    };
+    match connection_client::dismiss_notices(env, id, until).await {
+        Ok(Some(activity)) => respond::json(200, &serde_json::json!({ "activity": activity })),
         Ok(None) => unknown_connection(),
         Err(e) => own_failure(&e),
     }

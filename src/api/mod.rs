@@ -37,6 +37,9 @@ pub async fn handle(
         (Method::Post, ["connections", id, "reconnect"]) => {
             connections::reconnect(&req, env, id).await
         }
+        (Method::Post, ["connections", id, "dismiss-notices"]) => {
+            connections::dismiss_notices(&mut req, env, id).await
+        }
         (Method::Post, ["connect"]) => connect::create(&mut req, env, settings).await,
         (Method::Get, ["connect", code]) => connect::poll(env, code).await,
         _ => admin::api_error(404, "not_found", "No such API endpoint; see docs/api.md."),

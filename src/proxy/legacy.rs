@@ -15,6 +15,7 @@ use bindify_core::settings::Settings;
 use worker::{Env, Method, Request, Response, Result};
 
 use super::body;
+use crate::activity::Visit;
 use crate::relay::{self, refusal};
 use crate::resolve::{self, Resolved};
 use crate::{config, connection_client, object_call, respond};
@@ -28,10 +29,14 @@ async fn resolve_and_admit(
     req: &Request,
     env: &Env,
     settings: &Settings,
+    visit: &Visit,
     secret: &str,
 ) -> Result<std::result::Result<(Resolved, String), Response>> {
     let found = match resolve::connection(env, secret).await {
-        Ok(Some(found)) => found,
+        Ok(Some(found)) => {
+            visit.found(&found.id);
+            found
+        }
         Ok(None) => return Ok(Err(respond::not_found()?)),
         Err(e) => {
             worker::console_error!("sse: index lookup failed: {e}");
@@ -52,12 +57,13 @@ pub async fn stream(
     req: Request,
     env: &Env,
     settings: &Settings,
+    visit: &Visit,
     secret: &str,
 ) -> Result<Response> {
     if req.method() != Method::Get {
         return respond::method_not_allowed("GET");
     }
-    let (found, origin) = match resolve_and_admit(&req, env, settings, secret).await? {
+    let (found, origin) = match resolve_and_admit(&req, env, settings, visit, secret).await? {
         Ok(ok) => ok,
         Err(response) => return Ok(response),
     };
@@ -103,12 +109,13 @@ pub async fn message(
     mut req: Request,
     env: &Env,
     settings: &Settings,
+    visit: &Visit,
     secret: &str,
 ) -> Result<Response> {
     if req.method() != Method::Post {
         return respond::method_not_allowed("POST");
     }
-    let (found, _) = match resolve_and_admit(&req, env, settings, secret).await? {
+    let (found, _) = match resolve_and_admit(&req, env, settings, visit, secret).await? {
         Ok(ok) => ok,
         Err(response) => return Ok(response),
     };

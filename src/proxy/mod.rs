@@ -18,6 +18,7 @@ use worker::{
     Context, Env, Headers, Method, Request, RequestInit, RequestRedirect, Response, Result,
 };
 
+use crate::activity::Visit;
 use crate::forward::{self, Target};
 use crate::grants::{Background, Warm};
 use crate::relay::{self, refusal};
@@ -37,9 +38,13 @@ pub async fn mcp(
     env: &Env,
     settings: &Settings,
     ctx: &Context,
+    visit: &Visit,
     secret: &str,
 ) -> Result<Response> {
     let found = resolve(env, secret).await;
+    if let Ok(Some(found)) = &found {
+        visit.found(&found.id);
+    }
     if let Ok(None) = found {
         return respond::not_found();
     }

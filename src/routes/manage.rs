@@ -32,6 +32,7 @@ pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<
             );
         }
     };
+    let activity = api::connections::activities(env, &connections).await;
     // A listing failure leaves the section empty; the connections still show.
     let entered_clients = api::clients::listed(env).await.unwrap_or_else(|e| {
         worker::console_error!("dashboard: listing entered clients failed: {e}");
@@ -45,6 +46,7 @@ pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<
         .unwrap_or_default();
     let dashboard = pages::Dashboard {
         connections: &connections,
+        activity: &activity,
         now: clock::now(),
         old_url_answers_for_seconds: settings.old_url_answers_for_seconds(),
         local_development_notice: open_notice,

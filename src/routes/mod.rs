@@ -15,6 +15,7 @@ use worker::{Context, Env, Method, Request, Response, Result};
 
 use bindify_core::settings::Settings;
 
+use crate::activity::Visit;
 use crate::{config, respond};
 
 pub async fn handle(req: Request, env: Env, ctx: &Context) -> Result<Response> {
@@ -68,17 +69,18 @@ async fn route(req: Request, env: &Env, settings: &Settings, ctx: &Context) -> R
         }
         (Method::Get, ["s", secret, "status"]) => status::show(env, secret).await,
         (Method::Get, ["s", secret, "reconnect"]) => reconnect::start(env, secret).await,
-        (_, ["s", secret, "sse"]) => {
-            let secret = (*secret).to_owned();
-            crate::proxy::legacy::stream(req, env, settings, &secret).await
-        }
-        (_, ["s", secret, "message"]) => {
-            let secret = (*secret).to_owned();
-            crate::proxy::legacy::message(req, env, settings, &secret).await
-        }
-        (_, ["s", secret, "mcp"]) => {
-            let secret = (*secret).to_owned();
-            crate::proxy::mcp(req, env, settings, ctx, &secret).await
+        (_, ["s", secret, endpoint @ ("sse" | "message" | "mcp")]) => {
+            let (secret, endpoint) = ((*secret).to_owned(), *endpoint);
+            let visit = Visit::of(&req);
+            let response = match endpoint {
+                "sse" => crate::proxy::legacy::stream(req, env, settings, &visit, &secret).await,
+                "message" => {
+                    crate::proxy::legacy::message(req, env, settings, &visit, &secret).await
+                }
+                _ => crate::proxy::mcp(req, env, settings, ctx, &visit, &secret).await,
+            }?;
+            visit.answered(env, ctx, &response);
+            Ok(response)
         }
         (_, ["login"]) => respond::method_not_allowed("GET, POST"),
         (_, ["logout"]) => respond::method_not_allowed("POST"),

@@ -253,7 +253,12 @@ describe('bindify CLI', () => {
     const table = await runCli(['list']);
     assertExit(table, EXIT.ok);
     const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
-    assert.match(header, /^ID\s+LABEL\s+UPSTREAM\s+STATE\s+TOKEN EXPIRES\s+GRANT ENDS$/);
+    assert.match(header, /^ID\s+LABEL\s+UPSTREAM\s+STATE\s+LAST USED\s+TOKEN EXPIRES\s+GRANT ENDS$/);
+    // The API's activity of the connection, and the LAST USED cell it makes (exact counts and
+    // places: e2e/activity.test.mjs).
+    assert.equal(typeof listed.activity.requests_24h, 'number');
+    const lastUsed = listed.activity.last_used_at === null ? /\snever\s/ : /\s(just now|\d+ (min|h) ago)( from \S+( \([A-Z]+\))?)?\s/;
+    assert.match(row, lastUsed, row);
     assert.ok(row.startsWith(connection.id) && row.includes(mcp.url) && row.includes('active'), row);
     // The token is refreshed by the connection's object; oidc-provider states no refresh token
     // lifetime and documents none: the grant end is unknown.

@@ -116,6 +116,24 @@ describe('dashboard in Chromium', () => {
       if ((await states()).join() === 'active,active,needs_reauth,error') break;
     }
     assert.deepEqual(await states(), ['active', 'active', 'needs_reauth', 'error']);
+
+    // The wiki's URL is used from Amsterdam, then once from São Paulo: its card shows the
+    // activity and a new-place notice (as a phone must show them too). Places are set per
+    // request with Miniflare's MF-CF-Blob header (see activity.test.mjs).
+    const useFrom = async (place) => {
+      const response = await fetch(urls.wiki, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'MF-CF-Blob': JSON.stringify(place) },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'dashboard-test', version: '1' } } }),
+      });
+      await response.arrayBuffer();
+      assert.equal(response.status, 200);
+    };
+    for (let i = 0; i < 3; i++) await useFrom({ colo: 'AMS', country: 'NL' });
+    await useFrom({ colo: 'GRU', country: 'BR' });
+    const noticed = async () => (await api('GET', `/api/connections/${ids.wiki}`)).json.activity?.new_places.length;
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline && await noticed() !== 1; await delay(200));
+    assert.equal(await noticed(), 1);
   });
 
   after(async () => {
@@ -180,6 +198,8 @@ describe('dashboard in Chromium', () => {
   for (const width of WIDTHS) {
     test(`at ${width} px nothing overflows: the list, the label editor, a confirmation`, async () => {
       await openDashboard(width);
+      assert.match(await card('wiki').locator('.new-place li').textContent(), /^First use from BR \(GRU\) /);
+      await card('wiki').locator('details.refreshes summary').click();
       await assertNothingOverflows(`${width} px list`);
       if (process.env.BINDIFY_SCREENSHOTS) {
         await page.screenshot({ path: join(repoRoot, `docs/screenshots/dashboard-${width}.png`), fullPage: true });

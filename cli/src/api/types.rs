@@ -2,6 +2,7 @@
 //! unknown field is ignored and `state` is free text, so a CLI works with a Worker a version
 //! ahead of it.
 
+use bindify_core::activity::view::ActivityView;
 use bindify_core::cli_flow::ConnectCode;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,9 @@ pub struct Connection {
     /// expiry out (its object refreshes it ahead of time); `GET /api/connections/<id>` has it.
     #[serde(default)]
     pub token_expires: bool,
+    /// Uses, errors and refreshes; absent from older Workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<ActivityView>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

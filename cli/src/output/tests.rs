@@ -19,6 +19,7 @@ fn conn(id: &str, label: &str) -> Connection {
         grant_expires_at: None,
         refreshable: true,
         token_expires: true,
+        activity: None,
     }
 }
 
@@ -58,10 +59,10 @@ fn table_aligns_columns() {
     let text = table(&[notion, linear, asana], now());
     assert_eq!(
         text,
-        "ID    LABEL     UPSTREAM                    STATE         TOKEN EXPIRES   GRANT ENDS\n\
-         id-1  Notion    https://mcp.notion.com/mcp  active        auto-refreshed  in 24 days\n\
-         id-2  Linear ✓  https://mcp.linear.app/mcp  active        in 42 min       in 3 days!\n\
-         id-3  Asana     https://mcp.asana.com/sse   needs_reauth  -               -\n"
+        "ID    LABEL     UPSTREAM                    STATE         LAST USED  TOKEN EXPIRES   GRANT ENDS\n\
+         id-1  Notion    https://mcp.notion.com/mcp  active        -          auto-refreshed  in 24 days\n\
+         id-2  Linear ✓  https://mcp.linear.app/mcp  active        -          in 42 min       in 3 days!\n\
+         id-3  Asana     https://mcp.asana.com/sse   needs_reauth  -          -               -\n"
     );
     assert!(table(&[], now()).contains("bindify connect"));
 }
@@ -146,4 +147,60 @@ fn details_warn_of_a_grant_that_ends_within_a_week() {
     assert!(details(&c, now()).contains("Grant ends:    2026-12-30T11:08:00Z (in 34 days)\n"));
     c.kind = Some("api_key".into());
     assert!(details(&c, now()).contains("Kind:          API key\n"));
+}
+
+fn with_activity(c: &mut Connection) {
+    use bindify_core::activity::{
+        Activity, Batch, Place, RefreshNote, RefreshResult, RefreshTrigger,
+    };
+    let at = |text: &str| parse_rfc3339(text).expect("time");
+    let mut activity = Activity::default();
+    let mut batch = Batch::default();
+    let ams = Place::reported(Some("AMS".into()), Some("NL".into()));
+    batch.note(at("2026-11-26T09:00:00Z"), ams.as_ref(), false);
+    batch.note(at("2026-11-26T11:05:00Z"), ams.as_ref(), true);
+    activity.merge(&batch, now());
+    let mut far = Batch::default();
+    far.note(
+        at("2026-11-26T09:08:00Z"),
+        Place::reported(Some("GRU".into()), Some("BR".into())).as_ref(),
+        false,
+    );
+    activity.merge(&far, now());
+    activity.note_refresh(RefreshNote {
+        at: at("2026-11-26T10:50:00Z"),
+        trigger: RefreshTrigger::Alarm,
+        outcome: RefreshResult::Refreshed,
+    });
+    c.activity = Some(activity.view(now()));
+}
+
+#[test]
+fn the_list_says_when_and_where_each_url_was_last_used() {
+    let mut notion = conn("id-1", "Notion");
+    with_activity(&mut notion);
+    let text = table(&[notion], now());
+    assert_eq!(
+        text,
+        "ID    LABEL   UPSTREAM                    STATE   LAST USED                TOKEN EXPIRES  GRANT ENDS\n\
+         id-1  Notion  https://mcp.notion.com/mcp  active  3 min ago from AMS (NL)  in 42 min      -\n"
+    );
+}
+
+#[test]
+fn status_shows_the_activity() {
+    let mut c = conn("id-1", "Notion");
+    with_activity(&mut c);
+    let text = details(&c, now());
+    assert!(
+        text.ends_with(
+            "Created:       2026-11-20T09:00:00Z (6 days ago)\n\
+             Last used:     3 min ago from AMS (NL)\n\
+             Last 24 h:     3 requests, 1 error\n\
+             Last 7 days:   3 requests, 1 error\n\
+             Refreshes:     2026-11-26T10:50:00Z (18 min ago) by alarm: refreshed\n\
+             New places:    First use from BR (GRU) 2 h ago — if that was not you, rotate the URL.\n"
+        ),
+        "{text}"
+    );
 }

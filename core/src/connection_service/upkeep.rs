@@ -10,6 +10,7 @@
 //! sweep finds it missing otherwise.
 
 use super::{ConnectionService, CronOutcome, Visit};
+use crate::activity::RefreshTrigger;
 use crate::http::HttpClient;
 use crate::keys;
 use crate::record::ConnectionRecord;
@@ -152,7 +153,8 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
         // The runtime cleared the alarm that fired.
         self.memory.alarm.set(Some(None));
         self.catch_up(id).await?;
-        self.refresh_if_due(http, id, now).await
+        self.refresh_if_due(http, id, now, RefreshTrigger::Alarm)
+            .await
     }
 
     /// The cron's visit: sets the alarm if it is missing (an object from before alarms, or a
@@ -168,16 +170,20 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
         self.arm(id, record.as_ref(), true).await?;
         // Whoever set it (this visit, or the catch-up of any operation since the last visit).
         let rearmed = self.memory.found_missing.take();
-        let outcome = self.refresh_if_due(http, id, now).await?;
+        let outcome = self
+            .refresh_if_due(http, id, now, RefreshTrigger::Cron)
+            .await?;
         Ok(Visit { rearmed, outcome })
     }
 
     /// Refreshes under the lock if [`schedule::due`] says so; the commit sets the next alarm.
+    /// The attempt is noted in the activity with its `trigger`.
     async fn refresh_if_due<C: HttpClient>(
         &self,
         http: &C,
         id: &str,
         now: UnixMillis,
+        trigger: RefreshTrigger,
     ) -> Result<CronOutcome, VaultError> {
         let _turn = self.memory.refresh_lock.lock().await;
         let Some(mut record) = self.record(id).await? else {
@@ -190,7 +196,9 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
             return Ok(CronOutcome::NotDue);
         }
         self.memory.last_attempt.set(Some(now));
-        let outcome = match refresh::refresh(http, &mut record, now).await {
+        let result = refresh::refresh(http, &mut record, now).await;
+        self.note_refresh(now, trigger, &result).await;
+        let outcome = match result {
             Ok(()) => CronOutcome::Refreshed,
             Err(Unavailable::NeedsReauth) => CronOutcome::NeedsReauth,
             Err(Unavailable::Transient { .. }) => CronOutcome::Transient,

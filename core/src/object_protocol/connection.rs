@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::{
     Method, ProtocolError, Received, Reply, Wire, decode_reply, encode_reply, header, json_body,
 };
+use crate::activity::Batch;
+use crate::activity::view::ActivityView;
 use crate::connection_service::{
     Deleted, Grant, ReconnectPlan, StepUpOutcome, TokenOutcome, Visit,
 };
@@ -42,6 +44,8 @@ pub enum ConnectionCall {
     Token {
         presented: SecretHash,
         rejected: Option<[u8; 32]>,
+        /// Uses the isolate counted and has not delivered yet (see [`crate::activity`]).
+        uses: Option<Batch>,
     },
     /// The cron's sweep: set the alarm if it is missing, refresh if the alarm's time passed.
     Sweep,
@@ -53,6 +57,19 @@ pub enum ConnectionCall {
     },
     /// What reconnecting the connection asks the owner for.
     ReconnectPlan,
+    /// Uses an isolate counted (see [`crate::activity`]).
+    Uses(Batch),
+    /// The owner's view of the connection's activity.
+    Activity,
+    /// The owner dismissed the new-place notices of uses at or before `until`.
+    DismissNotices {
+        until: UnixMillis,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct DismissBody {
+    until: UnixMillis,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -78,6 +95,9 @@ struct TokenBody {
     /// Base64url SHA-256 of the access token the upstream just refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rejected: Option<String>,
+    /// Uses the isolate counted since its last delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uses: Option<Batch>,
 }
 
 const CREATE: &str = "/create";
@@ -91,6 +111,9 @@ const TOKEN: &str = "/token";
 const SWEEP: &str = "/sweep";
 const STEP_UP: &str = "/step-up";
 const RECONNECT_PLAN: &str = "/reconnect-plan";
+const USES: &str = "/uses";
+const ACTIVITY: &str = "/activity";
+const DISMISS_NOTICES: &str = "/dismiss-notices";
 
 impl ConnectionCall {
     /// The call for connection `id`, as it crosses to the object.
@@ -122,10 +145,12 @@ impl ConnectionCall {
             ConnectionCall::Token {
                 presented,
                 rejected,
+                uses,
             } => {
                 headers.push((header::SECRET_HASH, presented.to_hex()));
                 let body = TokenBody {
                     rejected: rejected.as_ref().map(|hash| b64url(hash)),
+                    uses: uses.clone(),
                 };
                 (Method::Post, TOKEN, json_body(&body))
             }
@@ -141,6 +166,13 @@ impl ConnectionCall {
                 )
             }
             ConnectionCall::ReconnectPlan => (Method::Get, RECONNECT_PLAN, None),
+            ConnectionCall::Uses(batch) => (Method::Post, USES, json_body(batch)),
+            ConnectionCall::Activity => (Method::Get, ACTIVITY, None),
+            ConnectionCall::DismissNotices { until } => (
+                Method::Post,
+                DISMISS_NOTICES,
+                json_body(&DismissBody { until: *until }),
+            ),
         };
         Wire {
             method,
@@ -186,6 +218,7 @@ impl ConnectionCall {
                 ConnectionCall::Token {
                     presented: presented()?,
                     rejected,
+                    uses: body.uses,
                 }
             }
             (Method::Post, SWEEP) => ConnectionCall::Sweep,
@@ -194,6 +227,11 @@ impl ConnectionCall {
                 scopes: received.json::<StepUpBody>()?.scopes,
             },
             (Method::Get, RECONNECT_PLAN) => ConnectionCall::ReconnectPlan,
+            (Method::Post, USES) => ConnectionCall::Uses(received.json()?),
+            (Method::Get, ACTIVITY) => ConnectionCall::Activity,
+            (Method::Post, DISMISS_NOTICES) => ConnectionCall::DismissNotices {
+                until: received.json::<DismissBody>()?.until,
+            },
             _ => return Err(ProtocolError::UnknownCall),
         };
         Ok((id, call))
@@ -261,6 +299,12 @@ pub enum ConnectionReply {
     Plan {
         plan: ReconnectPlan,
     },
+    /// `Uses`: the batch was added.
+    Noted,
+    /// `Activity` and `DismissNotices`.
+    Activity {
+        activity: ActivityView,
+    },
     /// No such connection, or the URL secret does not open it (the two are not told apart).
     NotFound,
     /// Bindify's own storage or configuration failed.
@@ -285,7 +329,9 @@ impl ConnectionReply {
             | ConnectionReply::Swept { .. }
             | ConnectionReply::SteppedUp { .. }
             | ConnectionReply::NotOAuth
-            | ConnectionReply::Plan { .. } => 200,
+            | ConnectionReply::Plan { .. }
+            | ConnectionReply::Noted
+            | ConnectionReply::Activity { .. } => 200,
             ConnectionReply::AuthServerUnavailable { .. } => 503,
             ConnectionReply::RefreshLimited { .. } => 429,
             ConnectionReply::NotFound => 404,

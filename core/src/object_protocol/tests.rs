@@ -10,7 +10,7 @@ use crate::cli_flow::{CliRecord, CliStatus};
 use crate::connection_service::{CronOutcome, Grant, Visit};
 use crate::failure::{ConfigProblem, OwnFailure, StorageFailure};
 use crate::flow::revoke::ReplacedGrant;
-use crate::secret::{UrlSecret, sha256};
+use crate::secret::{SecretHash, UrlSecret, sha256};
 use crate::testing::sample_record;
 use crate::tokens::Revocation;
 use oauth2::AccessToken;
@@ -49,6 +49,9 @@ fn connection_call_kind(call: &ConnectionCall) -> usize {
         ConnectionCall::Sweep => 8,
         ConnectionCall::StepUp { .. } => 9,
         ConnectionCall::ReconnectPlan => 10,
+        ConnectionCall::Uses(_) => 11,
+        ConnectionCall::Activity => 12,
+        ConnectionCall::DismissNotices { .. } => 13,
     }
 }
 
@@ -72,6 +75,8 @@ fn connection_reply_kind(reply: &ConnectionReply) -> usize {
         ConnectionReply::SteppedUp { .. } => 15,
         ConnectionReply::NotOAuth => 16,
         ConnectionReply::Plan { .. } => 17,
+        ConnectionReply::Noted => 18,
+        ConnectionReply::Activity { .. } => 19,
     }
 }
 
@@ -101,10 +106,17 @@ fn every_connection_call_crosses_and_comes_back_the_same() {
         ConnectionCall::Token {
             presented: secret.hash(),
             rejected: None,
+            uses: None,
         },
         ConnectionCall::Token {
             presented: secret.hash(),
             rejected: Some(sha256(b"AT-1")),
+            uses: None,
+        },
+        ConnectionCall::Token {
+            presented: secret.hash(),
+            rejected: None,
+            uses: Some(sample_batch()),
         },
         ConnectionCall::Sweep,
         ConnectionCall::StepUp {
@@ -112,8 +124,13 @@ fn every_connection_call_crosses_and_comes_back_the_same() {
             scopes: vec!["mcp:basic".into(), "mcp:write".into()],
         },
         ConnectionCall::ReconnectPlan,
+        ConnectionCall::Uses(sample_batch()),
+        ConnectionCall::Activity,
+        ConnectionCall::DismissNotices {
+            until: 1_795_690_200_000,
+        },
     ];
-    covers_all(calls.iter().map(connection_call_kind), 11);
+    covers_all(calls.iter().map(connection_call_kind), 14);
     for call in &calls {
         let wire = call.wire("c1");
         assert!(wire.path.starts_with('/'));
@@ -158,6 +175,7 @@ fn a_connection_call_off_the_protocol_is_refused() {
     let mut bad = ConnectionCall::Token {
         presented: secret.hash(),
         rejected: None,
+        uses: None,
     }
     .wire("c1");
     bad.body = Some(br#"{"rejected":"short"}"#.to_vec());
@@ -292,8 +310,15 @@ fn every_connection_reply_crosses_with_its_status_and_comes_back_the_same() {
         ),
         (ConnectionReply::failed(OwnFailure::Internal), 500),
         (ConnectionReply::BadCall, 400),
+        (ConnectionReply::Noted, 200),
+        (
+            ConnectionReply::Activity {
+                activity: sample_activity(),
+            },
+            200,
+        ),
     ];
-    covers_all(replies.iter().map(|(r, _)| connection_reply_kind(r)), 18);
+    covers_all(replies.iter().map(|(r, _)| connection_reply_kind(r)), 20);
     for (reply, status) in &replies {
         let encoded = reply.encode();
         assert_eq!(encoded.status, *status, "{reply:?}");
@@ -470,5 +495,63 @@ fn every_cli_code_call_and_reply_crosses_and_comes_back_the_same() {
         let decoded = CliCodeReply::decode(encoded.status, &encoded.body).expect("decoded");
         assert_eq!(reply_kind(&decoded), reply_kind(reply));
         assert_eq!(decoded.encode(), encoded);
+    }
+}
+
+fn sample_batch() -> crate::activity::Batch {
+    let mut batch = crate::activity::Batch::default();
+    let place = crate::activity::Place::reported(Some("AMS".into()), Some("NL".into()));
+    batch.note(1_795_690_200_000, place.as_ref(), false);
+    batch.note(1_795_690_260_000, None, true);
+    batch
+}
+
+fn sample_activity() -> crate::activity::view::ActivityView {
+    let mut activity = crate::activity::Activity::default();
+    activity.merge(&sample_batch(), 1_795_690_300_000);
+    activity.note_refresh(crate::activity::RefreshNote {
+        at: 1_795_690_100_000,
+        trigger: crate::activity::RefreshTrigger::Rejected,
+        outcome: crate::activity::RefreshResult::Failed,
+    });
+    activity.view(1_795_690_300_000)
+}
+
+#[test]
+fn a_batch_and_an_activity_view_cross_unchanged() {
+    let wire = ConnectionCall::Uses(sample_batch()).wire("c1");
+    let (_, received) = deliver(&wire, ConnectionCall::receive).expect("received");
+    match received {
+        ConnectionCall::Uses(batch) => assert_eq!(batch, sample_batch()),
+        other => panic!("received {other:?}"),
+    }
+    // On the warm path, an isolate's uses ride in the body of the token call that renews it.
+    let wire = ConnectionCall::Token {
+        presented: SecretHash::from_bytes(sha256(b"secret")),
+        rejected: None,
+        uses: Some(sample_batch()),
+    }
+    .wire("c1");
+    match deliver(&wire, ConnectionCall::receive).expect("received").1 {
+        ConnectionCall::Token { uses, .. } => assert_eq!(uses, Some(sample_batch())),
+        other => panic!("received {other:?}"),
+    }
+    let wire = ConnectionCall::DismissNotices { until: 42 }.wire("c1");
+    let (_, received) = deliver(&wire, ConnectionCall::receive).expect("received");
+    assert!(matches!(
+        received,
+        ConnectionCall::DismissNotices { until: 42 }
+    ));
+    let encoded = ConnectionReply::Activity {
+        activity: sample_activity(),
+    }
+    .encode();
+    match ConnectionReply::decode(200, &encoded.body).expect("decoded") {
+        ConnectionReply::Activity { activity } => {
+            assert_eq!(activity, sample_activity());
+            assert_eq!(activity.requests_24h, 2);
+            assert_eq!(activity.errors_24h, 1);
+        }
+        other => panic!("decoded {other:?}"),
     }
 }

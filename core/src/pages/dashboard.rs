@@ -3,11 +3,15 @@
 //! call the management API with the session cookie.
 
 use super::copy::copy_script;
-use super::dashboard_card::connection_card;
+use std::collections::BTreeMap;
+
+use super::dashboard_activity::{ACTIVITY_SCRIPT, ACTIVITY_STYLE, activity_section};
+use super::dashboard_card::connection_card_with;
 use super::dashboard_clients::{CLIENTS_SCRIPT, CLIENTS_STYLE, clients_section};
 use super::dashboard_script::DASHBOARD_SCRIPT;
 use super::dashboard_style::DASHBOARD_STYLE;
 use super::layout::{escape, page_with_style};
+use crate::activity::view::ActivityView;
 use crate::owner_client::OwnerClientListing;
 use crate::record::ConnectionView;
 use crate::time::UnixMillis;
@@ -15,6 +19,8 @@ use crate::time::UnixMillis;
 /// What the dashboard shows.
 pub struct Dashboard<'a> {
     pub connections: &'a [ConnectionView],
+    /// Each connection's activity, by id; one missing could not be read.
+    pub activity: &'a BTreeMap<String, ActivityView>,
     /// The server's clock: relative times are computed from it, not from the browser's.
     pub now: UnixMillis,
     /// How long a URL can still answer after it was rotated away or revoked: 0 is "at once".
@@ -45,7 +51,10 @@ pub fn dashboard_page(model: &Dashboard) -> String {
     let cards: String = model
         .connections
         .iter()
-        .map(|c| connection_card(c, model.now))
+        .map(|c| {
+            let section = activity_section(model.activity.get(&c.id), model.now);
+            connection_card_with(c, &section, model.now)
+        })
         .collect();
     let empty = if model.connections.is_empty() {
         r#"<p id="no-connections">No connections yet. <a href="/">Connect a service</a>.</p>"#
@@ -93,14 +102,16 @@ pub fn dashboard_page(model: &Dashboard) -> String {
 {clients}
 <script>{copy}</script>
 <script>{script}</script>
-<script>{clients_script}</script>"##,
+<script>{clients_script}</script>
+<script>{activity_script}</script>"##,
         clients = clients_section(model.entered_clients, model.redirect_uri),
         clients_script = CLIENTS_SCRIPT,
+        activity_script = ACTIVITY_SCRIPT,
         now = model.now,
         copy = copy_script(),
         script = DASHBOARD_SCRIPT,
     );
-    let style = format!("{DASHBOARD_STYLE}{CLIENTS_STYLE}");
+    let style = format!("{DASHBOARD_STYLE}{CLIENTS_STYLE}{ACTIVITY_STYLE}");
     page_with_style("Connections", "dashboard", &style, &body)
 }
 
@@ -115,6 +126,7 @@ mod tests {
     fn model(connections: &[ConnectionView], grace: u64, open: bool) -> String {
         dashboard_page(&Dashboard {
             connections,
+            activity: &BTreeMap::new(),
             now: NOW,
             old_url_answers_for_seconds: grace,
             local_development_notice: open,

@@ -8,7 +8,13 @@ use crate::record::{ConnectionKind, ConnectionView};
 use crate::time::{UnixMillis, parse_rfc3339};
 
 /// The card of `view`, seen at `now`.
+#[cfg(test)]
 pub fn connection_card(view: &ConnectionView, now: UnixMillis) -> String {
+    connection_card_with(view, "", now)
+}
+
+/// The card of `view` with `section` (its activity) between its facts and its actions.
+pub fn connection_card_with(view: &ConnectionView, section: &str, now: UnixMillis) -> String {
     let standing = standing(view, now);
     let id = escape(&view.id);
     let label = escape(&view.label);
@@ -54,6 +60,7 @@ pub fn connection_card(view: &ConnectionView, now: UnixMillis) -> String {
 {token_fact}{grant_ends}
 <div><dt>Connected</dt><dd class="created">{created}</dd></div>
 </dl>
+{section}
 <div class="actions">
 <a class="{reconnect_class}" data-action="reconnect" href="/manage/{id}/reconnect">Reconnect</a>
 <button class="secondary" type="button" data-action="rotate">Rotate URL</button>

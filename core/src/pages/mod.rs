@@ -6,6 +6,7 @@ mod confirm;
 mod copy;
 mod credentials;
 mod dashboard;
+mod dashboard_activity;
 mod dashboard_card;
 mod dashboard_clients;
 mod dashboard_script;

@@ -360,7 +360,8 @@ fn the_kv_mirror_is_best_effort_and_catches_up() {
     f.kv.set_failing_prefix(None);
     block_on(service.catch_up("c1")).expect("caught up");
     assert_eq!(listed(&f)["state"], "active");
-    assert_eq!(f.object.keys(), ["id", "mirrored", "record"]);
+    // The refresh is noted in the connection's activity, beside the record.
+    assert_eq!(f.object.keys(), ["activity", "id", "mirrored", "record"]);
 
     // A delete the mirror misses is caught up the same way.
     f.kv.set_failing_prefix(Some("conn:"));
