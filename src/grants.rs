@@ -111,7 +111,7 @@ pub async fn after_scope_refusal(
 ) -> Result<Option<Grant>, Failure> {
     let credential = refused.credential_hash();
     GRANTS.with(|grants| grants.borrow_mut().forget_refused(target.id, &credential));
-    let current = ask(env, target.id, target.hash, None, warm.bound_ms).await?;
+    let current = ask(env, target.id, target.hash, None, warm.bound_ms, None).await?;
     let same = bindify_core::secret::ct_eq_bytes(&current.credential_hash(), &credential);
     Ok((!same).then_some(current))
 }
