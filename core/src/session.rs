@@ -71,13 +71,15 @@ impl EventLog {
         bytes
     }
 
-    /// The events after `seen`.
+    /// The events after `seen`, which comes from the client's `Last-Event-ID` and may be any
+    /// number.
     pub fn replay_after(&self, seen: u64) -> Replay {
-        if seen + 1 >= self.next_seq {
+        let next_wanted = seen.saturating_add(1);
+        if next_wanted >= self.next_seq {
             return Replay::Events(Vec::new());
         }
         match self.kept.front() {
-            Some((first, _)) if *first <= seen + 1 => Replay::Events(
+            Some((first, _)) if *first <= next_wanted => Replay::Events(
                 self.kept
                     .iter()
                     .filter(|(seq, _)| *seq > seen)
@@ -177,6 +179,18 @@ mod tests {
             log.record(SseEvent::message(format!("{i}")));
         }
         assert_eq!(log.replay_after(1), Replay::Gap);
+    }
+
+    #[test]
+    fn a_last_event_id_at_the_largest_sequence_replays_nothing() {
+        // Found by fuzzing (fuzz/fuzz_targets/session.rs): `Last-Event-ID: s.18446744073709551615`
+        // overflowed `seen + 1`.
+        let mut log = EventLog::new("s");
+        log.record(SseEvent::message("{}"));
+        let (session, seen) = parse_event_id("s.18446744073709551615").expect("valid id");
+        assert_eq!((session, seen), ("s", u64::MAX));
+        assert_eq!(log.replay_after(seen), Replay::Events(vec![]));
+        assert_eq!(log.replay_after(u64::MAX - 1), Replay::Events(vec![]));
     }
 
     #[test]
