@@ -218,8 +218,9 @@ fn classify<E: std::error::Error>(
                     description: body.error_description().map(|d| truncate(d, 300)),
                 }
             } else {
-                // server_error, temporarily_unavailable, and codes a retry may outlive.
-                TokenError::Transient(code)
+                // server_error, temporarily_unavailable, and codes a retry may outlive. A code
+                // outside RFC 6749 §5.2 is any text the server chose: cut and cleaned.
+                TokenError::Transient(truncate(&code, 64))
             }
         }
         RequestTokenError::Request(e) => TokenError::Transient(truncate(&e.to_string(), 200)),
@@ -364,5 +365,23 @@ mod tests {
         assert!(matches!(refresh_with(&peer), Err(TokenError::Transient(_))));
         // An error never echoes the refresh token.
         assert!(!format!("{:?}", refresh_with(&peer)).contains("RT-old"));
+    }
+
+    #[test]
+    fn an_unknown_error_code_is_cut_and_cleaned() {
+        // Found by fuzzing (fuzz/fuzz_targets/token_response.rs): a code outside RFC 6749 §5.2
+        // reached the error whole, line breaks included.
+        let peer = ScriptedPeer::new();
+        let code = format!("vendor_code\nforged log line {}", "x".repeat(500));
+        peer.on(
+            "POST",
+            TOKEN,
+            400,
+            &serde_json::json!({ "error": code }).to_string(),
+        );
+        assert_eq!(
+            refresh_with(&peer).expect_err("refused"),
+            TokenError::Transient(format!("vendor_codeforged log line {}…", "x".repeat(37)))
+        );
     }
 }
