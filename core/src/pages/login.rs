@@ -21,10 +21,16 @@ pub fn login_page(next: &str, error: Option<&str>) -> String {
     page("Sign in", "login", &body)
 }
 
-/// Accepts only a local absolute path as a return address (no scheme, no `//host`).
+/// Accepts only a local absolute path as a return address (no scheme, no `//host`, no control
+/// characters: browsers drop tabs and newlines, so `/<TAB>/host` would become `//host`).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
             path.to_owned()
         }
         _ => "/manage".to_owned(),
@@ -42,6 +48,20 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/manage");
         assert_eq!(safe_next(Some("/\\evil.example")), "/manage");
         assert_eq!(safe_next(None), "/manage");
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        // Found by fuzzing (fuzz/fuzz_targets/login.rs): browsers drop tabs and newlines from
+        // URLs, so `/<TAB>/evil.example` is followed as `//evil.example`, another host.
+        for next in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/a\u{7f}",
+        ] {
+            assert_eq!(safe_next(Some(next)), "/manage", "{next:?}");
+        }
     }
 
     #[test]
