@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh --runs 10000          # a smoke run: every target builds and runs
 #   scripts/fuzz.sh --seconds 300         # five minutes per target
 #   scripts/fuzz.sh --runs 5000000 sse jsonrpc
+#   scripts/fuzz.sh --runs 10000 --seed 1 # the same inputs every time (what scripts/test.sh runs)
 #
 # Installs what it needs: a nightly toolchain (rustup, minimal profile) and cargo-fuzz.
 # Each target starts from its seed corpus (fuzz/corpus/<target>, read only) and the corpus it
@@ -19,12 +20,14 @@ cd "$(dirname "$0")/.."
 
 runs=1000000
 seconds=
+seed=
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; seconds=; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --seed) seed=$2; shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -67,6 +70,7 @@ for target in "${targets[@]}"; do
   [ -d "fuzz/corpus/$target" ] && corpora+=("fuzz/corpus/$target")
   options=(-print_final_stats=1 -timeout=10 -rss_limit_mb=2048 "${budget[@]}")
   [ -f "fuzz/dict/$target.dict" ] && options+=(-dict="fuzz/dict/$target.dict")
+  [ -n "$seed" ] && options+=(-seed="$seed")
   before=$(find "fuzz/artifacts/$target" -type f | wc -l)
   start=$(date +%s)
   status=0

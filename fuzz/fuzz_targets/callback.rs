@@ -10,7 +10,8 @@
 //! Properties: nothing completes without the genuine state presented by the browser that
 //! holds the genuine cookie; a state that is not the genuine one leaves the pending flow
 //! untouched; a completed flow is consumed, and its connection comes from the pending flow;
-//! the message shown for a failure never carries the code or the state.
+//! the message shown for a failure never carries the state, and does not change when only the
+//! code does.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -77,9 +78,39 @@ fn settings() -> ConnectSettings {
     }
 }
 
-/// Whether `secret` shows up in `text` without being in any of `sources` the page may quote.
-fn leaked(text: &str, secret: &str, sources: &[&str]) -> bool {
-    secret.len() >= 8 && text.contains(secret) && !sources.iter().any(|s| s.contains(secret))
+/// One callback against a fresh store holding the pending flow.
+struct Run {
+    result: Result<bindify_core::flow::Completed, bindify_core::flow::Failure>,
+    store: MemoryStore,
+    peer: Peer,
+}
+
+fn run(params: &CallbackParams, cookie: &str, script: &[u8]) -> Run {
+    let (_, pending) = sealed();
+    let ring = keyring(1, 0x42);
+    let store = MemoryStore::new();
+    block_on(store.put(&keys::flow(FLOW), pending, PutOptions::default())).expect("store the flow");
+    let peer = Peer::new("content-type", script);
+    let result = block_on(complete(
+        &peer.client(),
+        &store,
+        &ring,
+        &settings(),
+        params,
+        Some(cookie),
+        NOW,
+    ));
+    Run {
+        result,
+        store,
+        peer,
+    }
+}
+
+/// What the browser is shown for a failure.
+fn shown(failure: &bindify_core::flow::Failure) -> String {
+    let problem = failure.error.problem();
+    format!("{} {}", problem.title, problem.message())
 }
 
 fuzz_target!(|input: &[u8]| {
@@ -88,27 +119,18 @@ fuzz_target!(|input: &[u8]| {
     let cookie = String::from_utf8_lossy(lines.next().unwrap_or_default());
     let script = lines.next().unwrap_or_default();
 
-    let (state, pending) = sealed();
+    let (state, _) = sealed();
     let query = query.replace("STATE", state);
     let cookie = cookie.replace("BINDING", COOKIE_VALUE);
     // As the Worker reads it: serde_urlencoded over the URL's query pairs, defaults on error.
     let params: CallbackParams = serde_urlencoded::from_str(&query).unwrap_or_default();
 
-    let ring = keyring(1, 0x42);
-    let store = MemoryStore::new();
+    let Run {
+        result,
+        store,
+        peer,
+    } = run(&params, &cookie, script);
     let flow_key = keys::flow(FLOW);
-    block_on(store.put(&flow_key, pending, PutOptions::default())).expect("store the flow");
-    let peer = Peer::new("content-type", script);
-
-    let result = block_on(complete(
-        &peer.client(),
-        &store,
-        &ring,
-        &settings(),
-        &params,
-        Some(&cookie),
-        NOW,
-    ));
 
     let genuine_state = params.state.as_deref() == Some(state.as_str());
     let flow_left = block_on(store.get(&flow_key)).expect("store").is_some();
@@ -141,24 +163,28 @@ fuzz_target!(|input: &[u8]| {
             assert_eq!(peer.seen().len(), 1);
         }
         Err(failure) => {
-            let problem = failure.error.problem();
-            let shown = format!("{} {}", problem.title, problem.message());
-            let sources = [
-                params.error.as_deref().unwrap_or_default(),
-                params.error_description.as_deref().unwrap_or_default(),
-                params.iss.as_deref().unwrap_or_default(),
-                &String::from_utf8_lossy(script),
-            ];
-            if let Some(code) = params.code.as_deref() {
-                assert!(
-                    !leaked(&shown, code, &sources),
-                    "the code is shown: {shown:?}"
-                );
-            }
+            let text = shown(&failure);
+            let state_quoted = [&params.error, &params.error_description, &params.iss]
+                .into_iter()
+                .flatten()
+                .any(|v| v.contains(state.as_str()))
+                || String::from_utf8_lossy(script).contains(state.as_str());
             assert!(
-                !leaked(&shown, state, &sources),
-                "the state is shown: {shown:?}"
+                state_quoted || !text.contains(state.as_str()),
+                "the state is shown: {text:?}"
             );
+            // The same callback with another code of the same length must show the same
+            // text: the code never shapes what the browser sees.
+            if let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) {
+                let again: CallbackParams = serde_urlencoded::from_str(&query).unwrap_or_default();
+                let other = CallbackParams {
+                    code: Some("Z".repeat(code.chars().count())),
+                    ..again
+                };
+                let other_run = run(&other, &cookie, script);
+                let other_failure = other_run.result.expect_err("the same failure");
+                assert_eq!(text, shown(&other_failure), "the code is shown");
+            }
         }
     }
 });
