@@ -1,5 +1,6 @@
-//! JSON-RPC admission (core/src/jsonrpc.rs `inspect`, core/src/proxy.rs `check_body`): the
-//! body an MCP client POSTs, checked before it goes upstream.
+//! JSON-RPC admission (core/src/jsonrpc.rs `inspect`, core/src/proxy.rs `check_body` and
+//! `check_declared_length`): the body an MCP client POSTs, and its `Content-Length`, checked
+//! before anything goes upstream.
 //!
 //! Properties: `inspect` agrees with serde_json on what is JSON; what it accepts and refuses
 //! matches a model written from the module's table (JSON-RPC 2.0 §4, §5, §6 as MCP narrows
@@ -9,7 +10,7 @@
 use bindify_core::jsonrpc::{
     INVALID_REQUEST, Inbound, MAX_BODY_BYTES, PARSE_ERROR, RejectKind, inspect,
 };
-use bindify_core::proxy::check_body;
+use bindify_core::proxy::{check_body, check_declared_length};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -68,6 +69,16 @@ fn model(message: &Value) -> Verdict {
 }
 
 fuzz_target!(|body: &[u8]| {
+    // The same bytes as a declared `Content-Length`: refused only when over the limit.
+    let declared = String::from_utf8_lossy(body);
+    assert_eq!(
+        check_declared_length(Some(&declared)).is_err(),
+        declared
+            .trim()
+            .parse::<u64>()
+            .is_ok_and(|n| n > MAX_BODY_BYTES as u64)
+    );
+
     let json = serde_json::from_slice::<Value>(body);
     let verdict = inspect(body);
     let refusal = check_body(body);

@@ -1,12 +1,14 @@
 //! MCP server URLs and the URLs derived from them (core/src/upstream.rs `validate_server_url`,
-//! `canonical_resource`; core/src/wellknown.rs): a URL a user pastes, or one that metadata
-//! names, and the well-known metadata URLs built from it.
+//! `canonical_resource`; core/src/wellknown.rs; core/src/presets.rs `default_label`): a URL a
+//! user pastes, or one that metadata names, the well-known metadata URLs and the connection
+//! label built from it.
 //!
 //! Properties: an accepted URL is https (or loopback http when allowed), with a host and
 //! without credentials or fragment; its canonical resource is stable when parsed again; the
 //! well-known URLs stay on its origin, without query, fragment or credentials.
 #![no_main]
 
+use bindify_core::presets::default_label;
 use bindify_core::upstream::{UpstreamPolicy, canonical_resource, validate_server_url};
 use bindify_core::wellknown::{
     authorization_server_metadata_urls, protected_resource_metadata_urls,
@@ -24,6 +26,13 @@ fn loopback(url: &Url) -> bool {
 }
 
 fuzz_target!(|raw: &str| {
+    // The label a new connection gets from its server URL.
+    let label = default_label(raw);
+    if Url::parse(raw).is_ok_and(|url| url.host().is_some()) {
+        // A host (or a preset's name), never the path or query, which may carry a secret.
+        assert!(!label.contains(['/', '?', '#']), "{label:?} from {raw:?}");
+    }
+
     for allow_loopback_http in [false, true] {
         let policy = UpstreamPolicy {
             allow_loopback_http,
