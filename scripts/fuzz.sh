@@ -48,7 +48,7 @@ if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo +nightly fuzz list)
 fi
 
-step "Building ${#targets[@]} fuzz targets (libFuzzer, address sanitizer, debug assertions)"
+step "Building the fuzz targets (libFuzzer, address sanitizer, debug assertions and overflow checks)"
 cargo +nightly fuzz build
 
 if [ -n "$seconds" ]; then
