@@ -36,7 +36,9 @@ cat <<MSG
 
 MSG
 
-CI=1 WRANGLER_SEND_METRICS=false "$NODE" tests/node_modules/wrangler/bin/wrangler.js dev \
+# X_LOCAL_OBSERVABILITY=false: recent wrangler records every request (URLs with their secrets,
+# headers) into a trace store under .wrangler/state, unsealed.
+CI=1 WRANGLER_SEND_METRICS=false X_LOCAL_OBSERVABILITY=false "$NODE" tests/node_modules/wrangler/bin/wrangler.js dev \
   --ip 127.0.0.1 --port "$PORT" --inspector-ip 127.0.0.1 \
   --show-interactive-dev-session=false \
   --var ALLOW_LOOPBACK_HTTP:true \

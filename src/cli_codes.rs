@@ -1,97 +1,82 @@
-//! The one-time codes of `bindify connect`, sealed in KV under the hash of the code. KV is
-//! eventually consistent; the CLI polls for a few minutes, which covers its propagation.
+//! The Worker's side of the `CliCode` objects: one per `bindify connect` code, named by the
+//! code's hash, so storage never holds the code itself. Each function makes one call of
+//! `bindify_core::object_protocol::cli_code`; the object decides (see
+//! `bindify_core::cli_flow`).
 
-use bindify_core::cli_flow::{CliRecord, CliStatus, code_hash_hex};
-use bindify_core::envelope::Keyring;
-use bindify_core::keys;
-use bindify_core::store::{KvStore, PutOptions, StoreError};
+use bindify_core::cli_flow::{CliRecord, CliStatus, ConnectCode, Poll};
+use bindify_core::object_protocol::cli_code::{CliCodeCall, CliCodeReply};
+use bindify_core::store::StoreError;
 use worker::Env;
 
-use crate::config;
-use crate::storage::Kv;
+use crate::{config, object_call};
 
-/// KV keeps a record a little longer than the code lives, so an expired code is reported as
-/// expired rather than unknown while the CLI still polls.
-const TTL_SECONDS: u64 = 15 * 60;
-
-fn kv(env: &Env) -> Result<Kv, StoreError> {
-    env.kv(config::KV_BINDING).map(Kv).map_err(|e| StoreError {
-        op: "bind",
-        reason: e.to_string(),
-    })
-}
-
-/// Saves `record` under the code whose hash is `hash`.
-pub async fn save(
+/// Makes `call` to the object of the code with hash `hash`. Anything but a reply of the
+/// protocol is a failure of the object's storage.
+async fn ask(
     env: &Env,
-    keyring: &Keyring,
+    op: &'static str,
     hash: &str,
-    record: &CliRecord,
-) -> Result<(), StoreError> {
-    let key = keys::cli(hash);
-    let sealed = keyring
-        .seal_json(key.as_bytes(), record)
-        .map_err(|e| StoreError {
-            op: "seal",
-            reason: e.to_string(),
-        })?;
-    kv(env)?
-        .put(
-            &key,
-            &sealed,
-            PutOptions {
-                ttl_seconds: Some(TTL_SECONDS),
-                metadata: None,
-            },
-        )
+    call: &CliCodeCall,
+) -> Result<CliCodeReply, StoreError> {
+    let failed = |reason: String| StoreError { op, reason };
+    let (status, body) = object_call::ask(env, config::CLI_CODE_BINDING, hash, &call.wire(hash))
         .await
+        .map_err(|e| failed(e.to_string()))?;
+    match CliCodeReply::decode(status, &body).map_err(|e| failed(e.to_string()))? {
+        CliCodeReply::Failed { failure } => Err(failed(failure.to_string())),
+        CliCodeReply::BadCall => Err(failed("the code's object refused the call".into())),
+        reply => Ok(reply),
+    }
 }
 
-/// The record of `code` (the code itself, not its hash).
-pub async fn load(
-    env: &Env,
-    keyring: &Keyring,
-    code: &str,
-) -> Result<Option<(String, CliRecord)>, StoreError> {
-    let hash = code_hash_hex(code);
-    load_by_hash(env, keyring, &hash)
-        .await
-        .map(|r| r.map(|r| (hash, r)))
+fn unexpected(op: &'static str, reply: &CliCodeReply) -> StoreError {
+    StoreError {
+        op,
+        reason: format!("unexpected reply {}", reply.status()),
+    }
 }
 
-async fn load_by_hash(
-    env: &Env,
-    keyring: &Keyring,
-    hash: &str,
-) -> Result<Option<CliRecord>, StoreError> {
-    let key = keys::cli(hash);
-    let Some(text) = kv(env)?.get(&key).await? else {
-        return Ok(None);
-    };
-    Ok(keyring.open_json(key.as_bytes(), &text).ok())
+/// Stores the record of a new code.
+pub async fn create(env: &Env, code: &ConnectCode, record: &CliRecord) -> Result<(), StoreError> {
+    let call = CliCodeCall::Create(record.clone());
+    match ask(env, "create", &code.hash_hex(), &call).await? {
+        CliCodeReply::Created => Ok(()),
+        other => Err(unexpected("create", &other)),
+    }
+}
+
+/// Starts code `code` once: its hash and server when this call started it, `None` when it is
+/// unknown, expired or already used.
+pub async fn start(env: &Env, code: &ConnectCode) -> Result<Option<(String, String)>, StoreError> {
+    let hash = code.hash_hex();
+    match ask(env, "start", &hash, &CliCodeCall::Start).await? {
+        CliCodeReply::Started { server } => Ok(Some((hash, server))),
+        CliCodeReply::NotFound => Ok(None),
+        other => Err(unexpected("start", &other)),
+    }
 }
 
 /// Records how the flow of the code with hash `hash` ended. Failures are logged: the CLI then
 /// times out with a message saying so.
 pub async fn finish(env: &Env, hash: &str, status: CliStatus) {
-    let result = async {
-        let keyring = config::keyring(env).map_err(|e| StoreError {
-            op: "key",
-            reason: e.to_string(),
-        })?;
-        let Some(mut record) = load_by_hash(env, &keyring, hash).await? else {
-            return Ok(());
-        };
-        record.status = status;
-        save(env, &keyring, hash, &record).await
-    }
-    .await;
+    let result = match ask(env, "finish", hash, &CliCodeCall::Finish(status)).await {
+        Ok(CliCodeReply::Finished) => Ok(()),
+        Ok(other) => Err(unexpected("finish", &other)),
+        Err(e) => Err(e),
+    };
     if let Err(e) = result {
         worker::console_error!("cli code: recording the result failed: {e}");
     }
 }
 
-/// Removes a record whose final result was read.
-pub async fn consume(env: &Env, hash: &str) -> Result<(), StoreError> {
-    kv(env)?.delete(&keys::cli(hash)).await
+/// What the CLI learns about code `code`; a final result is read once.
+pub async fn poll(env: &Env, code: &ConnectCode) -> Result<Poll, StoreError> {
+    match ask(env, "poll", &code.hash_hex(), &CliCodeCall::Poll).await? {
+        CliCodeReply::Polled {
+            status: CliStatus::Pending | CliStatus::Started,
+        } => Ok(Poll::Pending),
+        CliCodeReply::Polled { status } => Ok(Poll::Final(status)),
+        CliCodeReply::NotFound => Ok(Poll::Gone),
+        other => Err(unexpected("poll", &other)),
+    }
 }

@@ -1,219 +1,220 @@
-//! The Worker's side of the internal protocol with `Connection` objects. Requests never leave
-//! the runtime; the URL host is a placeholder. The URL secret itself never crosses: only its
-//! hash, which the object compares in constant time against the record's.
+//! The Worker's side of the `Connection` objects: each function makes one call of
+//! `bindify_core::object_protocol::connection` and reads its reply. The URL secret itself never
+//! crosses: only its hash, which the object compares in constant time against the record's.
+//!
+//! An object that cannot be reached, or that answers with something that is not a reply, is
+//! Bindify's own storage failing: the object is where the connection is stored.
 
-use bindify_core::connection_service::{CronOutcome, Grant};
+use bindify_core::connection_service::{CronOutcome, Deleted, ReconnectPlan};
+use bindify_core::failure::{OwnFailure, StorageFailure};
 use bindify_core::flow::ConnectError;
-use bindify_core::record::{ConnectionRecord, ConnectionView};
-use bindify_core::secret::{SecretHash, b64url};
+use bindify_core::flow::revoke::ReplacedGrant;
+use bindify_core::object_protocol::connection::{ConnectionCall, ConnectionReply};
+use bindify_core::record::{ConnectionRecord, ConnectionView, StatusView};
+use bindify_core::secret::{SecretHash, sha256};
 use bindify_core::store::StoreError;
 use oauth2::AccessToken;
-use serde::{Deserialize, Serialize};
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
+use worker::Env;
 
-use crate::config;
+use crate::{config, object_call};
 
-pub const SECRET_HASH_HEADER: &str = "x-bindify-secret-hash";
-pub const CONNECTION_ID_HEADER: &str = "x-bindify-connection-id";
-/// SHA-256 (base64url) of an access token the upstream answered 401 to.
-pub const REJECTED_TOKEN_HEADER: &str = "x-bindify-rejected-token";
-
-const BASE: &str = "https://connection.internal";
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CronRequest {
-    pub window_ms: i64,
-}
-
-/// What the object said about a token request.
-pub enum TokenAnswer {
-    Token(Grant),
-    NeedsReauth,
-    Transient { retry_at: i64 },
-    NotFound,
-}
-
-#[derive(Deserialize)]
-struct TransientBody {
-    retry_at: i64,
-}
-
-async fn call(
-    env: &Env,
-    id: &str,
-    method: Method,
-    path: &str,
-    hash: Option<&SecretHash>,
-    extra: Option<(&str, &str)>,
-    body: Option<String>,
-) -> Result<Response> {
-    let headers = Headers::new();
-    headers.set(CONNECTION_ID_HEADER, id)?;
-    if let Some(hash) = hash {
-        headers.set(SECRET_HASH_HEADER, &hash.to_hex())?;
+/// Makes `call` to connection `id`'s object.
+async fn ask(env: &Env, id: &str, call: &ConnectionCall) -> Result<ConnectionReply, OwnFailure> {
+    let unreachable = OwnFailure::storage(StorageFailure::ConnectionObject);
+    match object_call::ask(env, config::CONNECTION_BINDING, id, &call.wire(id)).await {
+        Ok((status, body)) => ConnectionReply::decode(status, &body).map_err(|e| {
+            worker::console_error!("connection {id}: the object's answer is not a reply: {e}");
+            unreachable
+        }),
+        Err(e) => {
+            worker::console_error!("connection {id}: the object did not answer: {e}");
+            Err(unreachable)
+        }
     }
-    if let Some((name, value)) = extra {
-        headers.set(name, value)?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
-    if let Some(body) = body {
-        init.with_body(Some(body.into()));
-    }
-    let request = Request::new_with_init(&format!("{BASE}{path}"), &init)?;
-    env.durable_object(config::CONNECTION_BINDING)?
-        .get_by_name(id)?
-        .fetch_with_request(request)
-        .await
 }
 
-fn store_error(op: &'static str, reason: String) -> ConnectError {
-    ConnectError::Store(StoreError { op, reason })
+/// A reply the call cannot have: the two sides disagree, which is Bindify's own bug.
+fn unexpected(id: &str, reply: &ConnectionReply) -> OwnFailure {
+    match reply {
+        ConnectionReply::Failed { failure } => failure.clone(),
+        other => {
+            worker::console_error!("connection {id}: unexpected reply {}", other.status());
+            OwnFailure::Internal
+        }
+    }
+}
+
+/// A connection object's failure as a failure of the connect flow.
+pub fn connect_error(op: &'static str, failure: OwnFailure) -> ConnectError {
+    match failure {
+        OwnFailure::Storage { .. } => ConnectError::Store(StoreError {
+            op,
+            reason: failure.to_string(),
+        }),
+        other => ConnectError::Own(other),
+    }
 }
 
 /// Stores a new connection in its object. The record crosses into the object as JSON: a
-/// Durable Object call stays inside the runtime, and the object seals it before writing.
-pub async fn create(env: &Env, record: &ConnectionRecord) -> std::result::Result<(), ConnectError> {
-    let body = serde_json::to_string(record).map_err(|e| store_error("create", e.to_string()))?;
-    let response = call(
-        env,
-        &record.id,
-        Method::Post,
-        "/create",
-        None,
-        None,
-        Some(body),
-    )
-    .await
-    .map_err(|e| store_error("create", e.to_string()))?;
-    match response.status_code() {
-        201 => Ok(()),
-        status => Err(store_error(
-            "create",
-            format!("the connection object answered {status}"),
-        )),
+/// Durable Object call stays inside the runtime, and the object seals it before writing. A
+/// connection with this id already there is the object's storage refusing the record.
+pub async fn create(env: &Env, record: &ConnectionRecord) -> Result<(), OwnFailure> {
+    let call = ConnectionCall::Create(record.clone());
+    match ask(env, &record.id, &call).await? {
+        ConnectionReply::Created => Ok(()),
+        ConnectionReply::AlreadyExists => {
+            worker::console_error!("connection {}: the id is already taken", record.id);
+            Err(OwnFailure::storage(StorageFailure::ConnectionRecord))
+        }
+        other => Err(unexpected(&record.id, &other)),
     }
 }
 
-/// Binds the grant in `fresh` to connection `id` (a reconnect).
+/// What a reconnect did to the grant it replaced.
+pub struct Rebound {
+    pub replaced_grant: ReplacedGrant,
+}
+
+/// Binds the grant in `fresh` to connection `id` (a reconnect); the object revokes the grant
+/// it replaced at its server.
 pub async fn rebind(
     env: &Env,
     id: &str,
     fresh: &ConnectionRecord,
-) -> std::result::Result<(), ConnectError> {
-    let body = serde_json::to_string(fresh).map_err(|e| store_error("rebind", e.to_string()))?;
-    let response = call(env, id, Method::Post, "/rebind", None, None, Some(body))
-        .await
-        .map_err(|e| store_error("rebind", e.to_string()))?;
-    match response.status_code() {
-        200 => Ok(()),
-        status => Err(store_error(
-            "rebind",
-            format!("the connection object answered {status}"),
-        )),
+) -> Result<Rebound, ConnectError> {
+    match ask(env, id, &ConnectionCall::Rebind(fresh.clone())).await {
+        Ok(ConnectionReply::Rebound { replaced_grant }) => Ok(Rebound { replaced_grant }),
+        Ok(ConnectionReply::NotFound) => Err(ConnectError::Store(StoreError {
+            op: "rebind",
+            reason: "the connection no longer exists".into(),
+        })),
+        Ok(other) => Err(connect_error("rebind", unexpected(id, &other))),
+        Err(failure) => Err(connect_error("rebind", failure)),
     }
 }
 
-/// The status of connection `id`, if `hash` is its current secret's hash. The object's
-/// response (JSON, or the shared 404) is passed through.
-pub async fn status(env: &Env, id: &str, hash: &SecretHash) -> Result<Response> {
-    call(env, id, Method::Get, "/status", Some(hash), None, None).await
+/// The status of connection `id`, if `hash` is its current secret's hash.
+pub async fn status(
+    env: &Env,
+    id: &str,
+    hash: &SecretHash,
+) -> Result<Option<StatusView>, OwnFailure> {
+    match ask(env, id, &ConnectionCall::Status(*hash)).await? {
+        ConnectionReply::Status { status } => Ok(Some(status)),
+        ConnectionReply::NotFound => Ok(None),
+        other => Err(unexpected(id, &other)),
+    }
 }
 
-/// A usable access token for connection `id`. `rejected` is the token the upstream just
-/// answered 401 to, if any.
+/// What the object answers to a token request: a token, or why there is none (the token
+/// kinds of [`ConnectionReply`], `NotFound` included). `Err` is Bindify's own failure.
 pub async fn token(
     env: &Env,
     id: &str,
     hash: &SecretHash,
     rejected: Option<&AccessToken>,
-) -> Result<TokenAnswer> {
-    let rejected = rejected.map(|t| b64url(&bindify_core::secret::sha256(t.secret().as_bytes())));
-    let extra = rejected.as_deref().map(|r| (REJECTED_TOKEN_HEADER, r));
-    let mut response = call(env, id, Method::Post, "/token", Some(hash), extra, None).await?;
-    Ok(match response.status_code() {
-        200 => TokenAnswer::Token(response.json::<Grant>().await?),
-        409 => TokenAnswer::NeedsReauth,
-        503 => match response.json::<TransientBody>().await {
-            Ok(body) => TokenAnswer::Transient {
-                retry_at: body.retry_at,
-            },
-            Err(_) => TokenAnswer::Transient { retry_at: 0 },
-        },
-        _ => TokenAnswer::NotFound,
-    })
+) -> Result<ConnectionReply, OwnFailure> {
+    let call = ConnectionCall::Token {
+        presented: *hash,
+        rejected: rejected.map(|t| sha256(t.secret().as_bytes())),
+    };
+    match ask(env, id, &call).await? {
+        reply @ (ConnectionReply::Token { .. }
+        | ConnectionReply::NeedsReauth
+        | ConnectionReply::AuthServerUnavailable { .. }
+        | ConnectionReply::RefreshLimited { .. }
+        | ConnectionReply::NotFound) => Ok(reply),
+        other => Err(unexpected(id, &other)),
+    }
 }
 
 /// The cron's visit to connection `id`.
-pub async fn refresh_if_due(env: &Env, id: &str, window_ms: i64) -> Result<CronOutcome> {
-    let body = serde_json::to_string(&CronRequest { window_ms })?;
-    let mut response = call(
-        env,
-        id,
-        Method::Post,
-        "/refresh-if-due",
-        None,
-        None,
-        Some(body),
-    )
-    .await?;
-    if response.status_code() != 200 {
-        return Err(worker::Error::RustError(format!(
-            "refresh of {id} answered {}",
-            response.status_code()
-        )));
+pub async fn refresh_if_due(
+    env: &Env,
+    id: &str,
+    window_ms: i64,
+) -> Result<CronOutcome, OwnFailure> {
+    match ask(env, id, &ConnectionCall::RefreshIfDue { window_ms }).await? {
+        ConnectionReply::Visited { outcome } => Ok(outcome),
+        other => Err(unexpected(id, &other)),
     }
-    response.json().await
 }
 
 /// The owner's view of connection `id`.
-pub async fn view(env: &Env, id: &str) -> Result<Option<ConnectionView>> {
-    let mut response = call(env, id, Method::Get, "/view", None, None, None).await?;
-    owner_answer(&mut response).await
+pub async fn view(env: &Env, id: &str) -> Result<Option<ConnectionView>, OwnFailure> {
+    owner_view(id, ask(env, id, &ConnectionCall::View).await?)
 }
 
 /// Sets the label of connection `id`.
-pub async fn set_label(env: &Env, id: &str, label: &str) -> Result<Option<ConnectionView>> {
-    let body = serde_json::json!({ "label": label }).to_string();
-    let mut response = call(env, id, Method::Post, "/label", None, None, Some(body)).await?;
-    owner_answer(&mut response).await
+pub async fn set_label(
+    env: &Env,
+    id: &str,
+    label: &str,
+) -> Result<Option<ConnectionView>, OwnFailure> {
+    let call = ConnectionCall::Label(label.to_owned());
+    owner_view(id, ask(env, id, &call).await?)
 }
 
-#[derive(Deserialize)]
-struct OldHash {
-    old_hash: String,
+fn owner_view(id: &str, reply: ConnectionReply) -> Result<Option<ConnectionView>, OwnFailure> {
+    match reply {
+        ConnectionReply::View { view } => Ok(Some(view)),
+        ConnectionReply::NotFound => Ok(None),
+        other => Err(unexpected(id, &other)),
+    }
 }
 
 /// Points connection `id` at a new URL secret; returns the old secret's hash.
-pub async fn rotate(env: &Env, id: &str, new_hash: &SecretHash) -> Result<Option<SecretHash>> {
-    let body = serde_json::json!({ "hash": new_hash.to_hex() }).to_string();
-    let mut response = call(env, id, Method::Post, "/rotate", None, None, Some(body)).await?;
-    Ok(owner_answer::<OldHash>(&mut response)
-        .await?
-        .and_then(|o| SecretHash::from_hex(&o.old_hash)))
+pub async fn rotate(
+    env: &Env,
+    id: &str,
+    new_hash: &SecretHash,
+) -> Result<Option<SecretHash>, OwnFailure> {
+    match ask(env, id, &ConnectionCall::Rotate(*new_hash)).await? {
+        ConnectionReply::Rotated { old_hash } => Ok(Some(old_hash)),
+        ConnectionReply::NotFound => Ok(None),
+        other => Err(unexpected(id, &other)),
+    }
 }
 
-/// What deleting a connection did.
-#[derive(Deserialize)]
-pub struct Deleted {
-    pub old_hash: String,
-    pub upstream_revocation: serde_json::Value,
+/// Deletes connection `id` (its object revokes the grant at its server where it can).
+pub async fn delete(env: &Env, id: &str) -> Result<Option<Deleted>, OwnFailure> {
+    match ask(env, id, &ConnectionCall::Delete).await? {
+        ConnectionReply::Deleted {
+            old_hash,
+            upstream_revocation,
+        } => Ok(Some(Deleted {
+            old_hash,
+            upstream_revocation,
+        })),
+        ConnectionReply::NotFound => Ok(None),
+        other => Err(unexpected(id, &other)),
+    }
 }
 
-/// Deletes connection `id` (its object revokes the tokens upstream where it can).
-pub async fn delete(env: &Env, id: &str) -> Result<Option<Deleted>> {
-    let mut response = call(env, id, Method::Post, "/delete", None, None, None).await?;
-    owner_answer(&mut response).await
+/// Tells connection `id` that the upstream answered `insufficient_scope` asking for `scopes`.
+/// `Ok(None)`: the secret no longer opens it.
+pub async fn step_up(
+    env: &Env,
+    id: &str,
+    hash: &SecretHash,
+    scopes: Vec<String>,
+) -> Result<Option<ConnectionReply>, OwnFailure> {
+    let call = ConnectionCall::StepUp {
+        presented: *hash,
+        scopes,
+    };
+    match ask(env, id, &call).await? {
+        ConnectionReply::NotFound => Ok(None),
+        reply @ (ConnectionReply::SteppedUp { .. } | ConnectionReply::NotOAuth) => Ok(Some(reply)),
+        other => Err(unexpected(id, &other)),
+    }
 }
 
-async fn owner_answer<T: serde::de::DeserializeOwned>(
-    response: &mut Response,
-) -> Result<Option<T>> {
-    match response.status_code() {
-        200 => Ok(Some(response.json().await?)),
-        404 => Ok(None),
-        status => Err(worker::Error::RustError(format!(
-            "the connection object answered {status}"
-        ))),
+/// What reconnecting connection `id` asks the owner for.
+pub async fn reconnect_plan(env: &Env, id: &str) -> Result<Option<ReconnectPlan>, OwnFailure> {
+    match ask(env, id, &ConnectionCall::ReconnectPlan).await? {
+        ConnectionReply::Plan { plan } => Ok(Some(plan)),
+        ConnectionReply::NotFound => Ok(None),
+        other => Err(unexpected(id, &other)),
     }
 }

@@ -1,19 +1,16 @@
 //! The `Connection` Durable Object: one per connection, the single writer of its tokens. Its
-//! `fetch` translates internal requests (see `connection_client`) into calls on
-//! `bindify_core::connection_service` and decides nothing itself.
+//! `fetch` reads a call of `bindify_core::object_protocol::connection`, runs it on
+//! `bindify_core::connection_service`, and answers with the reply; it decides nothing itself.
 
-use bindify_core::connection_service::{ConnectionService, ObjectMemory, TokenOutcome};
-use bindify_core::record::ConnectionRecord;
-use bindify_core::refresh::Unavailable;
-use bindify_core::secret::SecretHash;
+use bindify_core::connection_service::{ConnectionService, ObjectMemory};
+use bindify_core::failure::OwnFailure;
+use bindify_core::object_protocol::connection::{ConnectionCall, ConnectionReply};
 use bindify_core::vault::{Vault, VaultError};
-use worker::{DurableObject, Env, Method, Request, Response, Result, State, durable_object};
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
-use crate::connection_client::{
-    CONNECTION_ID_HEADER, CronRequest, REJECTED_TOKEN_HEADER, SECRET_HASH_HEADER,
-};
-use crate::storage::{Kv, ObjectStore};
-use crate::{clock, config, fetch_http, respond};
+use crate::object_call::{self, Incoming};
+use crate::storage::{self, ObjectStore};
+use crate::{clock, config, fetch_http};
 
 #[durable_object]
 pub struct Connection {
@@ -32,161 +29,116 @@ impl DurableObject for Connection {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let keyring = match config::keyring(&self.env) {
+        let incoming = Incoming::read(&mut req).await?;
+        let reply = match incoming
+            .received()
+            .ok_or(bindify_core::object_protocol::ProtocolError::UnknownCall)
+            .and_then(|received| ConnectionCall::receive(&received))
+        {
+            Ok((id, call)) => self.answer(&id, call).await,
+            Err(e) => {
+                worker::console_error!("connection: a call that does not follow the protocol: {e}");
+                ConnectionReply::BadCall
+            }
+        };
+        object_call::reply(&reply.encode())
+    }
+}
+
+impl Connection {
+    async fn answer(&self, id: &str, call: ConnectionCall) -> ConnectionReply {
+        let settings = config::read(&self.env);
+        let keyring = match settings.keyring() {
             Ok(k) => k,
-            Err(e) => return respond::connect_error_json(&e),
+            Err(e) => {
+                worker::console_error!("connection {id}: {e}");
+                return ConnectionReply::failed(OwnFailure::of_keyring(&e));
+            }
+        };
+        let kv = match storage::kv(&self.env) {
+            Ok(kv) => kv,
+            Err(e) => {
+                worker::console_error!("connection {id}: the KV binding is missing: {e}");
+                return ConnectionReply::failed(OwnFailure::Internal);
+            }
         };
         let object = ObjectStore(self.state.storage());
-        let kv = Kv(self.env.kv(config::KV_BINDING)?);
         let service = ConnectionService {
             vault: Vault {
                 object: &object,
                 kv: &kv,
-                keyring: &keyring,
+                keyring,
             },
             memory: &self.memory,
         };
-        let Some(id) = header(&req, CONNECTION_ID_HEADER) else {
-            return respond::not_found();
-        };
-        let path = req.path();
-        let result = match (req.method(), path.as_str()) {
-            (Method::Post, "/create") => {
-                let record: ConnectionRecord = req.json().await?;
+        // A KV mirror write that failed earlier is retried first (the cron's visit included).
+        if let Err(e) = service.vault.catch_up_mirror(id).await {
+            worker::console_error!("connection {id}: mirror catch-up failed: {e}");
+        }
+        let http = &fetch_http::send;
+        let now = clock::now();
+        let result = match call {
+            ConnectionCall::Create(record) => {
                 if record.id != id {
-                    return respond::not_found();
+                    return ConnectionReply::BadCall;
                 }
                 match service.vault.create(&record).await {
-                    Ok(()) => return Response::empty().map(|r| r.with_status(201)),
-                    Err(VaultError::AlreadyExists) => return Response::error("exists", 409),
+                    Ok(()) => Ok(ConnectionReply::Created),
+                    Err(VaultError::AlreadyExists) => Ok(ConnectionReply::AlreadyExists),
                     Err(e) => Err(e),
                 }
             }
-            (Method::Post, "/rebind") => {
-                let fresh: ConnectionRecord = req.json().await?;
-                service
-                    .rebind(&id, fresh, clock::now())
-                    .await
-                    .map(|found| found.then(|| Response::empty().map(|r| r.with_status(200))))
-            }
-            (Method::Get, "/view") => service
-                .view(&id)
-                .await
-                .map(|v| v.map(|v| respond::json(200, &v))),
-            (Method::Post, "/label") => {
-                let body: LabelBody = req.json().await?;
-                service
-                    .set_label(&id, &body.label)
-                    .await
-                    .map(|v| v.map(|v| respond::json(200, &v)))
-            }
-            (Method::Post, "/rotate") => {
-                let body: RotateBody = req.json().await?;
-                let Some(hash) = SecretHash::from_hex(&body.hash) else {
-                    return respond::not_found();
-                };
-                service.rotate(&id, hash).await.map(|old| {
-                    old.map(|old| {
-                        respond::json(200, &serde_json::json!({ "old_hash": old.to_hex() }))
-                    })
+            ConnectionCall::Rebind(fresh) => service.rebind(http, id, fresh, now).await.map(|r| {
+                r.map_or(ConnectionReply::NotFound, |replaced_grant| {
+                    ConnectionReply::Rebound { replaced_grant }
                 })
-            }
-            (Method::Post, "/delete") => match service.delete(&id).await {
-                Ok(Some(record)) => {
-                    // The grant ends with its refresh token at servers that support RFC 7009.
-                    let refresh = record
-                        .tokens
-                        .refresh_token
-                        .as_ref()
-                        .map(|t| t.secret().clone());
-                    let (token, hint) = match &refresh {
-                        Some(t) => (t.as_str(), "refresh_token"),
-                        None => (record.tokens.access_token.secret().as_str(), "access_token"),
-                    };
-                    let revocation = bindify_core::tokens::revoke(
-                        &fetch_http::send,
-                        record.revocation_endpoint.as_deref(),
-                        &record.client,
-                        token,
-                        hint,
-                    )
-                    .await;
-                    Ok(Some(respond::json(
-                        200,
-                        &serde_json::json!({ "old_hash": record.secret_hash.to_hex(), "upstream_revocation": revocation }),
-                    )))
-                }
-                Ok(None) => Ok(None),
-                Err(e) => Err(e),
-            },
-            (Method::Get, "/status") => {
-                let Some(hash) = presented_hash(&req) else {
-                    return respond::not_found();
-                };
-                service
-                    .authorized(&id, &hash)
-                    .await
-                    .map(|r| r.map(|r| respond::json(200, &r.status_view())))
-            }
-            (Method::Post, "/token") => {
-                let Some(hash) = presented_hash(&req) else {
-                    return respond::not_found();
-                };
-                let rejected = header(&req, REJECTED_TOKEN_HEADER)
-                    .and_then(|h| bindify_core::secret::b64url_decode(&h))
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok());
-                service
-                    .token(&fetch_http::send, &id, &hash, rejected, clock::now())
-                    .await
-                    .map(|o| o.map(|o| token_response(&o)))
-            }
-            (Method::Post, "/refresh-if-due") => {
-                let cron: CronRequest = req.json().await?;
-                service
-                    .refresh_if_due(&fetch_http::send, &id, clock::now(), cron.window_ms)
-                    .await
-                    .map(|outcome| Some(respond::json(200, &outcome)))
-            }
-            _ => return respond::not_found(),
+            }),
+            ConnectionCall::View => service.view(id).await.map(view),
+            ConnectionCall::Label(label) => service.set_label(id, &label).await.map(view),
+            ConnectionCall::Rotate(hash) => service.rotate(id, hash).await.map(|old| {
+                old.map_or(ConnectionReply::NotFound, |old_hash| {
+                    ConnectionReply::Rotated { old_hash }
+                })
+            }),
+            ConnectionCall::Delete => service
+                .delete(http, id, now)
+                .await
+                .map(|d| d.map_or(ConnectionReply::NotFound, ConnectionReply::of_deleted)),
+            ConnectionCall::Status(hash) => service.authorized(id, &hash).await.map(|r| {
+                r.map_or(ConnectionReply::NotFound, |r| ConnectionReply::Status {
+                    status: r.status_view(),
+                })
+            }),
+            ConnectionCall::Token {
+                presented,
+                rejected,
+            } => service
+                .token(http, id, &presented, rejected, now)
+                .await
+                .map(|o| o.map_or(ConnectionReply::NotFound, ConnectionReply::of_token)),
+            ConnectionCall::RefreshIfDue { window_ms } => service
+                .refresh_if_due(http, id, now, window_ms)
+                .await
+                .map(|outcome| ConnectionReply::Visited { outcome }),
+            ConnectionCall::StepUp { presented, scopes } => service
+                .step_up(id, &presented, &scopes)
+                .await
+                .map(ConnectionReply::of_step_up),
+            ConnectionCall::ReconnectPlan => service.reconnect_plan(id).await.map(|plan| {
+                plan.map_or(ConnectionReply::NotFound, |plan| ConnectionReply::Plan {
+                    plan,
+                })
+            }),
         };
-        match result {
-            Ok(Some(response)) => response,
-            Ok(None) => respond::not_found(),
-            Err(e) => {
-                worker::console_error!("connection {id}: {e}");
-                respond::json(503, &serde_json::json!({ "error": "storage_unavailable" }))
-            }
-        }
+        result.unwrap_or_else(|e| {
+            worker::console_error!("connection {id}: {e}");
+            ConnectionReply::failed(OwnFailure::of_vault(&e))
+        })
     }
 }
 
-#[derive(serde::Deserialize)]
-struct LabelBody {
-    label: String,
-}
-
-#[derive(serde::Deserialize)]
-struct RotateBody {
-    hash: String,
-}
-
-fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
-}
-
-fn presented_hash(req: &Request) -> Option<SecretHash> {
-    SecretHash::from_hex(&header(req, SECRET_HASH_HEADER)?)
-}
-
-fn token_response(outcome: &TokenOutcome) -> Result<Response> {
-    match outcome {
-        TokenOutcome::Token(grant) => respond::json(200, grant),
-        TokenOutcome::Unavailable(Unavailable::NeedsReauth) => {
-            respond::json(409, &serde_json::json!({ "error": "needs_reauth" }))
-        }
-        TokenOutcome::Unavailable(Unavailable::Transient { retry_at }) => respond::json(
-            503,
-            &serde_json::json!({ "error": "transient", "retry_at": retry_at }),
-        ),
-    }
+fn view(view: Option<bindify_core::record::ConnectionView>) -> ConnectionReply {
+    view.map_or(ConnectionReply::NotFound, |view| ConnectionReply::View {
+        view,
+    })
 }

@@ -3,19 +3,19 @@
 
 use bindify_core::connection_service::CronOutcome;
 use bindify_core::cron::{self, CONCURRENCY};
-use bindify_core::keys;
 use futures_util::future::join_all;
 use worker::Env;
 
-use crate::{clock, config, connection_client, listing};
+use crate::{clock, config, connection_client, listing, storage};
 
 /// Runs one cron pass. Never panics and never fails the invocation: every problem is logged,
 /// and the next run starts over from KV.
 pub async fn run(env: &Env) {
     let now = clock::now();
     note_run(env, now).await;
-    let window_ms = config::refresh_window_ms(env);
-    let budget = config::cron_max_refreshes(env);
+    let settings = config::read(env);
+    let window_ms = settings.refresh_window_ms;
+    let budget = settings.cron_max_refreshes;
     let listed = match listing::connections(env).await {
         Ok(listed) => listed,
         Err(e) => {
@@ -57,25 +57,14 @@ pub async fn run(env: &Env) {
     );
 }
 
-/// Records that the cron runs (for `bindify doctor`), at most hourly: KV writes are a budget.
+/// Records that the cron runs (for `bindify doctor`), at most about hourly (see
+/// `bindify_core::cron::note_run`).
 async fn note_run(env: &Env, now: i64) {
-    const EVERY_MS: i64 = 55 * 60_000;
-    let Ok(kv) = env.kv(config::KV_BINDING) else {
-        return;
+    let noted = match storage::kv(env) {
+        Ok(kv) => cron::note_run(&kv, now).await,
+        Err(e) => Err(e),
     };
-    let last = kv
-        .get(keys::LAST_CRON)
-        .text()
-        .await
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<i64>().ok());
-    if last.is_some_and(|t| now - t < EVERY_MS) {
-        return;
-    }
-    if let Ok(put) = kv.put(keys::LAST_CRON, now.to_string())
-        && let Err(e) = put.execute().await
-    {
+    if let Err(e) = noted {
         worker::console_warn!("cron: recording the run failed: {e}");
     }
 }

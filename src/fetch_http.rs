@@ -1,12 +1,45 @@
 //! The core's HTTP client on Workers: `http::Request` in, `http::Response` out, over `fetch`.
-//! Redirects are never followed (an authorization server must not bounce token requests
-//! elsewhere), and response bodies are capped.
+//! Every request Bindify makes for itself goes through here: discovery, registration, token
+//! requests and revocation. Redirects are never followed (an authorization server must not
+//! bounce token requests elsewhere); the body is read one chunk at a time and reading stops
+//! past `MAX_METADATA_BYTES`; and the whole exchange, headers and body, must finish within
+//! `OUTBOUND_TIMEOUT_MS`, after which the request is aborted.
 
-use bindify_core::http::{HttpError, HttpRequest, HttpResponse, MAX_METADATA_BYTES};
-use worker::{Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+use std::time::Duration;
+
+use bindify_core::http::{
+    HttpError, HttpRequest, HttpResponse, MAX_METADATA_BYTES, OUTBOUND_TIMEOUT_MS, append_capped,
+};
+use futures_util::StreamExt;
+use futures_util::future::{Either, select};
+use worker::{
+    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+};
 
 /// Sends one request. Usable wherever the core takes an `AsyncHttpClient`.
 pub async fn send(request: HttpRequest) -> Result<HttpResponse, HttpError> {
+    let controller = AbortController::default();
+    let result = {
+        let exchange = std::pin::pin!(exchange(request, &controller));
+        let timer = std::pin::pin!(Delay::from(Duration::from_millis(OUTBOUND_TIMEOUT_MS)));
+        match select(exchange, timer).await {
+            Either::Left((result, _)) => result,
+            Either::Right(((), _)) => Err(HttpError::Timeout {
+                seconds: OUTBOUND_TIMEOUT_MS / 1000,
+            }),
+        }
+    };
+    if result.is_err() {
+        // Stops the transfer: a timed-out or oversized answer is not read any further.
+        controller.abort();
+    }
+    result
+}
+
+async fn exchange(
+    request: HttpRequest,
+    controller: &AbortController,
+) -> Result<HttpResponse, HttpError> {
     let (parts, body) = request.into_parts();
     let headers = Headers::new();
     for (name, value) in &parts.headers {
@@ -23,13 +56,16 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, HttpError> {
         init.with_body(Some(js_sys_bytes(&body)));
     }
     let request = Request::new_with_init(&parts.uri.to_string(), &init).map_err(network)?;
-    let mut response = Fetch::Request(request).send().await.map_err(network)?;
+    let mut response = Fetch::Request(request)
+        .send_with_signal(&controller.signal())
+        .await
+        .map_err(network)?;
 
-    let bytes = response.bytes().await.map_err(network)?;
-    if bytes.len() > MAX_METADATA_BYTES {
-        return Err(HttpError::TooLarge {
-            limit: MAX_METADATA_BYTES,
-        });
+    let mut bytes = Vec::new();
+    if let Some(mut stream) = crate::forward::body_stream(&mut response).map_err(network)? {
+        while let Some(chunk) = stream.next().await {
+            append_capped(&mut bytes, &chunk.map_err(network)?, MAX_METADATA_BYTES)?;
+        }
     }
     let mut builder = http::Response::builder().status(response.status_code());
     for (name, value) in response.headers().entries() {

@@ -15,6 +15,7 @@
 
 mod admin;
 mod api;
+mod cli_code_object;
 mod cli_codes;
 mod clock;
 mod config;
@@ -22,16 +23,23 @@ mod connection_client;
 mod connection_object;
 mod cron;
 mod fetch_http;
+mod forward;
 mod listing;
+mod object_call;
 mod proxy;
+mod relay;
+mod request_body;
 mod resolve;
 mod respond;
 mod routes;
 mod sse_session;
 mod storage;
+mod throttle_object;
 
+pub use cli_code_object::CliCode;
 pub use connection_object::Connection;
 pub use sse_session::SseSession;
+pub use throttle_object::Throttle;
 
 use worker::{Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent, event};
 

@@ -1,27 +1,23 @@
-//! From a permanent URL's secret to its connection id, through the KV index. The index is only
-//! a pointer: the connection object compares the secret's hash against its own record on every
-//! request, so a stale or cached entry never grants access, and a rotated or revoked URL stops
-//! working at once. That is what makes it safe to cache entries in the isolate's memory, which
-//! takes a KV read off the hot path.
+//! The URL index from the Worker's side: resolving a permanent URL's secret to its connection,
+//! and creating, rotating and removing entries. The rules (the order of writes, the rollbacks,
+//! the caches) are `bindify_core::url_index`'s; this file holds the isolate's cache and makes
+//! the `Connection` objects reachable to the core.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
-use bindify_core::keys;
+use bindify_core::failure::OwnFailure;
+use bindify_core::flow::ConnectError;
+use bindify_core::record::ConnectionRecord;
 use bindify_core::secret::{SecretHash, UrlSecret};
+use bindify_core::store::StoreError;
+use bindify_core::url_index::{Connections, IndexCache, IndexError, Rotated, UrlIndex};
 use worker::Env;
 
-use crate::{clock, config};
-
-/// How long the edge may cache an index entry.
-const INDEX_CACHE_TTL_SECONDS: u64 = 300;
-/// How long this isolate remembers an entry.
-const MEMORY_TTL_MS: i64 = 300_000;
-/// Entries remembered at most (an isolate serves many connections; memory stays bounded).
-const MEMORY_ENTRIES: usize = 4_096;
+use crate::{clock, connection_client, storage};
 
 thread_local! {
-    static REMEMBERED: RefCell<HashMap<String, (String, i64)>> = RefCell::new(HashMap::new());
+    /// This isolate's memory of index entries.
+    static REMEMBERED: RefCell<IndexCache> = RefCell::new(IndexCache::default());
 }
 
 /// A resolved permanent URL.
@@ -31,48 +27,93 @@ pub struct Resolved {
     pub secret: UrlSecret,
 }
 
-fn remembered(hash_hex: &str, now: i64) -> Option<String> {
-    REMEMBERED.with(|m| {
-        m.borrow()
-            .get(hash_hex)
-            .filter(|(_, at)| now - at < MEMORY_TTL_MS)
-            .map(|(id, _)| id.clone())
-    })
-}
-
-fn remember(hash_hex: String, id: &str, now: i64) {
-    REMEMBERED.with(|m| {
-        let mut map = m.borrow_mut();
-        if map.len() >= MEMORY_ENTRIES {
-            map.retain(|_, (_, at)| now - *at < MEMORY_TTL_MS);
-            if map.len() >= MEMORY_ENTRIES {
-                map.clear();
-            }
-        }
-        map.insert(hash_hex, (id.to_owned(), now));
-    });
-}
-
 /// `Ok(None)` for a malformed or unknown secret; `Err` only when storage failed.
 pub async fn connection(env: &Env, secret: &str) -> worker::Result<Option<Resolved>> {
     let Some(secret) = UrlSecret::parse(secret) else {
         return Ok(None);
     };
     let hash = secret.hash();
-    let hash_hex = hash.to_hex();
     let now = clock::now();
-    if let Some(id) = remembered(&hash_hex, now) {
+    if let Some(id) = REMEMBERED.with(|cache| cache.borrow().get(&hash, now)) {
         return Ok(Some(Resolved { id, hash, secret }));
     }
-    let id = env
-        .kv(config::KV_BINDING)?
-        .get(&keys::url_index(&hash))
-        .cache_ttl(INDEX_CACHE_TTL_SECONDS)
-        .text()
+    let kv = storage::kv(env).map_err(unavailable)?;
+    let id = UrlIndex { kv: &kv }
+        .lookup(&hash)
         .await
-        .map_err(worker::Error::from)?;
+        .map_err(unavailable)?;
     if let Some(id) = &id {
-        remember(hash_hex, id, now);
+        REMEMBERED.with(|cache| cache.borrow_mut().remember(&hash, id, now));
     }
     Ok(id.map(|id| Resolved { id, hash, secret }))
+}
+
+fn unavailable(e: StoreError) -> worker::Error {
+    worker::Error::RustError(e.to_string())
+}
+
+/// Stores a new connection and indexes its URL (see `UrlIndex::create`).
+pub async fn create(env: &Env, record: &ConnectionRecord) -> Result<(), ConnectError> {
+    let kv = storage::kv(env)?;
+    match (UrlIndex { kv: &kv }).create(&Objects(env), record).await {
+        Ok(()) => Ok(()),
+        Err(IndexError::Store(e)) => Err(ConnectError::Store(e)),
+        Err(IndexError::Connection(failure)) => {
+            Err(connection_client::connect_error("create", failure))
+        }
+        Err(IndexError::Stranded { store, discard }) => {
+            worker::console_error!(
+                "connection {} has no URL: {store}; removing it failed: {discard}",
+                record.id
+            );
+            Err(ConnectError::Store(store))
+        }
+    }
+}
+
+/// Moves connection `id` to the secret hashed as `new` (see `UrlIndex::rotate`).
+pub async fn rotate(
+    env: &Env,
+    id: &str,
+    new: &SecretHash,
+) -> Result<Rotated, IndexError<OwnFailure>> {
+    let kv = storage::kv(env).map_err(IndexError::Store)?;
+    let rotated = (UrlIndex { kv: &kv }).rotate(&Objects(env), id, new).await;
+    if let Ok(Rotated::Done(_)) = &rotated {
+        REMEMBERED.with(|cache| cache.borrow_mut().forget(new));
+    }
+    rotated
+}
+
+/// Removes the index entry of a connection that is gone.
+pub async fn remove(env: &Env, hash: &SecretHash) -> Result<(), StoreError> {
+    REMEMBERED.with(|cache| cache.borrow_mut().forget(hash));
+    UrlIndex {
+        kv: &storage::kv(env)?,
+    }
+    .remove(hash)
+    .await
+}
+
+/// The `Connection` objects, as the index needs them.
+struct Objects<'a>(&'a Env);
+
+impl Connections for Objects<'_> {
+    type Error = OwnFailure;
+
+    async fn create(&self, record: &ConnectionRecord) -> Result<(), OwnFailure> {
+        connection_client::create(self.0, record).await
+    }
+
+    async fn discard(&self, id: &str) -> Result<(), OwnFailure> {
+        connection_client::delete(self.0, id).await.map(|_| ())
+    }
+
+    async fn switch(&self, id: &str, new: &SecretHash) -> Result<Option<SecretHash>, OwnFailure> {
+        connection_client::rotate(self.0, id, new).await
+    }
+
+    async fn holds(&self, id: &str, hash: &SecretHash) -> Result<bool, OwnFailure> {
+        Ok(connection_client::status(self.0, id, hash).await?.is_some())
+    }
 }

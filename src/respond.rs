@@ -1,22 +1,23 @@
 //! Building responses: pages, JSON, redirects and the one 404. Security headers are set here
 //! for every page.
 
-use bindify_core::flow::{ConnectError, Problem};
+use bindify_core::failure::OwnFailure;
+use bindify_core::flow::Problem;
+use bindify_core::headers as header;
 use bindify_core::pages;
 use worker::{Headers, Response, Result};
 
 /// Headers every HTML page carries.
 fn page_headers() -> Result<Headers> {
     let headers = Headers::new();
-    headers.set("content-type", "text/html; charset=utf-8")?;
-    headers.set(
-        "content-security-policy",
+    headers.set(header::CONTENT_TYPE, "text/html; charset=utf-8")?;
+    headers.set(header::CONTENT_SECURITY_POLICY,
         "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
     )?;
-    headers.set("x-content-type-options", "nosniff")?;
-    headers.set("referrer-policy", "no-referrer")?;
-    headers.set("x-frame-options", "DENY")?;
-    headers.set("cache-control", "no-store")?;
+    headers.set(header::X_CONTENT_TYPE_OPTIONS, "nosniff")?;
+    headers.set(header::REFERRER_POLICY, "no-referrer")?;
+    headers.set(header::X_FRAME_OPTIONS, "DENY")?;
+    headers.set(header::CACHE_CONTROL, "no-store")?;
     Ok(headers)
 }
 
@@ -33,8 +34,8 @@ pub fn problem_page(problem: &Problem) -> Result<Response> {
 pub fn json<T: serde::Serialize>(status: u16, value: &T) -> Result<Response> {
     let response = Response::from_json(value)?.with_status(status);
     let headers = response.headers().clone();
-    headers.set("cache-control", "no-store")?;
-    headers.set("x-content-type-options", "nosniff")?;
+    headers.set(header::CACHE_CONTROL, "no-store")?;
+    headers.set(header::X_CONTENT_TYPE_OPTIONS, "nosniff")?;
     Ok(response.with_headers(headers))
 }
 
@@ -50,11 +51,11 @@ pub fn not_found() -> Result<Response> {
 /// A 302 to `location`, with an optional cookie.
 pub fn redirect(location: &str, set_cookie: Option<&str>) -> Result<Response> {
     let headers = Headers::new();
-    headers.set("location", location)?;
-    headers.set("cache-control", "no-store")?;
-    headers.set("referrer-policy", "no-referrer")?;
+    headers.set(header::LOCATION, location)?;
+    headers.set(header::CACHE_CONTROL, "no-store")?;
+    headers.set(header::REFERRER_POLICY, "no-referrer")?;
     if let Some(cookie) = set_cookie {
-        headers.append("set-cookie", cookie)?;
+        headers.append(header::SET_COOKIE, cookie)?;
     }
     Ok(Response::empty()?.with_status(302).with_headers(headers))
 }
@@ -65,20 +66,18 @@ pub fn method_not_allowed(allow: &str) -> Result<Response> {
         &serde_json::json!({ "error": "method_not_allowed", "message": format!("Use {allow}.") }),
     )?;
     let headers = response.headers().clone();
-    headers.set("allow", allow)?;
+    headers.set(header::ALLOW, allow)?;
     Ok(response.with_headers(headers))
 }
 
-/// A connect-flow error as JSON, for non-page endpoints.
-pub fn connect_error_json(error: &ConnectError) -> Result<Response> {
-    let Problem {
-        status,
-        code,
-        detail,
-        ..
-    } = error.problem();
-    json(
-        status,
-        &serde_json::json!({ "error": code, "message": detail }),
-    )
+/// Bindify's own failure (its storage, its configuration) on a JSON endpoint:
+/// `{"error", "message", "source"}` with its status and `Retry-After`.
+pub fn own_failure(failed: &OwnFailure) -> Result<Response> {
+    let response = json(failed.status(), &failed.json_body())?;
+    let Some(seconds) = failed.retry_after() else {
+        return Ok(response);
+    };
+    let headers = response.headers().clone();
+    headers.set(header::RETRY_AFTER, &seconds.to_string())?;
+    Ok(response.with_headers(headers))
 }

@@ -1,6 +1,11 @@
-//! The core's `KvStore` over Workers KV and over a Durable Object's storage.
+//! The core's `KvStore` over Workers KV and over a Durable Object's storage. Nothing else in the
+//! Worker touches either: what is read and written is decided by the core type the adapter is
+//! handed to.
 
-use bindify_core::store::{KvStore, PutOptions, StoreError};
+use bindify_core::store::{KvStore, ListPage, PutOptions, StoreError};
+use worker::{Env, ListOptions};
+
+use crate::config;
 
 fn failed(op: &'static str) -> impl FnOnce(worker::Error) -> StoreError {
     move |e| StoreError {
@@ -16,12 +21,30 @@ fn kv_failed(op: &'static str) -> impl FnOnce(worker::kv::KvError) -> StoreError
     }
 }
 
+/// The Worker's KV namespace (binding [`config::KV_BINDING`]).
+pub fn kv(env: &Env) -> Result<Kv, StoreError> {
+    env.kv(config::KV_BINDING).map(Kv).map_err(failed("bind"))
+}
+
 /// Workers KV.
-pub struct Kv(pub worker::kv::KvStore);
+pub struct Kv(worker::kv::KvStore);
 
 impl KvStore for Kv {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.0.get(key).text().await.map_err(kv_failed("get"))
+    }
+
+    async fn get_cached(
+        &self,
+        key: &str,
+        cache_ttl_seconds: u64,
+    ) -> Result<Option<String>, StoreError> {
+        self.0
+            .get(key)
+            .cache_ttl(cache_ttl_seconds.max(60))
+            .text()
+            .await
+            .map_err(kv_failed("get"))
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
@@ -38,9 +61,28 @@ impl KvStore for Kv {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.0.delete(key).await.map_err(kv_failed("delete"))
     }
+
+    async fn list(&self, prefix: &str, cursor: Option<String>) -> Result<ListPage, StoreError> {
+        let mut request = self.0.list().prefix(prefix.to_owned());
+        if let Some(cursor) = cursor {
+            request = request.cursor(cursor);
+        }
+        let page = request.execute().await.map_err(kv_failed("list"))?;
+        Ok(ListPage {
+            keys: page
+                .keys
+                .into_iter()
+                .map(|key| (key.name, key.metadata))
+                .collect(),
+            cursor: page.cursor.filter(|_| !page.list_complete),
+        })
+    }
 }
 
-/// A Durable Object's transactional storage. TTLs do not apply there.
+/// Keys a Durable Object's storage lists per page.
+const OBJECT_LIST_PAGE: usize = 1_000;
+
+/// A Durable Object's transactional storage. TTLs and metadata do not apply there.
 pub struct ObjectStore(pub worker::Storage);
 
 impl KvStore for ObjectStore {
@@ -58,5 +100,37 @@ impl KvStore for ObjectStore {
             .await
             .map(|_| ())
             .map_err(failed("delete"))
+    }
+
+    async fn list(&self, prefix: &str, cursor: Option<String>) -> Result<ListPage, StoreError> {
+        // `start` is inclusive: the cursor (the previous page's last key) is skipped below.
+        let skipped = usize::from(cursor.is_some());
+        let mut options = ListOptions::new()
+            .prefix(prefix)
+            .limit(OBJECT_LIST_PAGE + 1 + skipped);
+        if let Some(cursor) = cursor.as_deref() {
+            options = options.start(cursor);
+        }
+        let map = self
+            .0
+            .list_with_options(options)
+            .await
+            .map_err(failed("list"))?;
+        let mut keys = Vec::new();
+        for key in map.keys() {
+            let key = key.map_err(|_| StoreError {
+                op: "list",
+                reason: "a key could not be read".into(),
+            })?;
+            if let Some(name) = key.as_string()
+                && cursor.as_deref() != Some(name.as_str())
+            {
+                keys.push((name, None));
+            }
+        }
+        let more = keys.len() > OBJECT_LIST_PAGE;
+        keys.truncate(OBJECT_LIST_PAGE);
+        let cursor = keys.last().map(|(k, _)| k.clone()).filter(|_| more);
+        Ok(ListPage { keys, cursor })
     }
 }

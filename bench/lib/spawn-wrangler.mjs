@@ -42,7 +42,7 @@ export async function spawnBindify(vars) {
       '--show-interactive-dev-session=false', '--persist-to', join(dir, 'state'),
     ],
     cwd: dir,
-    env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0', WRANGLER_LOG_PATH: join(dir, 'logs') },
+    env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false', X_LOCAL_OBSERVABILITY: 'false', FORCE_COLOR: '0', WRANGLER_LOG_PATH: join(dir, 'logs') },
   });
   const deadline = Date.now() + 60_000;
   while (!/Ready on http/.test(readFileSync(proc.logFile, 'utf8'))) {

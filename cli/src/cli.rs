@@ -73,7 +73,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// A preset (notion, linear, atlassian, sentry, or one the Worker adds) or an MCP server URL
+    /// A preset (notion, linear, sentry, or one the Worker adds, such as github) or an MCP server URL
     #[arg(value_name = "PRESET | MCP URL")]
     pub server: String,
     /// Print the authorization link instead of opening a browser
@@ -83,6 +83,30 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// A client you registered at the server's authorization server (GitHub, Asana: servers
+    /// without dynamic registration); the Worker keeps it for every connection there
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Read the client's secret from standard input (a hidden prompt on a terminal)
+    #[arg(long, requires = "client_id")]
+    pub client_secret_stdin: bool,
+    /// Connect with the client's own credentials (the client credentials grant), without a
+    /// browser
+    #[arg(long, requires = "client_id")]
+    pub client_credentials: bool,
+    /// The client's private key (PKCS#8 PEM, P-256), for --client-credentials with
+    /// private_key_jwt instead of a secret
+    #[arg(long, value_name = "PATH", requires = "client_credentials")]
+    pub private_key_file: Option<std::path::PathBuf>,
+    /// Read an API key from standard input and connect with it, without a browser
+    #[arg(long, conflicts_with_all = ["client_id", "open"])]
+    pub api_key_stdin: bool,
+    /// The header the API key goes in (default: Authorization)
+    #[arg(long, value_name = "NAME", requires = "api_key_stdin")]
+    pub header: Option<String>,
+    /// Connect a server that needs no credential at all
+    #[arg(long, conflicts_with_all = ["client_id", "api_key_stdin"])]
+    pub open: bool,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +169,38 @@ mod tests {
             matches!(cli.command, Command::Connect(ref c) if c.timeout == 300 && !c.no_browser)
         );
         assert!(Cli::try_parse_from(["bindify", "connect", "x", "--timeout", "0"]).is_err());
+    }
+
+    #[test]
+    fn credential_flags_go_together_as_they_must() {
+        let ok = |args: &[&str]| {
+            let mut all = vec!["bindify", "connect", "https://m.example/mcp"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).map(|_| ())
+        };
+        assert!(ok(&["--client-id", "c", "--client-secret-stdin"]).is_ok());
+        assert!(
+            ok(&[
+                "--client-id",
+                "c",
+                "--client-credentials",
+                "--private-key-file",
+                "k.pem"
+            ])
+            .is_ok()
+        );
+        assert!(ok(&["--api-key-stdin", "--header", "X-API-Key"]).is_ok());
+        assert!(ok(&["--open"]).is_ok());
+        for bad in [
+            &["--client-secret-stdin"][..],
+            &["--client-credentials"],
+            &["--header", "X"],
+            &["--api-key-stdin", "--open"],
+            &["--api-key-stdin", "--client-id", "c"],
+            &["--open", "--client-id", "c"],
+        ] {
+            assert_eq!(ok(bad).map_err(|e| e.exit_code()), Err(2), "{bad:?}");
+        }
     }
 
     #[test]

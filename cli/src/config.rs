@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CliError, Result};
-use crate::secret::AdminToken;
+use bindify_core::admin::AdminToken;
 
 pub const ENV_WORKER_URL: &str = "BINDIFY_WORKER_URL";
 pub const ENV_ADMIN_TOKEN: &str = "BINDIFY_ADMIN_TOKEN";
@@ -67,7 +67,7 @@ impl Sources {
             flag_worker: flag_worker.filter(|w| !w.trim().is_empty()),
             flag_token,
             env_worker: env(ENV_WORKER_URL).filter(|w| !w.trim().is_empty()),
-            env_token: env(ENV_ADMIN_TOKEN).and_then(|t| AdminToken::new(&t)),
+            env_token: env(ENV_ADMIN_TOKEN).and_then(|t| AdminToken::parse(&t)),
             file,
         }
     }

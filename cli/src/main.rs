@@ -6,9 +6,9 @@ mod clock;
 mod commands;
 mod config;
 mod error;
+mod fixes;
 mod output;
 mod resolve;
-mod secret;
 mod terminal;
 mod worker_url;
 
@@ -20,12 +20,12 @@ use clap::Parser;
 
 use api::Client;
 use api::transport::UreqTransport;
+use bindify_core::admin::AdminToken;
 use cli::{Cli, Command};
 use commands::manage::Confirmation;
 use config::{ENV_ADMIN_TOKEN, ENV_NO_BROWSER, ENV_WORKER_URL, Sources};
 use error::{CliError, Result};
 use output::Output;
-use secret::AdminToken;
 use worker_url::WorkerUrl;
 
 /// One management request may take this long.
@@ -35,9 +35,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.global.json;
     let env = |name: &str| std::env::var(name).ok();
-    let flag_token = cli.global.token.as_deref().and_then(AdminToken::new);
+    let flag_token = cli.global.token.as_deref().and_then(AdminToken::parse);
     let mut secrets: Vec<AdminToken> = flag_token.iter().cloned().collect();
-    secrets.extend(env(ENV_ADMIN_TOKEN).and_then(|t| AdminToken::new(&t)));
+    secrets.extend(env(ENV_ADMIN_TOKEN).and_then(|t| AdminToken::parse(&t)));
 
     let mut warnings = Vec::new();
     let result = run(cli, flag_token, &env, &mut warnings, &mut secrets);
@@ -78,8 +78,8 @@ fn main() -> ExitCode {
 fn redact(text: &str, secrets: &[AdminToken]) -> String {
     secrets
         .iter()
-        .filter(|s| s.secret().len() >= 8)
-        .fold(text.to_owned(), |t, s| t.replace(s.secret(), "<redacted>"))
+        .filter(|s| s.expose().len() >= 8)
+        .fold(text.to_owned(), |t, s| t.replace(s.expose(), "<redacted>"))
 }
 
 fn run(
@@ -130,12 +130,14 @@ fn run(
                 open: (!args.no_browser && !no_browser_env).then_some(open_browser),
                 waiting,
             };
+            let credentials = connect_credentials(&args)?;
             commands::connect::connect(
                 &client,
                 &args.server,
                 Duration::from_secs(args.timeout),
                 commands::connect::POLL_INTERVAL,
                 &ui,
+                &credentials,
             )
         }
         Command::List => commands::manage::list(&client(&sources)?),
@@ -159,6 +161,46 @@ fn run(
         }
         Command::Doctor => Ok(commands::doctor::doctor(&client(&sources)?, clock::now())),
     }
+}
+
+/// What `bindify connect` was given besides the server: flags, a secret or an API key from
+/// standard input, a private key from a file.
+fn connect_credentials(args: &cli::ConnectArgs) -> Result<commands::connect::Credentials> {
+    let needed = |what: &str| {
+        CliError::Usage(format!(
+            "no {what} on standard input: pipe it in (`printf %s \"$SECRET\" | bindify connect …`) or type it at the prompt"
+        ))
+    };
+    let client_secret = if args.client_secret_stdin {
+        Some(terminal::read_secret("Client secret: ")?.ok_or_else(|| needed("client secret"))?)
+    } else {
+        None
+    };
+    let api_key = if args.api_key_stdin {
+        Some(terminal::read_secret("API key: ")?.ok_or_else(|| needed("API key"))?)
+    } else {
+        None
+    };
+    let private_key_pem = match &args.private_key_file {
+        Some(path) => Some(zeroize::Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|e| {
+                CliError::Usage(format!(
+                    "cannot read the private key {}: {e}",
+                    path.display()
+                ))
+            })?,
+        )),
+        None => None,
+    };
+    Ok(commands::connect::Credentials {
+        client_id: args.client_id.clone(),
+        client_secret,
+        client_credentials: args.client_credentials,
+        private_key_pem,
+        api_key,
+        header: args.header.clone(),
+        open: args.open,
+    })
 }
 
 /// The token `login` checks and saves: --token, BINDIFY_ADMIN_TOKEN, then standard input (a
@@ -211,8 +253,8 @@ mod tests {
     #[test]
     fn redact_hides_known_tokens_only() {
         let secrets = [
-            AdminToken::new("s3cr3t-admin-token").expect("token"),
-            AdminToken::new("wrong").expect("short"),
+            AdminToken::parse("s3cr3t-admin-token").expect("token"),
+            AdminToken::parse("wrong").expect("short"),
         ];
         assert_eq!(
             redact("x s3cr3t-admin-token y: the token is wrong", &secrets),

@@ -86,8 +86,9 @@ pub fn table(connections: &[Connection], now: UnixMillis) -> String {
         "STATE",
         "TOKEN EXPIRES",
         "LAST REFRESH",
+        "GRANT ENDS",
     ];
-    let rows: Vec<[String; 6]> = connections
+    let rows: Vec<[String; 7]> = connections
         .iter()
         .map(|c| {
             [
@@ -97,6 +98,7 @@ pub fn table(connections: &[Connection], now: UnixMillis) -> String {
                 c.state.clone(),
                 when(c.access_token_expires_at.as_deref(), now),
                 when(c.last_refresh_at.as_deref(), now),
+                grant_end_cell(c.grant_expires_at.as_deref(), now),
             ]
         })
         .collect();
@@ -127,6 +129,25 @@ pub fn table(connections: &[Connection], now: UnixMillis) -> String {
     out
 }
 
+/// How long before a grant ends `list`, `status` and `doctor` warn about it.
+pub const GRANT_WARNING_MS: i64 = 7 * 86_400_000;
+
+/// Whether a grant ending at `at` is within [`GRANT_WARNING_MS`] of `now` (or over).
+pub fn grant_ends_soon(at: Option<&str>, now: UnixMillis) -> bool {
+    at.and_then(parse_rfc3339)
+        .is_some_and(|end| end - GRANT_WARNING_MS <= now)
+}
+
+/// The grant's end in the list: when, marked with `!` within the warning time.
+fn grant_end_cell(at: Option<&str>, now: UnixMillis) -> String {
+    let text = when(at, now);
+    if grant_ends_soon(at, now) {
+        format!("{text}!")
+    } else {
+        text
+    }
+}
+
 /// What a state means, in a few words.
 fn state_meaning(state: &str) -> &'static str {
     match state {
@@ -150,6 +171,8 @@ pub fn details(c: &Connection, now: UnixMillis) -> String {
         ("Id", c.id.clone()),
         ("Upstream", c.upstream.clone()),
         ("State", state),
+        ("Kind", kind_name(c.kind.as_deref()).to_owned()),
+        ("Grant ends", grant_end_line(c, now)),
         (
             "Token expires",
             when_long(c.access_token_expires_at.as_deref(), now, "unknown"),
@@ -170,6 +193,32 @@ pub fn details(c: &Connection, now: UnixMillis) -> String {
     rows.iter()
         .map(|(name, value)| format!("{:<14} {value}\n", format!("{name}:")))
         .collect()
+}
+
+/// How a connection authorizes, in words.
+fn kind_name(kind: Option<&str>) -> &str {
+    match kind {
+        None | Some("oauth") => "OAuth (authorized in the browser)",
+        Some("client_credentials") => "client credentials",
+        Some("identity_assertion") => "identity assertion (enterprise-managed)",
+        Some("api_key") => "API key",
+        Some("open") => "open (no credential)",
+        Some(other) => other,
+    }
+}
+
+/// When the grant ends, with what to do when that is near.
+fn grant_end_line(c: &Connection, now: UnixMillis) -> String {
+    let at = c.grant_expires_at.as_deref();
+    let text = when_long(at, now, "not stated");
+    if grant_ends_soon(at, now) {
+        format!(
+            "{text}: reconnect before then to keep the URL working (`bindify reconnect {}`)",
+            c.label
+        )
+    } else {
+        text
+    }
 }
 
 /// `bindify revoke`: what happened here and upstream.

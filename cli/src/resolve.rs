@@ -70,6 +70,8 @@ mod tests {
             last_refresh_at: None,
             last_error: None,
             created_at: None,
+            kind: None,
+            grant_expires_at: None,
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::{CliError, Result};
-use crate::secret::AdminToken;
+use bindify_core::admin::AdminToken;
 
 pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
@@ -44,7 +44,7 @@ pub fn read_token() -> Result<Option<AdminToken>> {
     if stdin_is_terminal() {
         let text = rpassword::prompt_password("Admin token (the Worker's ADMIN_TOKEN): ")
             .map_err(|e| CliError::Local(format!("cannot read the token: {e}")))?;
-        return Ok(AdminToken::new(&zeroize::Zeroizing::new(text)));
+        return Ok(AdminToken::parse(&zeroize::Zeroizing::new(text)));
     }
     let mut text = zeroize::Zeroizing::new(String::new());
     std::io::stdin()
@@ -52,7 +52,30 @@ pub fn read_token() -> Result<Option<AdminToken>> {
         .take(64 * 1024)
         .read_to_string(&mut text)
         .map_err(|e| CliError::Local(format!("cannot read the token from standard input: {e}")))?;
-    Ok(AdminToken::new(&text))
+    Ok(AdminToken::parse(&text))
+}
+
+/// A secret (a client secret, an API key) from a hidden prompt (a terminal) or from all of
+/// stdin (a pipe), trimmed; `None` when empty.
+pub fn read_secret(prompt: &str) -> Result<Option<zeroize::Zeroizing<String>>> {
+    let text = if stdin_is_terminal() {
+        zeroize::Zeroizing::new(
+            rpassword::prompt_password(prompt)
+                .map_err(|e| CliError::Local(format!("cannot read the secret: {e}")))?,
+        )
+    } else {
+        let mut text = zeroize::Zeroizing::new(String::new());
+        std::io::stdin()
+            .lock()
+            .take(64 * 1024)
+            .read_to_string(&mut text)
+            .map_err(|e| {
+                CliError::Local(format!("cannot read the secret from standard input: {e}"))
+            })?;
+        text
+    };
+    let trimmed = text.trim();
+    Ok((!trimmed.is_empty()).then(|| zeroize::Zeroizing::new(trimmed.to_owned())))
 }
 
 /// Opens a URL in a browser, or says why it could not.

@@ -5,6 +5,25 @@
 //! after acquiring it the record is re-read and the decision taken again, so callers that
 //! queued behind a refresh use its result instead of refreshing again. The refreshed record is
 //! written to the object's storage before any caller receives the new access token.
+//!
+//! The lock is held for one token request and one storage write. The HTTP client bounds the
+//! token request (on Workers, `fetch_http` aborts it after its timeout), so an authorization
+//! server that never answers holds the lock, and every caller queued behind it, no longer than
+//! that timeout; the caller that held it gets a transient failure and the backoff starts.
+//!
+//! A refresh asked for because the upstream refused an unexpired token is limited by
+//! [`RejectionRefreshes`]: at most one per token and one a minute, kept in the object's memory.
+//! An object only leaves memory after it has been idle, that is when no request is arriving to
+//! be refused, so the limit holds for as long as a hostile upstream is being asked.
+//!
+//! While the authorization server fails, a request that needs a token tries the token endpoint
+//! itself, at most once every [`refresh::DEMAND_REFRESH_INTERVAL_MS`] (the time of the last
+//! attempt, the cron's included, is kept in memory too); the backoff only spaces the cron's
+//! attempts. Queued callers re-decide after the lock, so one attempt serves them all.
+//!
+//! Deleting a connection, and replacing its grant by a reconnect, end the old grant at its
+//! authorization server (RFC 7009, best effort); which token ends it is
+//! [`crate::flow::revoke`]'s choice.
 
 use std::cell::{Cell, RefCell};
 
@@ -12,12 +31,14 @@ use futures_util::lock::Mutex;
 use oauth2::AccessToken;
 use serde::{Deserialize, Serialize};
 
+use crate::flow::revoke::{ReplacedGrant, grant_token, replaced_grant_token, revoke};
 use crate::http::HttpClient;
-use crate::record::{ConnectionRecord, ConnectionView};
-use crate::refresh::{self, Decision, Unavailable};
+use crate::record::{ConnectionRecord, ConnectionView, UpstreamAuth};
+use crate::refresh::{self, Decision, RefreshLimited, RejectionRefreshes, Unavailable};
 use crate::secret::SecretHash;
 use crate::store::KvStore;
 use crate::time::UnixMillis;
+use crate::tokens::Revocation;
 use crate::vault::{Vault, VaultError};
 
 /// In-memory state of one connection object: the decrypted record (the object is its only
@@ -28,15 +49,46 @@ pub struct ObjectMemory {
     /// The cached record is newer than storage (a write failed); write it before anything else.
     unsaved: Cell<bool>,
     refresh_lock: Mutex<()>,
+    /// Refreshes made because the upstream refused an unexpired token.
+    rejections: Cell<RejectionRefreshes>,
+    /// When this object last reached for the token endpoint (a request's attempt or the
+    /// cron's); requests wait [`refresh::DEMAND_REFRESH_INTERVAL_MS`] after it while it fails.
+    last_attempt: Cell<Option<UnixMillis>>,
 }
 
-/// A usable access token. `Debug` is redacted by `AccessToken`.
+/// A usable credential: an access token, or the owner's API key. `Debug` is redacted by
+/// `AccessToken`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grant {
     pub access_token: AccessToken,
     pub expires_at: Option<UnixMillis>,
     /// The MCP server URL the token is for.
     pub upstream: String,
+    /// How the credential goes upstream.
+    #[serde(default)]
+    pub upstream_auth: UpstreamAuth,
+}
+
+impl Grant {
+    /// The request field that carries the credential upstream, name and value: `Authorization:
+    /// Bearer <token>`, the owner's header with the API key, or none for an open server.
+    pub fn authorization(&self) -> Option<(&str, String)> {
+        match &self.upstream_auth {
+            UpstreamAuth::Bearer => Some((
+                "authorization",
+                format!("Bearer {}", self.access_token.secret()),
+            )),
+            UpstreamAuth::Header { name } => {
+                Some((name.as_str(), self.access_token.secret().clone()))
+            }
+            UpstreamAuth::None => None,
+        }
+    }
+
+    /// Whether the credential is an OAuth access token (a refused one can be renewed).
+    pub fn is_oauth(&self) -> bool {
+        self.upstream_auth == UpstreamAuth::Bearer
+    }
 }
 
 /// The answer to "give me a token".
@@ -44,6 +96,9 @@ pub struct Grant {
 pub enum TokenOutcome {
     Token(Grant),
     Unavailable(Unavailable),
+    /// The upstream refused the current token, and a refresh for that refusal is not allowed
+    /// now (see [`RejectionRefreshes`]).
+    RefreshLimited(RefreshLimited),
 }
 
 /// What one cron visit did.
@@ -55,6 +110,15 @@ pub enum CronOutcome {
     NeedsReauth,
     Transient,
     Missing,
+}
+
+/// What deleting a connection did.
+#[derive(Debug, Clone)]
+pub struct Deleted {
+    /// The hash of its URL secret, whose index entry must go.
+    pub old_hash: SecretHash,
+    /// How revoking its grant at the authorization server went.
+    pub upstream_revocation: Revocation,
 }
 
 /// A connection object's operations.
@@ -129,19 +193,45 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         let Some(record) = self.authorized(id, presented).await? else {
             return Ok(None);
         };
-        match refresh::decide(&record, now, rejected.as_ref()) {
+        if record.oauth.is_none() {
+            // An API key (or no credential) is not renewed: a refusal is reported as it is, and
+            // the next request sends the same key again.
+            let refused = rejected.is_some_and(|hash| refresh::is_current_token(&record, &hash));
+            return Ok(Some(if refused {
+                TokenOutcome::RefreshLimited(RefreshLimited { retry_at: None })
+            } else {
+                TokenOutcome::Token(grant(&record))
+            }));
+        }
+        let last_attempt = self.memory.last_attempt.get();
+        match refresh::decide(&record, now, rejected.as_ref(), last_attempt) {
             Ok(Decision::UseCurrent) => Ok(Some(TokenOutcome::Token(grant(&record)))),
-            Err(unavailable) => Ok(Some(TokenOutcome::Unavailable(unavailable))),
-            Ok(Decision::Refresh) => {
+            Err(Unavailable::NeedsReauth) => {
+                Ok(Some(TokenOutcome::Unavailable(Unavailable::NeedsReauth)))
+            }
+            // A transient answer is decided again under the lock: the attempt that made it
+            // may still be under way, and its result is this caller's too.
+            Ok(Decision::Refresh | Decision::RefreshRejected)
+            | Err(Unavailable::Transient { .. }) => {
                 let _turn = self.memory.refresh_lock.lock().await;
                 // Re-read: a refresh may have finished while this caller waited its turn.
                 let Some(mut record) = self.record(id).await? else {
                     return Ok(None);
                 };
-                match refresh::decide(&record, now, rejected.as_ref()) {
+                let last_attempt = self.memory.last_attempt.get();
+                match refresh::decide(&record, now, rejected.as_ref(), last_attempt) {
                     Ok(Decision::UseCurrent) => Ok(Some(TokenOutcome::Token(grant(&record)))),
                     Err(unavailable) => Ok(Some(TokenOutcome::Unavailable(unavailable))),
-                    Ok(Decision::Refresh) => {
+                    Ok(decision) => {
+                        if let (Decision::RefreshRejected, Some(rejected)) = (decision, &rejected) {
+                            let mut rejections = self.memory.rejections.get();
+                            if let Err(limited) = rejections.check(rejected, now) {
+                                return Ok(Some(TokenOutcome::RefreshLimited(limited)));
+                            }
+                            rejections.note(rejected, now);
+                            self.memory.rejections.set(rejections);
+                        }
+                        self.memory.last_attempt.set(Some(now));
                         let result = refresh::refresh(http, &mut record, now).await;
                         let answer = match result {
                             Ok(()) => TokenOutcome::Token(grant(&record)),
@@ -171,6 +261,7 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         if !refresh::due_for_cron(&record, now, window_ms) {
             return Ok(CronOutcome::NotDue);
         }
+        self.memory.last_attempt.set(Some(now));
         let outcome = match refresh::refresh(http, &mut record, now).await {
             Ok(()) => CronOutcome::Refreshed,
             Err(Unavailable::NeedsReauth) => CronOutcome::NeedsReauth,
@@ -180,21 +271,34 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         Ok(outcome)
     }
 
-    /// Binds the grant of `fresh` to connection `id` (a reconnect). `false` when there is no
-    /// such connection.
-    pub async fn rebind(
+    /// Binds the grant of `fresh` to connection `id` (a reconnect), then revokes the grant it
+    /// replaced at its server (best effort). `None` when there is no such connection.
+    pub async fn rebind<C: HttpClient>(
         &self,
+        http: &C,
         id: &str,
         fresh: ConnectionRecord,
         now: UnixMillis,
-    ) -> Result<bool, VaultError> {
-        let _turn = self.memory.refresh_lock.lock().await;
-        let Some(mut record) = self.record(id).await? else {
-            return Ok(false);
+    ) -> Result<Option<ReplacedGrant>, VaultError> {
+        let new_tokens = fresh.tokens.clone();
+        let replaced = {
+            let _turn = self.memory.refresh_lock.lock().await;
+            let Some(mut record) = self.record(id).await? else {
+                return Ok(None);
+            };
+            let replaced = record.clone();
+            record.rebind(fresh, now);
+            self.commit(record).await?;
+            replaced
         };
-        record.rebind(fresh, now);
-        self.commit(record).await?;
-        Ok(true)
+        Ok(Some(
+            match replaced_grant_token(&replaced.tokens, &new_tokens) {
+                Some((token, hint)) => {
+                    ReplacedGrant::from(revoke(http, &replaced, token, hint, now).await)
+                }
+                None => ReplacedGrant::StillInUse,
+            },
+        ))
     }
 }
 
@@ -229,22 +333,43 @@ impl<O: KvStore, K: KvStore> ConnectionService<'_, O, K> {
         let Some(mut record) = self.record(id).await? else {
             return Ok(None);
         };
+        let before = record.clone();
         let old = std::mem::replace(&mut record.secret_hash, new_hash);
-        self.commit(record).await?;
+        if let Err(e) = self.commit(record).await {
+            // The owner never receives a URL whose rotation failed, so the one that works stays
+            // current; it is written again before the next operation in case the failed write
+            // landed.
+            self.memory.record.replace(Some(before));
+            self.memory.unsaved.set(true);
+            return Err(e);
+        }
         Ok(Some(old))
     }
 
-    /// Deletes the connection and returns its last record, for revoking its tokens upstream
-    /// and removing its URL index entry.
-    pub async fn delete(&self, id: &str) -> Result<Option<ConnectionRecord>, VaultError> {
-        let _turn = self.memory.refresh_lock.lock().await;
-        let Some(record) = self.record(id).await? else {
-            return Ok(None);
+    /// Deletes the connection, then ends its grant at its authorization server (RFC 7009, best
+    /// effort). `None` when there is no such connection.
+    pub async fn delete<C: HttpClient>(
+        &self,
+        http: &C,
+        id: &str,
+        now: UnixMillis,
+    ) -> Result<Option<Deleted>, VaultError> {
+        let record = {
+            let _turn = self.memory.refresh_lock.lock().await;
+            let Some(record) = self.record(id).await? else {
+                return Ok(None);
+            };
+            self.vault.delete(id).await?;
+            self.memory.record.replace(None);
+            self.memory.unsaved.set(false);
+            record
         };
-        self.vault.delete(id).await?;
-        self.memory.record.replace(None);
-        self.memory.unsaved.set(false);
-        Ok(Some(record))
+        let (token, hint) = grant_token(&record.tokens);
+        let upstream_revocation = revoke(http, &record, token, hint, now).await;
+        Ok(Some(Deleted {
+            old_hash: record.secret_hash,
+            upstream_revocation,
+        }))
     }
 }
 
@@ -253,8 +378,14 @@ fn grant(record: &ConnectionRecord) -> Grant {
         access_token: record.tokens.access_token.clone(),
         expires_at: record.tokens.expires_at,
         upstream: record.server_url.clone(),
+        upstream_auth: record.upstream_auth.clone(),
     }
 }
 
 #[cfg(test)]
+mod kinds_tests;
+mod scopes;
+#[cfg(test)]
 mod tests;
+
+pub use scopes::{ReconnectPlan, StepUpOutcome};

@@ -3,8 +3,14 @@
 //! run takes at most a budget of them so it stays within the per-invocation subrequest limit;
 //! the rest are picked up by the next runs, which come every few minutes.
 
+use crate::keys;
 use crate::record::{ConnectionState, IndexMetadata};
+use crate::store::{KvStore, PutOptions, StoreError};
 use crate::time::UnixMillis;
+
+/// How often the cron records that it runs: KV writes are a budget (the Free plan allows 1,000
+/// a day), so the marker is written at most about hourly, not on every five-minute run.
+pub const MARK_EVERY_MS: i64 = 55 * 60_000;
 
 /// Connections one run refreshes at most by default. The Free plan allows 50 subrequests per
 /// invocation: this leaves room for the KV list pages (1,000 keys each) of 10,000 connections.
@@ -39,9 +45,56 @@ pub fn plan(
         .collect()
 }
 
+/// When the cron last recorded a run ([`keys::LAST_CRON`]), for `bindify doctor`. A value that
+/// does not read as a time is no run.
+pub async fn last_run<K: KvStore>(kv: &K) -> Result<Option<UnixMillis>, StoreError> {
+    Ok(kv
+        .get(keys::LAST_CRON)
+        .await?
+        .and_then(|v| v.trim().parse::<UnixMillis>().ok()))
+}
+
+/// Records that the cron runs at `now`, unless a run was recorded less than
+/// [`MARK_EVERY_MS`] ago. `Ok(true)` when it wrote the marker.
+pub async fn note_run<K: KvStore>(kv: &K, now: UnixMillis) -> Result<bool, StoreError> {
+    if last_run(kv)
+        .await?
+        .is_some_and(|last| now.saturating_sub(last) < MARK_EVERY_MS)
+    {
+        return Ok(false);
+    }
+    kv.put(keys::LAST_CRON, &now.to_string(), PutOptions::default())
+        .await?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::MemoryStore;
+    use crate::testing::block_on;
+
+    #[test]
+    fn the_run_marker_is_written_at_most_about_hourly() {
+        let kv = MemoryStore::new();
+        assert_eq!(block_on(last_run(&kv)), Ok(None));
+        assert_eq!(block_on(note_run(&kv, 1_000)), Ok(true));
+        assert_eq!(block_on(last_run(&kv)), Ok(Some(1_000)));
+        assert_eq!(
+            block_on(note_run(&kv, 1_000 + MARK_EVERY_MS - 1)),
+            Ok(false)
+        );
+        assert_eq!(block_on(last_run(&kv)), Ok(Some(1_000)));
+        assert_eq!(block_on(note_run(&kv, 1_000 + MARK_EVERY_MS)), Ok(true));
+        assert_eq!(block_on(last_run(&kv)), Ok(Some(1_000 + MARK_EVERY_MS)));
+        assert_eq!(kv.keys(), ["meta:last-cron"]);
+        // A damaged marker is no run, and is replaced.
+        block_on(kv.put(keys::LAST_CRON, "soon", PutOptions::default())).expect("put");
+        assert_eq!(block_on(last_run(&kv)), Ok(None));
+        assert_eq!(block_on(note_run(&kv, 5)), Ok(true));
+        kv.set_broken(true);
+        assert!(block_on(note_run(&kv, 10 * MARK_EVERY_MS)).is_err());
+    }
 
     fn meta(expires_at: Option<i64>) -> IndexMetadata {
         IndexMetadata {
@@ -54,6 +107,8 @@ mod tests {
             expires_at,
             has_refresh_token: true,
             next_attempt_at: None,
+            kind: crate::record::ConnectionKind::Oauth,
+            grant_expires_at: None,
         }
     }
 

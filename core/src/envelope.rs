@@ -54,7 +54,7 @@ pub const MIN_SEALED_LEN: usize = HEADER_LEN + TAG_LEN;
 pub const KEY_LEN: usize = 32;
 
 /// Why a master key from configuration was refused. Messages never contain key material.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
     /// The configured value is empty (after trimming whitespace).
     #[error(
@@ -74,6 +74,11 @@ pub enum KeyError {
         /// How many bytes the configured value decoded to.
         got: usize,
     },
+    /// `TOKEN_ENCRYPTION_KEY_VERSION` is set but is not a version byte.
+    #[error(
+        "TOKEN_ENCRYPTION_KEY_VERSION must be a whole number from 1 to 255 (the version of TOKEN_ENCRYPTION_KEY)"
+    )]
+    Version,
 }
 
 /// Why sealing or opening a record failed. Messages never contain plaintext or key material.
@@ -101,7 +106,12 @@ pub enum EnvelopeError {
 /// zeroized on drop.
 pub struct MasterKey {
     version: u8,
-    key: Zeroizing<[u8; KEY_LEN]>,
+    key: KeyMaterial,
+}
+
+crate::secret_type! {
+    /// The 32 bytes of an AES-256 key.
+    struct KeyMaterial([u8; KEY_LEN]);
 }
 
 /// Standard alphabet (RFC 4648 §4), padding optional.
@@ -136,7 +146,7 @@ impl MasterKey {
             .map_err(|_| KeyError::WrongLength { got: decoded.len() })?;
         Ok(Self {
             version,
-            key: Zeroizing::new(key),
+            key: KeyMaterial::new(key),
         })
     }
 
@@ -147,7 +157,7 @@ impl MasterKey {
     }
 
     fn cipher(&self) -> Aes256Gcm {
-        let key: &Key<Aes256Gcm> = (&*self.key).into();
+        let key: &Key<Aes256Gcm> = self.key.expose().into();
         Aes256Gcm::new(key)
     }
 }

@@ -22,30 +22,33 @@ pub fn flow(flow_id: &str) -> String {
     format!("flow:{flow_id}")
 }
 
-/// `client:<hash>`: a sealed [`crate::registration::ClientRegistration`] for one
-/// (issuer, redirect URI) pair, so dynamic registration is not repeated on every connect.
-pub fn client(issuer: &str, redirect_uri: &str) -> String {
+/// `owner-client:<hash>`: a sealed [`crate::owner_client::OwnerClient`], a client the owner
+/// registered at one issuer for one redirect URI (the hash is of both), with the issuer and the
+/// client id as plaintext metadata.
+pub fn owner_client(issuer: &str, redirect_uri: &str) -> String {
     let mut input = Vec::with_capacity(issuer.len() + redirect_uri.len() + 1);
     input.extend_from_slice(issuer.as_bytes());
     input.push(0);
     input.extend_from_slice(redirect_uri.as_bytes());
-    format!("client:{}", b64url(&sha256(&input)))
+    format!("{OWNER_CLIENT_PREFIX}{}", b64url(&sha256(&input)))
 }
 
-/// `cli:<sha256 hex of the code>`: a sealed [`crate::cli_flow::CliRecord`], the state of one
-/// `bindify connect` run, alive for ten minutes and deleted once its result is read.
+/// Prefix shared by every [`owner_client`] key, for listing.
+pub const OWNER_CLIENT_PREFIX: &str = "owner-client:";
+
+/// `cli:<sha256 hex of the code>`: not a KV key; the associated data of the sealed
+/// [`crate::cli_flow::CliRecord`] that the code's own `CliCode` Durable Object keeps (the object
+/// is named by the same hash).
 pub fn cli(code_hash_hex: &str) -> String {
     format!("cli:{code_hash_hex}")
 }
 
-/// `throttle:<sha256 hex of the client address>`: wrong admin credentials counted, expiring
-/// after [`crate::admin::THROTTLE_WINDOW_SECONDS`].
-pub fn throttle(client_hash_hex: &str) -> String {
-    format!("throttle:{client_hash_hex}")
-}
-
 /// `meta:last-cron`: when the cron last ran (Unix milliseconds), written at most hourly.
 pub const LAST_CRON: &str = "meta:last-cron";
+
+/// Durable Object storage key, inside a connection's object, present while the KV mirror
+/// `conn:<id>` is behind the object (a mirror write failed); removed once it has caught up.
+pub const OBJECT_MIRROR_STALE: &str = "mirror-stale";
 
 /// Durable Object storage key of the authoritative sealed record, inside the connection's
 /// own object. Its associated data is the KV key [`connection`], so the two copies are
@@ -57,10 +60,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn client_key_separates_issuer_and_redirect() {
-        assert_ne!(client("https://a/b", "c"), client("https://a/", "bc"));
-        assert_eq!(client("x", "y"), client("x", "y"));
-        assert!(client("x", "y").starts_with("client:"));
+    fn owner_client_key_separates_issuer_and_redirect() {
+        assert_ne!(
+            owner_client("https://a/b", "c"),
+            owner_client("https://a/", "bc")
+        );
+        assert_eq!(owner_client("x", "y"), owner_client("x", "y"));
+        assert!(owner_client("x", "y").starts_with(OWNER_CLIENT_PREFIX));
     }
 
     #[test]

@@ -13,18 +13,25 @@
     )
 )]
 pub mod admin;
+pub mod api_key;
 pub mod cli_flow;
+pub mod client_auth;
 pub mod connection_service;
 pub mod cookies;
 pub mod cron;
 pub mod discovery;
 pub mod envelope;
+pub mod failure;
 pub mod flow;
+pub mod headers;
 pub mod http;
 pub mod jsonrpc;
+pub mod jwt;
 pub mod keys;
 pub mod legacy_sse;
+pub mod object_protocol;
 pub mod origin;
+pub mod owner_client;
 pub mod pages;
 pub mod presets;
 pub mod proxy;
@@ -32,15 +39,22 @@ pub mod proxy_headers;
 pub mod record;
 pub mod refresh;
 pub mod registration;
+pub mod relay;
+pub mod renewal;
 pub mod secret;
 pub mod session;
+pub mod settings;
 pub mod sse;
+pub mod step_up;
 pub mod store;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod throttle;
 pub mod time;
 pub mod tokens;
 pub mod upstream;
+pub mod upstream_session;
+pub mod url_index;
 pub mod vault;
 pub mod wellknown;
 pub mod www_authenticate;

@@ -1,38 +1,43 @@
 //! The decisions of the MCP proxy that do not need the runtime: what to refuse before a token
-//! is ever attached, and what the client gets when no token can be had. Every refusal is a
-//! JSON-RPC error body, so MCP clients show its message instead of failing obscurely, and none
-//! is a 401 (which would send the client into an OAuth flow of its own).
+//! is ever attached, and where the owner authorizes a connection again. What the client is
+//! told when something fails on the way (no token, an unreachable upstream, Bindify's own
+//! storage) is [`crate::failure`]'s: every refusal is a JSON-RPC error body, so MCP clients
+//! show its message instead of failing obscurely, and none is a 401 (which would send the
+//! client into an OAuth flow of its own).
+//!
+//! A request to `/s/<secret>/mcp` goes through five steps, named alike in the Worker:
+//! **resolve** the secret to its connection, **admit** the request (Origin, method, size,
+//! JSON-RPC shape: all before any token is attached), **load a token** from the connection's
+//! object, **forward** it upstream (refreshing and replaying once on a 401), and **relay** the
+//! answer through [`crate::relay`].
+//!
+//! No message carries the URL secret: MCP clients show errors to the model and write them to
+//! logs. The way back after a revoked grant is [`reconnect_url`], a dashboard page that needs
+//! the owner's session.
 
-use serde_json::{Value, json};
-
-use crate::jsonrpc::{self, Inbound, MAX_BODY_BYTES};
+use crate::failure::Failure;
+pub use crate::failure::Refusal;
+use crate::jsonrpc::{self, Inbound, JsonRpcReject, MAX_BODY_BYTES};
 use crate::origin::origin_allowed;
-use crate::refresh::Unavailable;
-use crate::time::rfc3339;
 
-/// JSON-RPC server error codes Bindify uses (the -32000 to -32099 range is for servers).
-pub const NEEDS_REAUTH: i64 = -32001;
-pub const AUTH_SERVER_UNAVAILABLE: i64 = -32002;
-pub const UPSTREAM_UNREACHABLE: i64 = -32003;
-pub const FORBIDDEN_ORIGIN: i64 = -32004;
+/// How long Bindify waits for the upstream MCP server's response headers, in milliseconds.
+/// An MCP server that answers a request with JSON sends its headers only when the tool is
+/// done, so this must exceed the longest tool call a client waits for: the MCP SDKs' default
+/// request timeout is 60 s, and 100 s is what Cloudflare's own proxy gives an origin before its
+/// 524. Once the headers are in, the body (an event stream may stay open for hours) streams
+/// with no deadline of Bindify's; the client ends it when it goes away.
+pub const UPSTREAM_HEADERS_TIMEOUT_MS: u64 = 100_000;
 
-/// An answer Bindify gives itself instead of forwarding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: u16,
-    pub body: String,
-    /// Seconds, for `Retry-After`.
-    pub retry_after: Option<u64>,
+/// The page where the owner authorizes connection `id` again, keeping its URL: on the
+/// dashboard, behind the owner's session. The permanent URL's secret is never part of it.
+pub fn reconnect_url(origin: &str, connection_id: &str) -> String {
+    let id: String = url::form_urlencoded::byte_serialize(connection_id.as_bytes()).collect();
+    format!("{}/manage/{id}/reconnect", origin.trim_end_matches('/'))
 }
 
-impl Refusal {
-    fn new(status: u16, body: String) -> Self {
-        Refusal {
-            status,
-            body,
-            retry_after: None,
-        }
-    }
+/// A refusal of the client's request itself (it never needs a reconnect link or a clock).
+fn refused(failure: Failure) -> Refusal {
+    failure.refusal(None, "", 0)
 }
 
 /// DNS-rebinding defense: a browser page on another origin may not drive the connection.
@@ -44,15 +49,7 @@ pub fn check_origin(
     if origin_allowed(origin, own_origin, allowed) {
         return Ok(());
     }
-    Err(Refusal::new(
-        403,
-        jsonrpc::error_response(
-            Value::Null,
-            FORBIDDEN_ORIGIN,
-            "Forbidden: this Origin may not use the connection (set ALLOWED_ORIGINS to allow it)",
-            None,
-        ),
-    ))
+    Err(refused(Failure::ForbiddenOrigin))
 }
 
 /// A declared `Content-Length` over the limit is refused before the body is read.
@@ -65,134 +62,37 @@ pub fn check_declared_length(content_length: Option<&str>) -> Result<(), Refusal
 
 /// The answer to a body over [`MAX_BODY_BYTES`].
 pub fn too_large() -> Refusal {
-    let reject = jsonrpc::JsonRpcReject::too_large();
-    Refusal::new(reject.http_status(), reject.to_response_body())
+    refused(Failure::Rejected(JsonRpcReject::too_large()))
+}
+
+/// The answer to a method other than POST, GET and DELETE.
+pub fn method_not_allowed() -> Refusal {
+    refused(Failure::MethodNotAllowed)
 }
 
 /// Inspects a POST body; a malformed one is answered as a conforming MCP server would.
 pub fn check_body(body: &[u8]) -> Result<Inbound, Refusal> {
-    jsonrpc::inspect(body)
-        .map_err(|reject| Refusal::new(reject.http_status(), reject.to_response_body()))
-}
-
-/// What the client gets when Bindify has no usable token (or the upstream cannot be reached).
-/// Requests get a JSON-RPC error with their own id and HTTP 200, so MCP clients surface the
-/// message; anything else (notifications, GET streams, DELETE) gets 503 with the same body.
-pub fn unavailable(inbound: Option<&Inbound>, why: &Unavailable, reconnect_url: &str) -> Refusal {
-    let (code, message, data, retry_after) = match why {
-        Unavailable::NeedsReauth => (
-            NEEDS_REAUTH,
-            format!(
-                "Bindify: this connection's authorization has expired or was revoked. Open {reconnect_url} in a browser to authorize it again; this URL keeps working afterwards."
-            ),
-            json!({ "reconnect_url": reconnect_url, "state": "needs_reauth" }),
-            None,
-        ),
-        Unavailable::Transient { retry_at } => (
-            AUTH_SERVER_UNAVAILABLE,
-            format!(
-                "Bindify: the service's authorization server is unavailable, so the token could not be renewed. Bindify retries at {}; try again shortly.",
-                rfc3339(*retry_at)
-            ),
-            json!({ "retry_at": rfc3339(*retry_at), "state": "error" }),
-            Some(30),
-        ),
-    };
-    error_for(inbound, code, &message, data, retry_after)
-}
-
-/// The upstream MCP server could not be reached or answered with a gateway failure.
-pub fn upstream_unreachable(inbound: Option<&Inbound>, upstream: &str, detail: &str) -> Refusal {
-    error_for(
-        inbound,
-        UPSTREAM_UNREACHABLE,
-        &format!("Bindify could not reach the MCP server {upstream}: {detail}"),
-        json!({ "upstream": upstream }),
-        Some(10),
-    )
-}
-
-fn error_for(
-    inbound: Option<&Inbound>,
-    code: i64,
-    message: &str,
-    data: Value,
-    retry_after: Option<u64>,
-) -> Refusal {
-    let mut refusal = match inbound {
-        Some(Inbound::Requests { ids, batch, .. }) => {
-            let errors: Vec<String> = ids
-                .iter()
-                .map(|id| jsonrpc::error_response(id.clone(), code, message, Some(data.clone())))
-                .collect();
-            let body = if *batch {
-                format!("[{}]", errors.join(","))
-            } else {
-                errors.into_iter().next().unwrap_or_default()
-            };
-            Refusal::new(200, body)
-        }
-        _ => Refusal::new(
-            503,
-            jsonrpc::error_response(Value::Null, code, message, Some(data)),
-        ),
-    };
-    refusal.retry_after = retry_after;
-    refusal
+    jsonrpc::inspect(body).map_err(|reject| refused(Failure::Rejected(reject)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn parsed(refusal: &Refusal) -> Value {
         serde_json::from_str(&refusal.body).expect("json body")
     }
 
     #[test]
-    fn needs_reauth_answers_a_request_with_its_id_and_the_reconnect_link() {
-        let inbound =
-            check_body(br#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#).expect("valid");
-        let r = unavailable(
-            Some(&inbound),
-            &Unavailable::NeedsReauth,
-            "https://b.example/s/S/reconnect",
-        );
-        assert_eq!(r.status, 200);
-        let body = parsed(&r);
-        assert_eq!(body["id"], 7);
-        assert_eq!(body["error"]["code"], NEEDS_REAUTH);
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("https://b.example/s/S/reconnect"))
+    fn the_reconnect_link_is_the_dashboard_page_of_the_connection() {
+        assert_eq!(
+            reconnect_url("https://b.example", "conn-1"),
+            "https://b.example/manage/conn-1/reconnect"
         );
         assert_eq!(
-            body["error"]["data"]["reconnect_url"],
-            "https://b.example/s/S/reconnect"
-        );
-    }
-
-    #[test]
-    fn batches_get_one_error_per_request_and_streams_get_503() {
-        let inbound = check_body(
-            br#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":"x","method":"b"}]"#,
-        )
-        .expect("valid");
-        let r = unavailable(Some(&inbound), &Unavailable::Transient { retry_at: 0 }, "u");
-        let body = parsed(&r);
-        assert_eq!(body.as_array().map(Vec::len), Some(2));
-        assert_eq!(body[1]["id"], "x");
-        assert_eq!(r.retry_after, Some(30));
-
-        let get = unavailable(None, &Unavailable::NeedsReauth, "u");
-        assert_eq!(get.status, 503);
-        assert_eq!(parsed(&get)["id"], Value::Null);
-        let note = check_body(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
-            .expect("valid");
-        assert_eq!(
-            unavailable(Some(&note), &Unavailable::NeedsReauth, "u").status,
-            503
+            reconnect_url("http://127.0.0.1:8787/", "a/b?c"),
+            "http://127.0.0.1:8787/manage/a%2Fb%3Fc/reconnect"
         );
     }
 
@@ -212,27 +112,15 @@ mod tests {
             (bad.status, parsed(&bad)["error"]["code"].as_i64()),
             (400, Some(-32700))
         );
+        let invalid = check_body(br#"{"jsonrpc":"2.0","id":5,"method":7}"#).expect_err("invalid");
+        assert_eq!(parsed(&invalid)["id"], 5);
 
         let denied = check_origin(Some("https://evil.example"), "https://b.example", &[])
             .expect_err("denied");
         assert_eq!(denied.status, 403);
+        assert_eq!(parsed(&denied)["error"]["code"], -32004);
         assert!(check_origin(None, "https://b.example", &[]).is_ok());
         assert!(check_origin(Some("https://b.example"), "https://b.example/s/x/mcp", &[]).is_ok());
-    }
-
-    #[test]
-    fn unreachable_upstream_names_it() {
-        let inbound = check_body(br#"{"jsonrpc":"2.0","id":"a","method":"ping"}"#).expect("valid");
-        let r = upstream_unreachable(
-            Some(&inbound),
-            "https://mcp.example.com/mcp",
-            "connection refused",
-        );
-        assert_eq!(r.status, 200);
-        assert!(
-            parsed(&r)["error"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("https://mcp.example.com/mcp"))
-        );
+        assert_eq!(method_not_allowed().status, 405);
     }
 }

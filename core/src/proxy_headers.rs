@@ -16,8 +16,10 @@
 //!   `MCP-Protocol-Version`, `Last-Event-ID`; revision 2026-07-28 adds `Mcp-Method`,
 //!   `Mcp-Name` and `Mcp-Param-*`).
 //!
-//! Unknown fields are end-to-end and pass in both directions unless listed below. Field names
-//! compare case-insensitively (RFC 9110 §5.1); the filters return lowercase names.
+//! Toward the upstream, unknown request fields are end-to-end and pass unless listed below.
+//! Toward the client, only the response fields MCP needs pass (see [`forward_response_header`]):
+//! Bindify answers on its own origin, so an upstream must not set anything a browser acts on.
+//! Field names compare case-insensitively (RFC 9110 §5.1); the filters return lowercase names.
 
 /// `Mcp-Session-Id`: the session the server assigned at initialization (MCP 2025-03-26 to
 /// 2025-11-25 basic/transports "Session Management").
@@ -78,39 +80,31 @@ const REQUEST_DROPPED: &[&str] = &[
 /// Request field prefixes never forwarded upstream.
 const REQUEST_DROPPED_PREFIXES: &[&str] = &["cf-", "x-forwarded-"];
 
-/// Response fields never passed back to the client, beyond [`HOP_BY_HOP`].
-const RESPONSE_DROPPED: &[&str] = &[
-    // Bindify handles upstream auth: a challenge must never send the client into its own OAuth
-    // flow against the upstream (it would then hold tokens Bindify should hold).
-    "www-authenticate",
-    "proxy-authenticate",
-    "authentication-info",
-    "proxy-authentication-info",
-    // Upstream state must not land on Bindify's origin, whose cookies guard its own pages.
-    "set-cookie",
-    "set-cookie2",
-    "clear-site-data",
-    // The runtime already decoded the body.
-    "content-encoding",
-    // Origin-wide policies an upstream must not set for Bindify's host.
-    "alt-svc",
-    "strict-transport-security",
-    "public-key-pins",
-    "expect-ct",
-    "nel",
-    "report-to",
-    "reporting-endpoints",
-    // Relative to the upstream URL, meaningless (or misleading) on Bindify's URL.
-    "location",
-    "content-location",
-    // Fingerprinting.
-    "server",
-    "x-powered-by",
+/// The only upstream response fields passed back to the client. Responses cross on an
+/// allowlist, not a denylist: Bindify relays on its own origin, next to its dashboard, so a
+/// field it has never heard of must not reach a browser there. Fields a browser acts on
+/// (`Set-Cookie`, `Refresh`, `Link` preloads, `Content-Disposition`, `Clear-Site-Data`,
+/// `Service-Worker-Allowed`, `Accept-CH`, `Origin-Agent-Cluster`, a `Content-Security-Policy`
+/// of the upstream's, CORS, HSTS, reporting endpoints, ...) and fields invented later never
+/// cross. What MCP clients read is all here:
+///
+/// - `Content-Type`: JSON or an event stream (checked by [`crate::relay::verdict`]);
+/// - `Mcp-Session-Id`, `MCP-Protocol-Version` (MCP basic/transports "Session Management",
+///   "Protocol Version Header");
+/// - `Cache-Control`: an SSE stream's `no-cache` keeps intermediaries from buffering it;
+/// - `Retry-After`: how long a 429 or 503 asks the client to wait (RFC 9110 §10.2.3).
+///
+/// `WWW-Authenticate` is deliberately absent: Bindify answers the upstream's challenges itself,
+/// and a challenge must never send the client into an OAuth flow of its own against the
+/// upstream. `Content-Length` and `Content-Encoding` are absent because the runtime sets them
+/// for the body it actually sends; `Location` because a redirect never passes.
+const RESPONSE_ALLOWED: &[&str] = &[
+    "content-type",
+    MCP_SESSION_ID,
+    MCP_PROTOCOL_VERSION,
+    "cache-control",
+    "retry-after",
 ];
-
-/// Response field prefixes never passed back: CORS is Bindify's own policy for its own origin,
-/// `CF-*` belongs to the upstream's edge.
-const RESPONSE_DROPPED_PREFIXES: &[&str] = &["access-control-", "cf-"];
 
 fn is_listed(name: &str, exact: &[&str], prefixes: &[&str]) -> bool {
     exact.iter().any(|n| name.eq_ignore_ascii_case(n))
@@ -136,18 +130,11 @@ pub fn forward_request_header(name: &str) -> bool {
 }
 
 /// Whether an upstream response field named `name` may be passed back to the client, ignoring
-/// what the response's `Connection` field lists (use [`filter_response_headers`]).
-///
-/// Passed: `Content-Type`, `Mcp-Session-Id`, `MCP-Protocol-Version`, `Cache-Control`,
-/// `Retry-After` and any other end-to-end field. Dropped: hop-by-hop fields and
-/// `Content-Length`; `WWW-Authenticate` and the other authentication fields (Bindify answers
-/// the upstream's challenges itself); `Set-Cookie`, `Clear-Site-Data`; `Content-Encoding` (the
-/// runtime decodes); origin-wide policies (`Alt-Svc`, `Strict-Transport-Security`, `NEL`,
-/// `Report-To`, ...); `Access-Control-*` (Bindify sets its own CORS); `Location`,
-/// `Content-Location`; `Server`, `X-Powered-By`, `CF-*`.
+/// what the response's `Connection` field lists (use [`filter_response_headers`]): only the
+/// fields of [`RESPONSE_ALLOWED`] (`Content-Type`, `Mcp-Session-Id`, `MCP-Protocol-Version`,
+/// `Cache-Control`, `Retry-After`).
 pub fn forward_response_header(name: &str) -> bool {
-    !is_listed(name, HOP_BY_HOP, &[])
-        && !is_listed(name, RESPONSE_DROPPED, RESPONSE_DROPPED_PREFIXES)
+    is_listed(name, RESPONSE_ALLOWED, &[])
 }
 
 /// The field names a `Connection` value lists, lowercased (RFC 9110 §7.6.1: `Connection =
@@ -286,7 +273,6 @@ mod tests {
         assert!(forward_request_header("my-x-forwarded-for"));
         assert!(!forward_request_header("CF-"));
         assert!(forward_request_header("cf"));
-        assert!(forward_response_header("x-access-control-note"));
     }
 
     #[test]
@@ -339,31 +325,43 @@ mod tests {
     }
 
     #[test]
-    fn mcp_and_content_response_headers_pass() {
+    fn only_what_mcp_needs_comes_back() {
         for name in [
             "content-type",
+            "Content-Type",
             "Mcp-Session-Id",
             "mcp-protocol-version",
             "cache-control",
             "retry-after",
-            "x-accel-buffering",
-            "vary",
-            "etag",
-            "x-request-id",
         ] {
             assert!(forward_response_header(name), "{name}");
         }
     }
 
     #[test]
-    fn auth_cookies_policies_and_fingerprints_do_not_come_back() {
+    fn everything_a_browser_acts_on_stays_behind() {
         for name in [
             "WWW-Authenticate",
             "proxy-authenticate",
             "authentication-info",
             "set-cookie",
             "Set-Cookie",
+            "set-cookie2",
+            "refresh",
+            "Refresh",
+            "link",
+            "Link",
+            "content-disposition",
             "clear-site-data",
+            "content-security-policy",
+            "content-security-policy-report-only",
+            "service-worker-allowed",
+            "accept-ch",
+            "origin-agent-cluster",
+            "permissions-policy",
+            "cross-origin-opener-policy",
+            "x-frame-options",
+            "x-xss-protection",
             "content-encoding",
             "alt-svc",
             "strict-transport-security",
@@ -378,6 +376,11 @@ mod tests {
             "x-powered-by",
             "cf-ray",
             "CF-Cache-Status",
+            "vary",
+            "etag",
+            "x-request-id",
+            "x-accel-buffering",
+            "x-unheard-of",
         ] {
             assert!(!forward_response_header(name), "{name}");
         }
@@ -392,6 +395,13 @@ mod tests {
             ("WWW-Authenticate", "Bearer resource_metadata=\"x\""),
             ("Mcp-Session-Id", "s1"),
             ("Set-Cookie", "a=b"),
+            ("Refresh", "0; url=https://evil.example/"),
+            (
+                "Link",
+                "<https://evil.example/x.js>; rel=preload; as=script",
+            ),
+            ("Connection", "cache-control"),
+            ("Cache-Control", "no-cache"),
         ];
         assert_eq!(
             filter_response_headers(headers),

@@ -31,10 +31,15 @@ pub struct TokenSet {
     /// When the access token arrived; with `expires_at` it gives the token's lifetime.
     #[serde(default)]
     pub obtained_at: Option<UnixMillis>,
+    /// When the refresh token expires, from the authorization server's
+    /// `refresh_token_expires_in` (GitHub Apps send it); with it the grant ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_at: Option<UnixMillis>,
 }
 
 /// Everything Bindify knows about one connection.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "wire::RecordWire")]
 pub struct ConnectionRecord {
     pub id: String,
     /// A name the owner can edit; defaults to the service's name.
@@ -44,12 +49,15 @@ pub struct ConnectionRecord {
     pub secret_hash: SecretHash,
     /// The MCP server URL the user connected.
     pub server_url: String,
-    /// RFC 8707 resource indicator sent on authorization, code exchange and refresh.
-    pub resource: String,
-    pub issuer: String,
-    pub token_endpoint: String,
-    pub revocation_endpoint: Option<String>,
-    pub client: ClientRegistration,
+    /// Where the connection's tokens come from; `None` for a connection whose credential is
+    /// static (an API key) or absent (an open server). Stored flat, beside the other fields.
+    #[serde(flatten)]
+    pub oauth: Option<OAuthGrant>,
+    /// How the credential in `tokens` goes upstream.
+    #[serde(default, skip_serializing_if = "UpstreamAuth::is_bearer")]
+    pub upstream_auth: UpstreamAuth,
+    /// The credential Bindify sends: OAuth tokens, or the owner's API key as `access_token`
+    /// (with no expiry and no refresh token), or nothing for an open server.
     pub tokens: TokenSet,
     pub state: ConnectionState,
     pub created_at: UnixMillis,
@@ -61,6 +69,115 @@ pub struct ConnectionRecord {
     /// No refresh is attempted before this instant (backoff after transient failures).
     #[serde(default)]
     pub next_attempt_at: Option<UnixMillis>,
+}
+
+/// An OAuth grant at one authorization server, and how Bindify renews its tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OAuthGrant {
+    /// RFC 8707 resource indicator sent on authorization, code exchange and refresh.
+    pub resource: String,
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: Option<String>,
+    pub client: ClientRegistration,
+    /// How the grant was obtained, hence how its tokens are renewed.
+    #[serde(default, skip_serializing_if = "GrantType::is_authorization_code")]
+    pub grant: GrantType,
+    /// The scopes asked for at the last authorization.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// Authorizations in a row that asked for the same scopes because the upstream answered
+    /// `insufficient_scope` (see [`crate::step_up`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub scope_authorizations: u32,
+    /// The scopes the next authorization asks for, after the upstream answered
+    /// `insufficient_scope`: the union of the challenge's, the granted and the earlier ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<Vec<String>>,
+    /// When the grant ends whatever its refreshes, where the provider documents a lifetime
+    /// (see [`crate::presets::documented_grant_lifetime`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_ends_at: Option<UnixMillis>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// How the connection's credential is presented upstream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UpstreamAuth {
+    /// `Authorization: Bearer <access token>` (RFC 6750 §2.1).
+    #[default]
+    Bearer,
+    /// The owner's API key, as the value of header `name` (validated by [`crate::api_key`]).
+    Header { name: String },
+    /// No credential: an open server.
+    None,
+}
+
+impl UpstreamAuth {
+    pub fn is_bearer(&self) -> bool {
+        *self == UpstreamAuth::Bearer
+    }
+}
+
+/// How an OAuth grant was obtained, hence how Bindify gets a new access token.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum GrantType {
+    /// The owner authorized in the browser; tokens are renewed with the refresh token.
+    #[default]
+    AuthorizationCode,
+    /// The client's own credentials (RFC 6749 §4.4): a new token is asked for when one expires.
+    ClientCredentials,
+    /// An identity token from the organization's identity provider, exchanged for an ID-JAG
+    /// and then for an access token (see [`crate::tokens::exchange_identity_token`]), again
+    /// while the identity token is valid.
+    IdentityAssertion(IdentityAssertion),
+}
+
+impl GrantType {
+    pub fn is_authorization_code(&self) -> bool {
+        matches!(self, GrantType::AuthorizationCode)
+    }
+}
+
+/// What the identity assertion grant needs at the identity provider. `Debug` is redacted by
+/// the secret types.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdentityAssertion {
+    /// The identity provider's token endpoint, where the identity token is exchanged.
+    pub idp_token_endpoint: String,
+    /// The identity provider's issuer (the audience of a client assertion there).
+    pub idp_issuer: String,
+    /// Bindify's client at the identity provider.
+    pub idp_client: ClientRegistration,
+    /// The identity token the owner gave.
+    pub id_token: IdToken,
+    /// Its `exp`, read without verifying (the identity provider verifies it).
+    pub id_token_expires_at: Option<UnixMillis>,
+}
+
+crate::secret_type! {
+    /// An OpenID Connect identity token. Stored only sealed.
+    #[derive(Clone, Serialize, Deserialize)]
+    #[serde(transparent)]
+    pub struct IdToken(String);
+}
+
+/// What kind of connection it is, as the dashboard, the API and the CLI name it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionKind {
+    /// Authorized by the owner in the browser.
+    #[default]
+    Oauth,
+    ClientCredentials,
+    IdentityAssertion,
+    ApiKey,
+    Open,
 }
 
 /// The plaintext metadata stored beside the sealed KV copy: what a listing or the cron scan
@@ -85,6 +202,11 @@ pub struct IndexMetadata {
     /// Backoff: the cron leaves the connection alone until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<UnixMillis>,
+    #[serde(default)]
+    pub kind: ConnectionKind,
+    /// When the grant ends for good (see [`ConnectionRecord::grant_expires_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_expires_at: Option<UnixMillis>,
 }
 
 /// Longest label the owner can set.
@@ -105,6 +227,16 @@ pub struct ConnectionView {
     pub last_refresh_at: Option<String>,
     pub last_error: Option<String>,
     pub created_at: String,
+    /// Whether Bindify holds a refresh token; without one the grant ends with the access token.
+    pub refreshable: bool,
+    /// After a transient refresh failure: no background retry before this instant.
+    pub next_attempt_at: Option<String>,
+    #[serde(default)]
+    pub kind: ConnectionKind,
+    /// When the grant ends whatever Bindify does: the refresh token's stated expiry, or the
+    /// lifetime the provider documents. Only a reconnect goes past it.
+    #[serde(default)]
+    pub grant_expires_at: Option<String>,
 }
 
 impl ConnectionView {
@@ -119,6 +251,10 @@ impl ConnectionView {
             last_refresh_at: meta.last_refresh_at.map(rfc3339),
             last_error: meta.last_error.clone(),
             created_at: rfc3339(meta.created_at),
+            refreshable: meta.has_refresh_token,
+            next_attempt_at: meta.next_attempt_at.map(rfc3339),
+            kind: meta.kind,
+            grant_expires_at: meta.grant_expires_at.map(rfc3339),
         }
     }
 }
@@ -135,24 +271,76 @@ pub struct StatusView {
     pub refreshable: bool,
     pub last_error: Option<String>,
     pub next_attempt_at: Option<String>,
+    pub kind: ConnectionKind,
+    pub grant_expires_at: Option<String>,
 }
 
 impl ConnectionRecord {
-    /// Takes over the grant of `fresh` (a reconnect): tokens, client and endpoints change; the
-    /// id, the URL secret and the creation time stay, so the URL already in use works again.
+    /// Takes over the grant of `fresh` (a reconnect): the credential, the client and the
+    /// endpoints change; the id, the URL secret and the creation time stay, so the URL already
+    /// in use works again. A reconnect that answered a step-up asking for no new scope counts
+    /// toward [`crate::step_up::MAX_AUTHORIZATIONS_PER_SCOPES`].
     pub fn rebind(&mut self, fresh: ConnectionRecord, now: UnixMillis) {
+        let mut oauth = fresh.oauth;
+        if let (Some(new), Some(old)) = (oauth.as_mut(), self.oauth.as_ref()) {
+            new.scope_authorizations = crate::step_up::authorizations_after(old, &new.scopes);
+        }
         self.server_url = fresh.server_url;
-        self.resource = fresh.resource;
-        self.issuer = fresh.issuer;
-        self.token_endpoint = fresh.token_endpoint;
-        self.revocation_endpoint = fresh.revocation_endpoint;
-        self.client = fresh.client;
+        self.oauth = oauth;
+        self.upstream_auth = fresh.upstream_auth;
         self.tokens = fresh.tokens;
         self.state = ConnectionState::Active;
         self.last_refresh_at = Some(now);
         self.last_error = None;
         self.failures = 0;
         self.next_attempt_at = None;
+    }
+
+    /// What kind of connection this is.
+    pub fn kind(&self) -> ConnectionKind {
+        match (&self.upstream_auth, &self.oauth) {
+            (UpstreamAuth::Header { .. }, _) => ConnectionKind::ApiKey,
+            (UpstreamAuth::None, _) => ConnectionKind::Open,
+            (UpstreamAuth::Bearer, Some(oauth)) => match oauth.grant {
+                GrantType::AuthorizationCode => ConnectionKind::Oauth,
+                GrantType::ClientCredentials => ConnectionKind::ClientCredentials,
+                GrantType::IdentityAssertion(_) => ConnectionKind::IdentityAssertion,
+            },
+            (UpstreamAuth::Bearer, None) => ConnectionKind::Oauth,
+        }
+    }
+
+    /// When the grant ends whatever Bindify does, if that is known: the earliest of the refresh
+    /// token's stated expiry and the provider's documented grant lifetime; for an identity
+    /// assertion, when the identity token (or the last access token, if later) expires.
+    pub fn grant_expires_at(&self) -> Option<UnixMillis> {
+        let oauth = self.oauth.as_ref()?;
+        match &oauth.grant {
+            GrantType::AuthorizationCode => {
+                let refresh_end = self
+                    .tokens
+                    .refresh_token
+                    .as_ref()
+                    .and(self.tokens.refresh_token_expires_at);
+                match (refresh_end, oauth.grant_ends_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+            GrantType::ClientCredentials => None,
+            GrantType::IdentityAssertion(assertion) => assertion
+                .id_token_expires_at
+                .map(|end| self.tokens.expires_at.map_or(end, |access| access.max(end))),
+        }
+    }
+
+    /// Whether Bindify can get a new access token without the owner.
+    pub fn renewable(&self) -> bool {
+        match self.oauth.as_ref().map(|o| &o.grant) {
+            Some(GrantType::AuthorizationCode) => self.tokens.refresh_token.is_some(),
+            Some(GrantType::ClientCredentials | GrantType::IdentityAssertion(_)) => true,
+            None => false,
+        }
     }
 
     pub fn index_metadata(&self) -> IndexMetadata {
@@ -164,8 +352,10 @@ impl ConnectionRecord {
             last_error: self.last_error.as_deref().map(|e| truncate_chars(e, 200)),
             state: self.state,
             expires_at: self.tokens.expires_at,
-            has_refresh_token: self.tokens.refresh_token.is_some(),
+            has_refresh_token: self.renewable(),
             next_attempt_at: self.next_attempt_at,
+            kind: self.kind(),
+            grant_expires_at: self.grant_expires_at(),
         }
     }
 
@@ -181,9 +371,16 @@ impl ConnectionRecord {
             access_token_expires_at: self.tokens.expires_at.map(rfc3339),
             last_refresh_at: self.last_refresh_at.map(rfc3339),
             created_at: rfc3339(self.created_at),
-            refreshable: self.tokens.refresh_token.is_some(),
+            refreshable: self.renewable(),
             last_error: self.last_error.clone(),
             next_attempt_at: self.next_attempt_at.map(rfc3339),
+            kind: self.kind(),
+            grant_expires_at: self.grant_expires_at().map(rfc3339),
         }
     }
 }
+
+mod wire;
+
+#[cfg(test)]
+mod tests;

@@ -2,13 +2,21 @@
 //! there is one refresh at a time per connection; this module decides when to refresh and
 //! applies the outcome to the record. The caller persists the record before it hands the new
 //! access token to anyone, so a rotated refresh token is never lost or spent twice.
+//!
+//! Two kinds of attempt reach the token endpoint. The cron's, in the background, follow the
+//! backoff: after a transient failure the next one waits 30 s, doubling up to 30 minutes. A
+//! client request that needs a token while the current one is unusable does not wait for the
+//! backoff: it tries the token endpoint itself, at most once every
+//! [`DEMAND_REFRESH_INTERVAL_MS`] (whoever made the last attempt), so the first request after
+//! the authorization server is back gets a token. Every failed attempt counts towards the
+//! backoff. `invalid_grant` ends all attempts until the owner authorizes again.
 
 use crate::http::HttpClient;
 use crate::record::{ConnectionRecord, ConnectionState};
 use crate::registration::truncate;
+use crate::renewal::{self, RenewError};
 use crate::secret::{ct_eq_bytes, sha256};
 use crate::time::UnixMillis;
-use crate::tokens::{self, TokenEndpoint, TokenError};
 
 /// A token this close to its expiry is refreshed before use: time for the request to reach
 /// the upstream, and for clock skew between Bindify and the authorization server. Short-lived
@@ -30,6 +38,20 @@ pub const BACKOFF_BASE_MS: i64 = 30_000;
 /// Longest delay between retries.
 pub const BACKOFF_MAX_MS: i64 = 30 * 60_000;
 
+/// Shortest time between two attempts at the token endpoint while it is failing, when a
+/// client request needs a token: a client retrying in a loop reaches the authorization server
+/// at most once per interval, and a client that retries after it gets a token as soon as the
+/// server is back.
+pub const DEMAND_REFRESH_INTERVAL_MS: i64 = 5_000;
+
+/// Shortest time between two refreshes made because the upstream refused a token that had not
+/// expired. An upstream that refuses every token (hostile, or broken) would otherwise make
+/// Bindify rotate the grant on every request, spending the authorization server's rate limit
+/// and, at some providers, the grant itself. A minute is long next to a normal refusal, which
+/// happens once when a token is revoked early, and short next to the hour a token usually
+/// lives.
+pub const REJECTION_REFRESH_INTERVAL_MS: i64 = 60_000;
+
 /// Why the proxy cannot get a usable token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unavailable {
@@ -37,8 +59,12 @@ pub enum Unavailable {
     #[error("the connection needs to be authorized again")]
     NeedsReauth,
     /// The authorization server is failing; tokens are kept and the refresh will be retried.
-    #[error("the authorization server is unavailable; retrying at {retry_at}")]
-    Transient { retry_at: UnixMillis },
+    /// `retry_at` is when a request may make Bindify try the token endpoint again.
+    #[error("the authorization server {authorization_server} is unavailable")]
+    Transient {
+        authorization_server: String,
+        retry_at: UnixMillis,
+    },
 }
 
 /// What the caller should do for a request that needs a token.
@@ -46,8 +72,52 @@ pub enum Unavailable {
 pub enum Decision {
     /// The current access token is good.
     UseCurrent,
-    /// Refresh first.
+    /// Refresh first: the access token is expiring (or has no refresh buffer left).
     Refresh,
+    /// Refresh because the upstream refused the current access token although it has not
+    /// expired; subject to [`RejectionRefreshes`].
+    RefreshRejected,
+}
+
+/// The refreshes one connection made because the upstream refused an unexpired token: at most
+/// one per access token, and at most one per [`REJECTION_REFRESH_INTERVAL_MS`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RejectionRefreshes {
+    /// When the last one ran, and the SHA-256 of the token whose refusal caused it.
+    last: Option<(UnixMillis, [u8; 32])>,
+}
+
+/// A refresh for a refused token that [`RejectionRefreshes`] does not allow now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshLimited {
+    /// When a refusal may cause a refresh again; `None` when this very token already caused
+    /// one (the authorization server handed the same token back), so only its expiry or a
+    /// reconnect replaces it.
+    pub retry_at: Option<UnixMillis>,
+}
+
+impl RejectionRefreshes {
+    /// Whether a refresh for the refused token with SHA-256 `rejected` may run at `now`.
+    pub fn check(&self, rejected: &[u8; 32], now: UnixMillis) -> Result<(), RefreshLimited> {
+        let Some((at, hash)) = self.last else {
+            return Ok(());
+        };
+        if ct_eq_bytes(&hash, rejected) {
+            return Err(RefreshLimited { retry_at: None });
+        }
+        let allowed_at = at.saturating_add(REJECTION_REFRESH_INTERVAL_MS);
+        if now < allowed_at {
+            return Err(RefreshLimited {
+                retry_at: Some(allowed_at),
+            });
+        }
+        Ok(())
+    }
+
+    /// Notes a refresh for the refused token `rejected`, started at `now`.
+    pub fn note(&mut self, rejected: &[u8; 32], now: UnixMillis) {
+        self.last = Some((now, *rejected));
+    }
 }
 
 /// Delay before retry number `failures` (1-based).
@@ -88,11 +158,13 @@ pub fn is_current_token(record: &ConnectionRecord, presented_hash: &[u8; 32]) ->
 }
 
 /// Decides for a request that needs a token. `rejected` is the hash of a token the upstream
-/// just answered 401 to, if that is why the caller asks.
+/// just answered 401 to, if that is why the caller asks; `last_attempt` is when this
+/// connection last reached for the token endpoint, if known.
 pub fn decide(
     record: &ConnectionRecord,
     now: UnixMillis,
     rejected: Option<&[u8; 32]>,
+    last_attempt: Option<UnixMillis>,
 ) -> Result<Decision, Unavailable> {
     if record.state == ConnectionState::NeedsReauth {
         return Err(Unavailable::NeedsReauth);
@@ -100,25 +172,46 @@ pub fn decide(
     // A rejected token that is no longer current was already replaced by another request's
     // refresh: the current one is used without refreshing again.
     let rejected_current = rejected.is_some_and(|hash| is_current_token(record, hash));
-    if access_token_fresh(record, now) && !rejected_current {
+    let fresh = access_token_fresh(record, now);
+    if fresh && !rejected_current {
         return Ok(Decision::UseCurrent);
     }
-    if let Some(retry_at) = record.next_attempt_at.filter(|t| *t > now) {
-        // Backing off. A token that has not expired yet is still worth a try.
+    if record.next_attempt_at.is_some_and(|t| t > now) {
+        // The background retries are backing off. A token that has not expired yet is still
+        // worth a try; else this request tries the token endpoint itself, unless an attempt
+        // was made a moment ago.
         let unexpired = record.tokens.expires_at.is_none_or(|e| e > now);
-        return if unexpired && !rejected_current {
-            Ok(Decision::UseCurrent)
-        } else {
-            Err(Unavailable::Transient { retry_at })
-        };
+        if unexpired && !rejected_current {
+            return Ok(Decision::UseCurrent);
+        }
+        if let Some(retry_at) = last_attempt
+            .map(|at| at.saturating_add(DEMAND_REFRESH_INTERVAL_MS))
+            .filter(|at| *at > now)
+        {
+            return Err(transient(record, retry_at));
+        }
     }
-    Ok(Decision::Refresh)
+    Ok(if fresh {
+        Decision::RefreshRejected
+    } else {
+        Decision::Refresh
+    })
+}
+
+fn transient(record: &ConnectionRecord, retry_at: UnixMillis) -> Unavailable {
+    Unavailable::Transient {
+        authorization_server: record
+            .oauth
+            .as_ref()
+            .map_or_else(|| record.server_url.clone(), |o| o.issuer.clone()),
+        retry_at,
+    }
 }
 
 /// Whether the cron should refresh this connection now.
 pub fn due_for_cron(record: &ConnectionRecord, now: UnixMillis, window_ms: i64) -> bool {
     record.state != ConnectionState::NeedsReauth
-        && record.tokens.refresh_token.is_some()
+        && record.renewable()
         && record.next_attempt_at.is_none_or(|t| t <= now)
         && record
             .tokens
@@ -128,23 +221,15 @@ pub fn due_for_cron(record: &ConnectionRecord, now: UnixMillis, window_ms: i64) 
 
 /// Refreshes and applies the outcome to `record`: new tokens and `active` on success;
 /// `needs_reauth` when the grant is rejected; `error` with a backoff when the failure is
-/// transient, keeping the tokens. Returns the failure, if any, for the caller to report.
+/// transient, keeping the tokens (the next background attempt waits for the backoff; a request
+/// may try again after [`DEMAND_REFRESH_INTERVAL_MS`]). Returns the failure, if any, for the
+/// caller to report.
 pub async fn refresh<C: HttpClient>(
     http: &C,
     record: &mut ConnectionRecord,
     now: UnixMillis,
 ) -> Result<(), Unavailable> {
-    let Some(refresh_token) = record.tokens.refresh_token.clone() else {
-        record.state = ConnectionState::NeedsReauth;
-        record.last_error = Some("the authorization server issued no refresh token".into());
-        return Err(Unavailable::NeedsReauth);
-    };
-    let endpoint = TokenEndpoint {
-        token_endpoint: &record.token_endpoint,
-        client: &record.client,
-        resource: &record.resource,
-    };
-    match tokens::refresh(http, &endpoint, &refresh_token, now).await {
+    match renewal::renew(http, record, now).await {
         Ok(tokens) => {
             record.tokens = tokens;
             record.state = ConnectionState::Active;
@@ -154,19 +239,27 @@ pub async fn refresh<C: HttpClient>(
             record.next_attempt_at = None;
             Ok(())
         }
-        Err(error @ TokenError::Rejected { .. }) => {
+        Err(RenewError::Impossible(why)) => {
+            record.state = ConnectionState::NeedsReauth;
+            record.last_error = Some(why);
+            record.next_attempt_at = None;
+            Err(Unavailable::NeedsReauth)
+        }
+        Err(RenewError::Token(error)) if error.is_rejection() => {
             record.state = ConnectionState::NeedsReauth;
             record.last_error = Some(truncate(&error.to_string(), 300));
             record.next_attempt_at = None;
             Err(Unavailable::NeedsReauth)
         }
-        Err(error) => {
+        Err(RenewError::Token(error)) => {
             record.failures = record.failures.saturating_add(1);
-            let retry_at = now.saturating_add(backoff(record.failures));
             record.state = ConnectionState::Error;
             record.last_error = Some(truncate(&error.to_string(), 300));
-            record.next_attempt_at = Some(retry_at);
-            Err(Unavailable::Transient { retry_at })
+            record.next_attempt_at = Some(now.saturating_add(backoff(record.failures)));
+            Err(transient(
+                record,
+                now.saturating_add(DEMAND_REFRESH_INTERVAL_MS),
+            ))
         }
     }
 }

@@ -1,7 +1,8 @@
-//! Getting a client id at an authorization server: a pre-registered client from configuration
-//! first (for servers without dynamic registration), then RFC 7591 dynamic client registration.
-//! The result is cached per (issuer, redirect URI) by the caller, sealed, under
-//! [`crate::keys::client`].
+//! Getting a client id at an authorization server: a client registered there by hand (for
+//! servers without dynamic registration; configured in `OAUTH_CLIENTS` or entered by the
+//! owner, see [`crate::owner_client`]), Bindify's own Client ID Metadata Document when the
+//! server accepts those, or an RFC 7591 dynamic client registration, made for one authorization
+//! and kept only in the connection's record (the order is [`crate::flow`]'s).
 
 use oauth2::ClientSecret;
 use serde::{Deserialize, Serialize};
@@ -9,6 +10,7 @@ use url::Url;
 
 use crate::discovery::AuthServerMetadata;
 use crate::http::{self, HttpClient, MAX_METADATA_BYTES};
+use crate::jwt::SigningAlgorithm;
 use crate::time::UnixMillis;
 
 /// How the client authenticates at the token endpoint (RFC 7591 §2
@@ -20,6 +22,23 @@ pub enum TokenAuthMethod {
     None,
     ClientSecretBasic,
     ClientSecretPost,
+    /// A JWT signed with the client's private key (RFC 7523 §2.2).
+    PrivateKeyJwt,
+}
+
+impl TokenAuthMethod {
+    /// The method for a client with a secret at a server that lists `supported`
+    /// (`token_endpoint_auth_methods_supported`): the secret in the body where the server lists
+    /// that (GitHub's and Asana's documented way), else HTTP Basic where it lists that; a server
+    /// that lists neither, or nothing, gets the secret in the body.
+    pub fn for_secret(supported: Option<&[String]>) -> Self {
+        let lists = |name: &str| supported.is_some_and(|s| s.iter().any(|m| m == name));
+        if !lists("client_secret_post") && lists("client_secret_basic") {
+            TokenAuthMethod::ClientSecretBasic
+        } else {
+            TokenAuthMethod::ClientSecretPost
+        }
+    }
 }
 
 /// A client registered at one authorization server. `Debug` is safe: `ClientSecret` redacts.
@@ -31,56 +50,159 @@ pub struct ClientRegistration {
     /// Where it came from, for status and troubleshooting.
     pub source: ClientSource,
     pub registered_at: UnixMillis,
+    /// The key of a `private_key_jwt` client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<ClientKey>,
+}
+
+/// The private key of a `private_key_jwt` client, as the owner gave it (PKCS#8 PEM), with the
+/// algorithm to sign with. Stored only sealed; `Debug` shows the algorithm only.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ClientKey {
+    pem: zeroize::Zeroizing<String>,
+    pub algorithm: SigningAlgorithm,
+}
+
+impl ClientKey {
+    pub fn new(pem: String, algorithm: SigningAlgorithm) -> Self {
+        ClientKey {
+            pem: zeroize::Zeroizing::new(pem),
+            algorithm,
+        }
+    }
+
+    /// The PEM text, for signing.
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+}
+
+impl std::fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientKey")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientSource {
+    /// From `OAUTH_CLIENTS`.
     Configured,
+    /// Entered by the owner on a page, or with `bindify connect --client-id`.
+    Owner,
+    /// The client id is the URL of Bindify's Client ID Metadata Document.
+    MetadataDocument,
     Dynamic,
 }
 
 /// A client the operator registered by hand, from the `OAUTH_CLIENTS` secret (a JSON object
-/// keyed by issuer URL).
-#[derive(Clone, Deserialize)]
+/// keyed by issuer URL). `Debug` is safe: `ClientSecret` redacts.
+#[derive(Debug, Clone, Deserialize)]
 pub struct ConfiguredClient {
     pub client_id: String,
-    pub client_secret: Option<String>,
-}
-
-impl std::fmt::Debug for ConfiguredClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfiguredClient")
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
+    pub client_secret: Option<ClientSecret>,
 }
 
 impl ConfiguredClient {
-    pub fn into_registration(self, now: UnixMillis) -> ClientRegistration {
+    /// The client as registered at a server whose metadata lists `supported` token endpoint
+    /// authentication methods (see [`TokenAuthMethod::for_secret`]).
+    pub fn into_registration(
+        self,
+        supported: Option<&[String]>,
+        now: UnixMillis,
+    ) -> ClientRegistration {
         let auth_method = if self.client_secret.is_some() {
-            TokenAuthMethod::ClientSecretPost
+            TokenAuthMethod::for_secret(supported)
         } else {
             TokenAuthMethod::None
         };
         ClientRegistration {
             client_id: self.client_id,
-            client_secret: self.client_secret.map(ClientSecret::new),
+            client_secret: self.client_secret,
             auth_method,
             source: ClientSource::Configured,
             registered_at: now,
+            private_key: None,
         }
     }
+}
+
+/// Where Bindify serves its Client ID Metadata Document, on its own origin.
+pub const CLIENT_METADATA_PATH: &str = "/oauth/client-metadata.json";
+
+/// The URL of Bindify's Client ID Metadata Document: `configured` (`CLIENT_METADATA_URL`)
+/// when set, else [`CLIENT_METADATA_PATH`] on `origin`. A client id URL must be https and
+/// have a path (MCP authorization 2025-11-25, "Client ID Metadata Documents"), so a Worker
+/// served over plain http has none unless one is configured.
+pub fn client_metadata_url(origin: &Url, configured: Option<&str>) -> Option<Url> {
+    let url = match configured {
+        Some(raw) => Url::parse(raw.trim()).ok()?,
+        None => origin.join(CLIENT_METADATA_PATH).ok()?,
+    };
+    let usable = url.scheme() == "https"
+        && url.host().is_some()
+        && url.path() != "/"
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    usable.then_some(url)
+}
+
+/// Bindify's Client ID Metadata Document (RFC 7591 §2 client metadata, with `client_id` equal
+/// to the URL it is served at): a public client using PKCE, the authorization code and refresh
+/// token grants, and this deployment's callback.
+pub fn client_metadata_document(
+    client_id: &Url,
+    redirect_uri: &Url,
+    client_name: &str,
+) -> serde_json::Value {
+    let mut client_uri = redirect_uri.clone();
+    client_uri.set_path("/");
+    client_uri.set_query(None);
+    serde_json::json!({
+        "client_id": client_id.as_str(),
+        "client_name": client_name,
+        "client_uri": client_uri.as_str(),
+        "redirect_uris": [redirect_uri.as_str()],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "application_type": "web",
+    })
+}
+
+/// The client to use without registering, in order: the one the owner registered at this
+/// server, else Bindify's metadata document URL when the server accepts those
+/// (`client_id_metadata_document_supported`). `None`: register dynamically.
+pub fn without_registration(
+    configured: Option<&ConfiguredClient>,
+    metadata_url: Option<&Url>,
+    metadata: &AuthServerMetadata,
+    now: UnixMillis,
+) -> Option<ClientRegistration> {
+    if let Some(configured) = configured {
+        return Some(configured.clone().into_registration(
+            metadata.token_endpoint_auth_methods_supported.as_deref(),
+            now,
+        ));
+    }
+    let url = metadata_url.filter(|_| metadata.client_id_metadata_document_supported)?;
+    Some(ClientRegistration {
+        client_id: url.to_string(),
+        client_secret: None,
+        auth_method: TokenAuthMethod::None,
+        source: ClientSource::MetadataDocument,
+        registered_at: now,
+        private_key: None,
+    })
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum RegistrationError {
     #[error(
-        "the authorization server offers no dynamic client registration; register a client there and add it to OAUTH_CLIENTS"
+        "the authorization server offers no dynamic client registration; register an app there and enter its client ID and secret"
     )]
     Unsupported,
     #[error("the authorization server refused the registration: {0}")]
@@ -176,6 +298,7 @@ pub async fn register<C: HttpClient>(
         auth_method,
         source: ClientSource::Dynamic,
         registered_at: now,
+        private_key: None,
     })
 }
 
@@ -192,3 +315,6 @@ pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
         cleaned
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,8 +7,10 @@
 //! domain-separated SHA-256 of the secret, so a leaked KV listing cannot be turned back into a
 //! working URL.
 //!
-//! Secret types follow the oauth2-rs pattern: redacted `Debug`, no `PartialEq` (compare with the
-//! constant-time methods), explicit `expose()`, and key material held in [`Zeroizing`].
+//! Every secret type is declared with [`secret_type!`](crate::secret_type), after oauth2-rs's
+//! `new_secret_type!`: redacted `Debug`, no `PartialEq` and no `Display` (compare with the
+//! constant-time `ct_eq`), an explicit `expose()`, and the value held in [`Zeroizing`], so it is
+//! wiped from memory when dropped.
 
 use core::fmt;
 
@@ -17,7 +19,95 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+pub use zeroize::Zeroizing;
+
+/// Declares a secret type: a tuple struct over `Zeroizing<String>` (or `Zeroizing<[u8; N]>` for
+/// key material) with
+///
+/// - `new(value)` and an explicit `expose()`: every place the secret leaves its type is a call
+///   to find in review;
+/// - a `Debug` that prints only the type's name and `<redacted>`;
+/// - `ct_eq`, a constant-time comparison of SHA-256 digests (neither the content nor the length
+///   leaks through timing), and no `PartialEq` or `Display`.
+///
+/// Attributes pass through, so a type can add `#[derive(Clone)]` or
+/// `#[derive(serde::Deserialize)] #[serde(transparent)]` where it needs them.
+///
+/// ```
+/// bindify_core::secret_type! {
+///     /// A pass phrase.
+///     #[derive(Clone)]
+///     pub struct PassPhrase(String);
+/// }
+/// let phrase = PassPhrase::new("open sesame".to_owned());
+/// assert_eq!(format!("{phrase:?}"), "PassPhrase(<redacted>)");
+/// assert!(phrase.ct_eq(&phrase.clone()));
+/// assert_eq!(phrase.expose(), "open sesame");
+/// ```
+#[macro_export]
+macro_rules! secret_type {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident(String);) => {
+        $(#[$meta])*
+        $vis struct $name($crate::secret::Zeroizing<::std::string::String>);
+
+        #[allow(dead_code)] // Generated: a type need not use every method.
+        impl $name {
+            /// Wraps `value`.
+            #[must_use]
+            pub fn new(value: ::std::string::String) -> Self {
+                Self($crate::secret::Zeroizing::new(value))
+            }
+
+            /// The secret itself, for the one place it is sent or stored sealed.
+            #[must_use]
+            pub fn expose(&self) -> &str {
+                self.0.as_str()
+            }
+
+            /// Constant-time equality.
+            #[must_use]
+            pub fn ct_eq(&self, other: &Self) -> bool {
+                $crate::secret::ct_eq_digest(self.expose().as_bytes(), other.expose().as_bytes())
+            }
+        }
+
+        $crate::secret_type!(@debug $name);
+    };
+    ($(#[$meta:meta])* $vis:vis struct $name:ident([u8; $len:expr]);) => {
+        $(#[$meta])*
+        $vis struct $name($crate::secret::Zeroizing<[u8; $len]>);
+
+        #[allow(dead_code)] // Generated: a type need not use every method.
+        impl $name {
+            /// Wraps `value`.
+            #[must_use]
+            pub fn new(value: [u8; $len]) -> Self {
+                Self($crate::secret::Zeroizing::new(value))
+            }
+
+            /// The secret bytes, for the one place they are used.
+            #[must_use]
+            pub fn expose(&self) -> &[u8; $len] {
+                &self.0
+            }
+
+            /// Constant-time equality.
+            #[must_use]
+            pub fn ct_eq(&self, other: &Self) -> bool {
+                $crate::secret::ct_eq_digest(self.expose(), other.expose())
+            }
+        }
+
+        $crate::secret_type!(@debug $name);
+    };
+    (@debug $name:ident) => {
+        impl ::core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    };
+}
 
 /// The system random number generator failed (`getrandom::fill` returned an error).
 ///
@@ -63,6 +153,13 @@ pub fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// Constant-time equality of the SHA-256 digests of `a` and `b`: the time taken depends neither
+/// on where they differ nor on their lengths. For comparing secrets.
+#[must_use]
+pub fn ct_eq_digest(a: &[u8], b: &[u8]) -> bool {
+    bool::from(sha256(a).ct_eq(&sha256(b)))
+}
+
 /// Number of random bytes in a [`UrlSecret`].
 pub const URL_SECRET_BYTES: usize = 32;
 
@@ -73,12 +170,12 @@ pub const URL_SECRET_LEN: usize = 43;
 /// computed elsewhere over the same string.
 const URL_SECRET_HASH_DOMAIN: &[u8] = b"bindify/url-secret/v1\0";
 
-/// The secret part of a permanent URL `/s/<secret>/mcp`: 32 random bytes in base64url without
-/// padding (RFC 4648 §5), 43 characters.
-///
-/// Anyone holding it can use the connection, so it is a bearer credential: redacted `Debug`, no
-/// `PartialEq`, zeroized on drop.
-pub struct UrlSecret(Zeroizing<String>);
+crate::secret_type! {
+    /// The secret part of a permanent URL `/s/<secret>/mcp`: 32 random bytes in base64url
+    /// without padding (RFC 4648 §5), 43 characters. Anyone holding it can use the connection,
+    /// so it is a bearer credential.
+    pub struct UrlSecret(String);
+}
 
 impl UrlSecret {
     /// A fresh secret from the system CSPRNG.
@@ -87,7 +184,7 @@ impl UrlSecret {
     /// [`RandomError`] when the platform generator is unavailable.
     pub fn generate() -> Result<Self, RandomError> {
         let bytes = Zeroizing::new(random_bytes::<URL_SECRET_BYTES>()?);
-        Ok(Self(Zeroizing::new(b64url(bytes.as_slice()))))
+        Ok(Self::new(b64url(bytes.as_slice())))
     }
 
     /// Parses the secret from a URL path segment. Accepts exactly 43 base64url characters that
@@ -107,15 +204,9 @@ impl UrlSecret {
         }
         let mut decoded = Zeroizing::new([0u8; URL_SECRET_BYTES]);
         match URL_SAFE_NO_PAD.decode_slice(s, decoded.as_mut_slice()) {
-            Ok(URL_SECRET_BYTES) => Some(Self(Zeroizing::new(s.to_owned()))),
+            Ok(URL_SECRET_BYTES) => Some(Self::new(s.to_owned())),
             _ => None,
         }
-    }
-
-    /// The secret text, for building the URL shown to its owner once.
-    #[must_use]
-    pub fn expose(&self) -> &str {
-        self.0.as_str()
     }
 
     /// The storage identity of this secret: SHA-256 over `b"bindify/url-secret/v1\0"` followed
@@ -127,12 +218,6 @@ impl UrlSecret {
             .chain_update(self.0.as_bytes())
             .finalize();
         SecretHash(digest.into())
-    }
-}
-
-impl fmt::Debug for UrlSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("UrlSecret(<redacted>)")
     }
 }
 
@@ -225,179 +310,4 @@ impl<'de> Deserialize<'de> for SecretHash {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn random_bytes_differ() {
-        let a = random_bytes::<32>().unwrap();
-        let b = random_bytes::<32>().unwrap();
-        assert_ne!(a, b);
-    }
-
-    #[test]
-    fn generate_gives_43_url_safe_chars_and_differs() {
-        let a = UrlSecret::generate().unwrap();
-        let b = UrlSecret::generate().unwrap();
-        assert_eq!(a.expose().len(), URL_SECRET_LEN);
-        assert!(
-            a.expose()
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        );
-        assert_ne!(a.expose(), b.expose());
-        assert_eq!(b64url_decode(a.expose()).unwrap().len(), 32);
-        assert!(UrlSecret::parse(a.expose()).is_some());
-    }
-
-    #[test]
-    fn parse_accepts_canonical() {
-        let text = b64url(&[0xAB; 32]);
-        let parsed = UrlSecret::parse(&text).unwrap();
-        assert_eq!(parsed.expose(), text);
-    }
-
-    #[test]
-    fn parse_rejects_wrong_length() {
-        let text = b64url(&[7; 32]);
-        assert!(UrlSecret::parse("").is_none());
-        assert!(UrlSecret::parse(&text[..42]).is_none());
-        assert!(UrlSecret::parse(&format!("{text}A")).is_none());
-        assert!(UrlSecret::parse(&b64url(&[7; 31])).is_none());
-        assert!(UrlSecret::parse(&b64url(&[7; 33])).is_none());
-        assert!(UrlSecret::parse(&"A".repeat(100_000)).is_none());
-    }
-
-    #[test]
-    fn parse_rejects_bad_chars_and_padding() {
-        let text = b64url(&[7; 32]);
-        let mut plus = text.clone();
-        plus.replace_range(0..1, "+");
-        assert!(UrlSecret::parse(&plus).is_none());
-        let mut slash = text.clone();
-        slash.replace_range(5..6, "/");
-        assert!(UrlSecret::parse(&slash).is_none());
-        let mut padded = text.clone();
-        padded.replace_range(42..43, "=");
-        assert!(UrlSecret::parse(&padded).is_none());
-        assert!(UrlSecret::parse(&format!("{}=", &text[..42])).is_none());
-        let mut space = text.clone();
-        space.replace_range(10..11, " ");
-        assert!(UrlSecret::parse(&space).is_none());
-        // 43 bytes but with a multi-byte character.
-        let unicode = format!("{}é", &text[..41]);
-        assert_eq!(unicode.len(), 43);
-        assert!(UrlSecret::parse(&unicode).is_none());
-    }
-
-    #[test]
-    fn parse_rejects_non_canonical_trailing_bits() {
-        // 32 bytes leave 2 spare bits in the last character; "A" has them zero, "B" does not.
-        let text = b64url(&[0; 32]);
-        assert!(text.ends_with('A'));
-        assert!(UrlSecret::parse(&text).is_some());
-        let noncanonical = format!("{}B", &text[..42]);
-        assert!(UrlSecret::parse(&noncanonical).is_none());
-    }
-
-    #[test]
-    fn debug_never_contains_secret() {
-        let s = UrlSecret::generate().unwrap();
-        let dbg = format!("{s:?}");
-        assert_eq!(dbg, "UrlSecret(<redacted>)");
-        assert!(!dbg.contains(s.expose()));
-        let pretty = format!("{s:#?}");
-        assert!(!pretty.contains(s.expose()));
-    }
-
-    #[test]
-    fn hash_is_deterministic_and_domain_separated() {
-        let text = b64url(&[42; 32]);
-        let a = UrlSecret::parse(&text).unwrap().hash();
-        let b = UrlSecret::parse(&text).unwrap().hash();
-        assert!(a.ct_eq(&b));
-        assert_eq!(a.to_hex(), b.to_hex());
-        assert_ne!(a.as_bytes(), &sha256(text.as_bytes()));
-        let mut manual = URL_SECRET_HASH_DOMAIN.to_vec();
-        manual.extend_from_slice(text.as_bytes());
-        assert_eq!(a.as_bytes(), &sha256(&manual));
-    }
-
-    #[test]
-    fn hash_differs_between_secrets() {
-        let a = UrlSecret::generate().unwrap().hash();
-        let b = UrlSecret::generate().unwrap().hash();
-        assert!(!a.ct_eq(&b));
-    }
-
-    #[test]
-    fn hex_round_trip() {
-        let h = UrlSecret::generate().unwrap().hash();
-        let hex = h.to_hex();
-        assert_eq!(hex.len(), 64);
-        assert!(
-            hex.bytes()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-        );
-        let back = SecretHash::from_hex(&hex).unwrap();
-        assert!(back.ct_eq(&h));
-        let upper = SecretHash::from_hex(&hex.to_ascii_uppercase()).unwrap();
-        assert!(upper.ct_eq(&h));
-    }
-
-    #[test]
-    fn from_hex_rejects_bad_input() {
-        assert!(SecretHash::from_hex("").is_none());
-        assert!(SecretHash::from_hex(&"a".repeat(63)).is_none());
-        assert!(SecretHash::from_hex(&"a".repeat(65)).is_none());
-        assert!(SecretHash::from_hex(&"g".repeat(64)).is_none());
-        assert!(SecretHash::from_hex(&format!("{}é", "a".repeat(62))).is_none());
-    }
-
-    #[test]
-    fn secret_hash_debug_is_short() {
-        let h = SecretHash::from_hex(&"0123456789abcdef".repeat(4)).unwrap();
-        assert_eq!(format!("{h:?}"), "SecretHash(01234567…)");
-    }
-
-    #[test]
-    fn secret_hash_serde_is_hex() {
-        let h = UrlSecret::generate().unwrap().hash();
-        let json = serde_json::to_string(&h).unwrap();
-        assert_eq!(json, format!("\"{}\"", h.to_hex()));
-        let back: SecretHash = serde_json::from_str(&json).unwrap();
-        assert!(back.ct_eq(&h));
-        assert!(serde_json::from_str::<SecretHash>("\"nothex\"").is_err());
-        assert!(serde_json::from_str::<SecretHash>("42").is_err());
-    }
-
-    #[test]
-    fn ct_eq_bytes_behaves() {
-        assert!(ct_eq_bytes(b"abc", b"abc"));
-        assert!(ct_eq_bytes(b"", b""));
-        assert!(!ct_eq_bytes(b"abc", b"abd"));
-        assert!(!ct_eq_bytes(b"abc", b"abcd"));
-        assert!(!ct_eq_bytes(b"", b"a"));
-    }
-
-    #[test]
-    fn b64url_round_trip_and_strictness() {
-        let data = [0xfb, 0xff, 0x00, 0x10];
-        let text = b64url(&data);
-        assert_eq!(text, "-_8AEA");
-        assert_eq!(b64url_decode(&text).unwrap(), data);
-        assert!(b64url_decode("+/8AEA").is_none());
-        assert!(b64url_decode("-_8AEA==").is_none());
-        assert!(b64url_decode("-_8A EA").is_none());
-    }
-
-    #[test]
-    fn sha256_known_answer() {
-        // FIPS 180-4 test vector "abc".
-        let hex = SecretHash(sha256(b"abc")).to_hex();
-        assert_eq!(
-            hex,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
-}
+mod tests;

@@ -11,6 +11,13 @@ use crate::sse::SseEvent;
 /// Events kept for replay after a reconnect.
 pub const REPLAY_EVENTS: usize = 512;
 
+/// Bytes of events kept for replay after a reconnect. A session's object holds one client
+/// stream in 128 MB of isolate memory, next to an SSE parser that may buffer one upstream
+/// event of up to 16 MiB ([`crate::sse::MAX_EVENT_BYTES`]); 8 MiB keeps the log to a small
+/// share of that while holding hundreds of ordinary tool results. An event larger than the
+/// budget is sent but not kept: a client that misses it gets a gap, and starts over.
+pub const REPLAY_BYTES: usize = 8 << 20;
+
 /// Interval between keepalive comments on an idle stream: below the 30-100 s after which
 /// proxies and the edge close quiet connections.
 pub const KEEPALIVE_MS: u64 = 20_000;
@@ -38,6 +45,8 @@ pub struct EventLog {
     session: String,
     next_seq: u64,
     kept: VecDeque<(u64, Vec<u8>)>,
+    /// Sum of the lengths in `kept`.
+    kept_bytes: usize,
 }
 
 /// What replaying after a `Last-Event-ID` gives.
@@ -55,31 +64,47 @@ impl EventLog {
             session: session.to_owned(),
             next_seq: 1,
             kept: VecDeque::new(),
+            kept_bytes: 0,
         }
     }
 
-    /// Numbers `event`, keeps it for replay, and returns its bytes for the stream.
+    /// Numbers `event`, keeps it for replay within [`REPLAY_EVENTS`] and [`REPLAY_BYTES`]
+    /// (dropping the oldest first), and returns its bytes for the stream.
     pub fn record(&mut self, mut event: SseEvent) -> Vec<u8> {
         let seq = self.next_seq;
-        self.next_seq += 1;
+        self.next_seq = self.next_seq.saturating_add(1);
         event.id = Some(format!("{}{ID_SEPARATOR}{seq}", self.session));
         let bytes = event.to_bytes();
+        if bytes.len() > REPLAY_BYTES {
+            // Too large to keep: everything before it is unreachable for replay too.
+            self.kept.clear();
+            self.kept_bytes = 0;
+            return bytes;
+        }
+        self.kept_bytes = self.kept_bytes.saturating_add(bytes.len());
         self.kept.push_back((seq, bytes.clone()));
-        while self.kept.len() > REPLAY_EVENTS {
-            self.kept.pop_front();
+        while self.kept.len() > REPLAY_EVENTS || self.kept_bytes > REPLAY_BYTES {
+            let Some((_, dropped)) = self.kept.pop_front() else {
+                break;
+            };
+            self.kept_bytes = self.kept_bytes.saturating_sub(dropped.len());
         }
         bytes
     }
 
-    /// The events after `seen`, which comes from the client's `Last-Event-ID` and may be any
-    /// number.
+    /// Bytes currently kept for replay.
+    pub fn kept_bytes(&self) -> usize {
+        self.kept_bytes
+    }
+
+    /// The events after `seen`, a number the client sent (so any `u64`).
     pub fn replay_after(&self, seen: u64) -> Replay {
-        let next_wanted = seen.saturating_add(1);
-        if next_wanted >= self.next_seq {
+        let next = seen.saturating_add(1);
+        if next >= self.next_seq {
             return Replay::Events(Vec::new());
         }
         match self.kept.front() {
-            Some((first, _)) if *first <= next_wanted => Replay::Events(
+            Some((first, _)) if *first <= next => Replay::Events(
                 self.kept
                     .iter()
                     .filter(|(seq, _)| *seq > seen)
@@ -182,15 +207,50 @@ mod tests {
     }
 
     #[test]
-    fn a_last_event_id_at_the_largest_sequence_replays_nothing() {
-        // Found by fuzzing (fuzz/fuzz_targets/session.rs): `Last-Event-ID: s.18446744073709551615`
-        // overflowed `seen + 1`.
+    fn client_counters_at_the_end_of_u64_do_not_overflow() {
         let mut log = EventLog::new("s");
-        log.record(SseEvent::message("{}"));
-        let (session, seen) = parse_event_id("s.18446744073709551615").expect("valid id");
-        assert_eq!((session, seen), ("s", u64::MAX));
-        assert_eq!(log.replay_after(seen), Replay::Events(vec![]));
+        log.record(SseEvent::message("a"));
+        assert_eq!(log.replay_after(u64::MAX), Replay::Events(vec![]));
         assert_eq!(log.replay_after(u64::MAX - 1), Replay::Events(vec![]));
+        assert_eq!(
+            parse_event_id("s.18446744073709551615"),
+            Some(("s", u64::MAX))
+        );
+        assert_eq!(parse_event_id("s.18446744073709551616"), None);
+    }
+
+    #[test]
+    fn the_log_keeps_within_its_byte_budget() {
+        let mut log = EventLog::new("s");
+        let big = "x".repeat(REPLAY_BYTES / 4);
+        for _ in 0..6 {
+            log.record(SseEvent::message(big.clone()));
+        }
+        assert!(log.kept_bytes() <= REPLAY_BYTES, "{}", log.kept_bytes());
+        assert_eq!(log.kept.len(), 3);
+        assert_eq!(
+            log.kept_bytes(),
+            log.kept.iter().map(|(_, b)| b.len()).sum::<usize>()
+        );
+        // The three latest are replayable; anything older is a gap.
+        match log.replay_after(3) {
+            Replay::Events(events) => assert_eq!(events.len(), 3),
+            Replay::Gap => panic!("the latest three are kept"),
+        }
+        assert_eq!(log.replay_after(2), Replay::Gap);
+
+        // One event over the whole budget is sent, not kept, and cuts off what came before.
+        let huge = "y".repeat(REPLAY_BYTES + 1);
+        let sent = log.record(SseEvent::message(huge));
+        assert!(sent.len() > REPLAY_BYTES);
+        assert_eq!(log.kept_bytes(), 0);
+        assert_eq!(log.replay_after(6), Replay::Gap);
+        assert_eq!(log.replay_after(7), Replay::Events(vec![]));
+        log.record(SseEvent::message("after"));
+        match log.replay_after(7) {
+            Replay::Events(events) => assert_eq!(events.len(), 1),
+            Replay::Gap => panic!("the event after the huge one is kept"),
+        }
     }
 
     #[test]

@@ -155,7 +155,7 @@ pub fn sample_record(
     secret_hash: crate::secret::SecretHash,
     expires_at: Option<crate::time::UnixMillis>,
 ) -> crate::record::ConnectionRecord {
-    use crate::record::{ConnectionRecord, ConnectionState, TokenSet};
+    use crate::record::{ConnectionRecord, ConnectionState, OAuthGrant, TokenSet, UpstreamAuth};
     use crate::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
     use oauth2::{AccessToken, RefreshToken};
     ConnectionRecord {
@@ -163,18 +163,28 @@ pub fn sample_record(
         label: "Example".into(),
         secret_hash,
         server_url: "https://mcp.example.com/mcp".into(),
-        resource: "https://mcp.example.com/mcp".into(),
-        issuer: "https://auth.example.com".into(),
-        token_endpoint: "https://auth.example.com/token".into(),
-        revocation_endpoint: None,
-        client: ClientRegistration {
-            client_id: "client".into(),
-            client_secret: None,
-            auth_method: TokenAuthMethod::None,
-            source: ClientSource::Dynamic,
-            registered_at: 0,
-        },
+        oauth: Some(OAuthGrant {
+            resource: "https://mcp.example.com/mcp".into(),
+            issuer: "https://auth.example.com".into(),
+            token_endpoint: "https://auth.example.com/token".into(),
+            revocation_endpoint: None,
+            client: ClientRegistration {
+                client_id: "client".into(),
+                client_secret: None,
+                auth_method: TokenAuthMethod::None,
+                source: ClientSource::Dynamic,
+                registered_at: 0,
+                private_key: None,
+            },
+            grant: Default::default(),
+            scopes: Vec::new(),
+            scope_authorizations: 1,
+            step_up: None,
+            grant_ends_at: None,
+        }),
+        upstream_auth: UpstreamAuth::Bearer,
         tokens: TokenSet {
+            refresh_token_expires_at: None,
             access_token: AccessToken::new("AT-1".into()),
             refresh_token: Some(RefreshToken::new("RT-1".into())),
             expires_at,

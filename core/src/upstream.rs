@@ -84,6 +84,17 @@ pub fn validate_server_url(raw: &str, policy: UpstreamPolicy) -> Result<Url, Ups
     Ok(url)
 }
 
+/// Whether a Worker in local development (`ALLOW_LOOPBACK_HTTP=true`) answers a request for
+/// `url`: only when it is addressed to a loopback name. Such a Worker listens on a loopback
+/// address, and a page elsewhere could reach it under its own host name by resolving that name
+/// to 127.0.0.1 (DNS rebinding, MCP transports "Security Warning"); its `Origin` would then
+/// equal the Worker's apparent origin and pass every origin check. A deployed Worker is routed
+/// by host name, so no other name reaches it.
+#[must_use]
+pub fn local_request_allowed(url: &Url) -> bool {
+    is_loopback(url)
+}
+
 /// `127.0.0.0/8`, exactly `localhost`, or `[::1]`.
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
@@ -276,6 +287,34 @@ mod tests {
         // No message echoes the input.
         let e = err("https://user:hunter2@x.com/", STRICT);
         assert!(!e.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_local_worker_answers_only_loopback_names() {
+        for allowed in [
+            "http://127.0.0.1:8787/s/x/mcp",
+            "http://127.0.0.2/",
+            "http://localhost:8787/",
+            "http://LOCALHOST/",
+            "http://[::1]:8787/",
+        ] {
+            assert!(
+                local_request_allowed(&Url::parse(allowed).unwrap()),
+                "{allowed}"
+            );
+        }
+        for refused in [
+            "http://evil.example.com:8787/s/x/mcp",
+            "http://localhost.evil.example.com/",
+            "http://10.0.0.1/",
+            "http://0.0.0.0:8787/",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
+            assert!(
+                !local_request_allowed(&Url::parse(refused).unwrap()),
+                "{refused}"
+            );
+        }
     }
 
     fn canon(raw: &str) -> String {

@@ -1,20 +1,21 @@
 //! `POST /api/connect` and `GET /api/connect/<code>`: `bindify connect`.
 
-use bindify_core::cli_flow::CliRecord;
-use bindify_core::secret::{b64url, random_bytes};
+use bindify_core::cli_flow::{CliRecord, ConnectCode, Poll};
+use bindify_core::failure::{OwnFailure, StorageFailure};
+use bindify_core::settings::Settings;
 use bindify_core::time::rfc3339;
 use worker::{Env, Request, Response, Result};
 
-use super::storage_failed;
+use super::own_failure;
 use crate::routes::connect::resolve_server;
-use crate::{admin, cli_codes, clock, config, respond};
+use crate::{admin, cli_codes, clock, respond};
 
 #[derive(serde::Deserialize)]
 struct ConnectBody {
     server: String,
 }
 
-pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
+pub async fn create(req: &mut Request, env: &Env, settings: &Settings) -> Result<Response> {
     let Ok(body) = req.json::<ConnectBody>().await else {
         return admin::api_error(
             400,
@@ -22,77 +23,60 @@ pub async fn create(req: &mut Request, env: &Env) -> Result<Response> {
             "Send {\"server\": \"<preset or MCP URL>\"}.",
         );
     };
-    let keyring = match config::keyring(env) {
-        Ok(k) => k,
-        Err(e) => {
-            let p = e.problem();
-            return admin::api_error(p.status, p.code, &p.message());
-        }
-    };
+    // Nothing can be sealed without the key: say so before handing out a code.
+    if let Err(e) = settings.keyring() {
+        let p = e.problem();
+        return admin::api_error(p.status, p.code, &p.message());
+    }
     // A preset slug or a URL, checked now so the CLI hears about a bad one at once.
     let is_url = body.server.contains("://");
     let server = match resolve_server(
+        req,
         env,
+        settings,
         (!is_url).then_some(body.server.as_str()),
         is_url.then_some(body.server.as_str()),
-    ) {
+    )
+    .await
+    {
         Ok(server) => server,
         Err(e) => {
             let p = e.problem();
             return admin::api_error(400, p.code, &p.message());
         }
     };
-    let code = b64url(&random_bytes::<32>().map_err(|e| worker::Error::RustError(e.to_string()))?);
+    let code = ConnectCode::generate().map_err(|e| worker::Error::RustError(e.to_string()))?;
     let now = clock::now();
     let record = CliRecord::new(server.to_string(), now);
-    if let Err(e) = cli_codes::save(
-        env,
-        &keyring,
-        &bindify_core::cli_flow::code_hash_hex(&code),
-        &record,
-    )
-    .await
-    {
-        return storage_failed(e);
+    if let Err(e) = cli_codes::create(env, &code, &record).await {
+        worker::console_error!("api: storing a connect code failed: {e}");
+        return own_failure(&OwnFailure::storage(StorageFailure::CliCode));
     }
     let origin = req.url()?.origin().ascii_serialization();
     respond::json(
         201,
         &serde_json::json!({
-            "code": code,
-            "browser_url": format!("{origin}/cli/{code}"),
+            "code": code.expose(),
+            "browser_url": format!("{origin}/cli/{}", code.expose()),
             "expires_at": rfc3339(record.expires_at),
         }),
     )
 }
 
 pub async fn poll(env: &Env, code: &str) -> Result<Response> {
-    let keyring = match config::keyring(env) {
-        Ok(k) => k,
-        Err(e) => return respond::connect_error_json(&e),
-    };
-    let gone = || {
-        admin::api_error(
+    let code = ConnectCode::new(code.to_owned());
+    match cli_codes::poll(env, &code).await {
+        Ok(Poll::Final(status)) => respond::json(200, &status),
+        // Started and pending look the same to the CLI: still waiting.
+        Ok(Poll::Pending) => respond::json(200, &serde_json::json!({ "status": "pending" })),
+        Ok(Poll::Gone) => admin::api_error(
             404,
             "not_found",
             "This code is unknown, expired or already used; run `bindify connect` again.",
-        )
-    };
-    let (hash, record) = match cli_codes::load(env, &keyring, code).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return gone(),
-        Err(e) => return storage_failed(e),
-    };
-    if record.is_final() {
-        // The result is read once.
-        if let Err(e) = cli_codes::consume(env, &hash).await {
-            return storage_failed(e);
+        ),
+        Err(e) => {
+            worker::console_error!("api: reading a connect code failed: {e}");
+            own_failure(&OwnFailure::storage(StorageFailure::CliCode))
         }
-        return respond::json(200, &record.status);
     }
-    if record.expired(clock::now()) {
-        return gone();
-    }
-    // Started and pending look the same to the CLI: still waiting.
-    respond::json(200, &serde_json::json!({ "status": "pending" }))
 }

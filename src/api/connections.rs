@@ -1,17 +1,16 @@
 //! `/api/connections…`: list, show, label, revoke, rotate, reconnect.
 
-use bindify_core::keys;
 use bindify_core::record::{ConnectionView, MAX_LABEL_CHARS};
 use bindify_core::secret::UrlSecret;
-use bindify_core::store::{KvStore, PutOptions};
+use bindify_core::store::StoreError;
+use bindify_core::url_index::{IndexError, OldEntry, Rotated};
 use worker::{Env, Request, Response, Result};
 
-use super::{storage_failed, unknown_connection};
-use crate::storage::Kv;
-use crate::{admin, config, connection_client, listing, respond};
+use super::{own_failure, storage_failed, unknown_connection};
+use crate::{admin, connection_client, listing, resolve, respond};
 
 /// Every connection, from the KV mirror's metadata (no record is opened), oldest first.
-pub async fn list_views(env: &Env) -> Result<Vec<ConnectionView>> {
+pub async fn list_views(env: &Env) -> std::result::Result<Vec<ConnectionView>, StoreError> {
     let mut views: Vec<ConnectionView> = listing::connections(env)
         .await?
         .iter()
@@ -32,7 +31,7 @@ pub async fn get(env: &Env, id: &str) -> Result<Response> {
     match connection_client::view(env, id).await {
         Ok(Some(view)) => respond::json(200, &view),
         Ok(None) => unknown_connection(),
-        Err(e) => storage_failed(e),
+        Err(e) => own_failure(&e),
     }
 }
 
@@ -59,7 +58,7 @@ pub async fn label(req: &mut Request, env: &Env, id: &str) -> Result<Response> {
     match connection_client::set_label(env, id, label).await {
         Ok(Some(view)) => respond::json(200, &view),
         Ok(None) => unknown_connection(),
-        Err(e) => storage_failed(e),
+        Err(e) => own_failure(&e),
     }
 }
 
@@ -67,11 +66,8 @@ pub async fn revoke(env: &Env, id: &str) -> Result<Response> {
     match connection_client::delete(env, id).await {
         Ok(Some(deleted)) => {
             // The object is gone, so the URL already answers 404; drop its index entry too.
-            if let Some(hash) = bindify_core::secret::SecretHash::from_hex(&deleted.old_hash) {
-                let kv = Kv(env.kv(config::KV_BINDING)?);
-                if let Err(e) = kv.delete(&keys::url_index(&hash)).await {
-                    worker::console_error!("revoke {id}: index entry left behind: {e}");
-                }
+            if let Err(e) = resolve::remove(env, &deleted.old_hash).await {
+                worker::console_error!("revoke {id}: index entry left behind: {e}");
             }
             respond::json(
                 200,
@@ -79,25 +75,24 @@ pub async fn revoke(env: &Env, id: &str) -> Result<Response> {
             )
         }
         Ok(None) => unknown_connection(),
-        Err(e) => storage_failed(e),
+        Err(e) => own_failure(&e),
     }
 }
 
 pub async fn rotate(req: &Request, env: &Env, id: &str) -> Result<Response> {
     let secret = UrlSecret::generate().map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let new_hash = secret.hash();
-    let kv = Kv(env.kv(config::KV_BINDING)?);
-    // The new index entry first: once the object switches, the new URL must already resolve.
-    if let Err(e) = kv
-        .put(&keys::url_index(&new_hash), id, PutOptions::default())
-        .await
-    {
-        return storage_failed(e);
-    }
-    match connection_client::rotate(env, id, &new_hash).await {
-        Ok(Some(old)) => {
-            if let Err(e) = kv.delete(&keys::url_index(&old)).await {
-                worker::console_error!("rotate {id}: old index entry left behind: {e}");
+    match resolve::rotate(env, id, &secret.hash()).await {
+        Ok(Rotated::Done(old)) => {
+            match old {
+                OldEntry::Removed => {}
+                OldEntry::LeftBehind(e) => {
+                    worker::console_error!("rotate {id}: old index entry left behind: {e}");
+                }
+                OldEntry::Unknown => {
+                    worker::console_warn!(
+                        "rotate {id}: the object's answer was lost; its old index entry stays"
+                    );
+                }
             }
             let origin = req.url()?.origin().ascii_serialization();
             let base = format!("{origin}/s/{}", secret.expose());
@@ -106,14 +101,9 @@ pub async fn rotate(req: &Request, env: &Env, id: &str) -> Result<Response> {
                 &serde_json::json!({ "mcp_url": format!("{base}/mcp"), "sse_url": format!("{base}/sse") }),
             )
         }
-        Ok(None) => {
-            let _ = kv.delete(&keys::url_index(&new_hash)).await;
-            unknown_connection()
-        }
-        Err(e) => {
-            let _ = kv.delete(&keys::url_index(&new_hash)).await;
-            storage_failed(e)
-        }
+        Ok(Rotated::UnknownConnection) => unknown_connection(),
+        Err(IndexError::Connection(failure)) => own_failure(&failure),
+        Err(e @ (IndexError::Store(_) | IndexError::Stranded { .. })) => storage_failed(e),
     }
 }
 
@@ -127,6 +117,6 @@ pub async fn reconnect(req: &Request, env: &Env, id: &str) -> Result<Response> {
             )
         }
         Ok(None) => unknown_connection(),
-        Err(e) => storage_failed(e),
+        Err(e) => own_failure(&e),
     }
 }

@@ -1,41 +1,53 @@
-//! `GET /api/health`: what `bindify doctor` checks.
+//! `GET /api/health`: what `bindify doctor` checks. Every field is read separately, so one
+//! missing setting does not hide the others.
 
 use bindify_core::envelope::KeyError;
 use bindify_core::flow::ConnectError;
-use bindify_core::keys;
+use bindify_core::settings::Settings;
 use worker::{Env, Response, Result};
 
-use crate::{api::connections::list_views, config, respond};
+use crate::{api::connections::list_views, respond, storage};
 
-pub async fn show(env: &Env) -> Result<Response> {
-    let key = match config::keyring(env) {
+pub async fn show(env: &Env, settings: &Settings) -> Result<Response> {
+    let key = match settings.keyring() {
         Ok(_) => "ok",
         Err(ConnectError::KeyMissing) | Err(ConnectError::KeyMalformed(KeyError::Missing)) => {
             "missing"
         }
         Err(_) => "malformed",
     };
-    let admin = if config::admin_token(env).is_some() {
+    let admin = if settings.admin_token.is_ok() {
         "set"
     } else {
         "missing"
     };
-    let kv = env.kv(config::KV_BINDING)?;
-    let last_cron = kv
-        .get(keys::LAST_CRON)
-        .text()
-        .await
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<i64>().ok())
-        .map(bindify_core::time::rfc3339);
-    let connections = list_views(env).await.map(|v| v.len()).ok();
+    // `unbound`: the Worker was deployed without its VAULT KV namespace.
+    let (storage, last_cron, connections) = match storage::kv(env) {
+        Err(_) => ("unbound", None, None),
+        Ok(kv) => {
+            let last_cron = bindify_core::cron::last_run(&kv).await;
+            let connections = list_views(env).await.map(|v| v.len());
+            match (last_cron, connections) {
+                (Ok(last), Ok(n)) => ("ok", last.map(bindify_core::time::rfc3339), Some(n)),
+                (last, listed) => {
+                    if let Err(e) = &last {
+                        worker::console_error!("health: reading the last cron run failed: {e}");
+                    }
+                    if let Err(e) = &listed {
+                        worker::console_error!("health: listing connections failed: {e}");
+                    }
+                    ("unavailable", None, None)
+                }
+            }
+        }
+    };
     respond::json(
         200,
         &serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
             "encryption_key": key,
             "admin_token": admin,
+            "storage": storage,
             "last_cron_run": last_cron,
             "connections": connections,
         }),

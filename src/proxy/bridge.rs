@@ -2,14 +2,14 @@
 //! the session in an `SseSession` object and gives the client an `Mcp-Session-Id` of its own,
 //! which routes the client's later requests back to that object.
 
+use bindify_core::object_protocol::sse_session::{Opening, SseCall, UNKNOWN_SESSION};
 use bindify_core::secret::{b64url, random_bytes};
 use bindify_core::session::BRIDGE_SESSION_PREFIX;
 use worker::{Headers, Method, Response, ResponseBuilder, Result};
 
 use super::{Admitted, legacy};
-use crate::connection_client::{CONNECTION_ID_HEADER, SECRET_HASH_HEADER};
+use crate::relay::guard;
 use crate::resolve::Resolved;
-use crate::sse_session::{RECONNECT_HEADER, SESSION_HEADER};
 
 /// The bridge session a request names, if its `Mcp-Session-Id` is one of Bindify's.
 pub fn session_of(admitted: &Admitted) -> Option<String> {
@@ -19,15 +19,6 @@ pub fn session_of(admitted: &Admitted) -> Option<String> {
         .find(|(name, _)| name == bindify_core::proxy_headers::MCP_SESSION_ID)
         .map(|(_, value)| value.clone())
         .filter(|value| value.starts_with(BRIDGE_SESSION_PREFIX))
-}
-
-/// Whether an upstream answer to a POST `initialize` means "I only speak HTTP+SSE" (the
-/// MCP backwards-compatibility rule: a 4xx to the POST).
-pub fn means_legacy_upstream(admitted: &Admitted, status: u16) -> bool {
-    admitted.method == Method::Post
-        && admitted.inbound.as_ref().and_then(|i| i.first_method()) == Some("initialize")
-        && session_of(admitted).is_none()
-        && matches!(status, 400 | 404 | 405)
 }
 
 /// Starts a bridged session with the client's `initialize`.
@@ -41,20 +32,15 @@ pub async fn start(
         "{BRIDGE_SESSION_PREFIX}{}",
         b64url(&random_bytes::<16>().map_err(|e| worker::Error::RustError(e.to_string()))?)
     );
-    let headers = Headers::new();
-    headers.set(SECRET_HASH_HEADER, &found.hash.to_hex())?;
-    headers.set(SESSION_HEADER, &session)?;
-    headers.set(CONNECTION_ID_HEADER, &found.id)?;
-    headers.set(RECONNECT_HEADER, reconnect_url)?;
-    let response = legacy::call(
-        env,
-        &session,
-        Method::Post,
-        "/bridge",
-        headers,
-        admitted.body.clone(),
-    )
-    .await?;
+    let call = SseCall::BridgePost {
+        opening: Some(Opening {
+            session: session.clone(),
+            connection_id: found.id.clone(),
+            reconnect_url: reconnect_url.to_owned(),
+        }),
+        body: admitted.body.clone().unwrap_or_default(),
+    };
+    let response = legacy::call(env, &session, found, &call).await?;
     // A response from an object has immutable headers: build a new one around its body.
     let status = response.status_code();
     let headers = Headers::new();
@@ -62,6 +48,7 @@ pub async fn start(
         headers.append(&name, &value)?;
     }
     headers.set(bindify_core::proxy_headers::MCP_SESSION_ID, &session)?;
+    guard(&headers)?;
     let (_, body) = response.into_parts();
     Ok(ResponseBuilder::new()
         .with_status(status)
@@ -76,20 +63,27 @@ pub async fn forward(
     admitted: &Admitted,
     session: &str,
 ) -> Result<Response> {
-    let headers = Headers::new();
-    headers.set(SECRET_HASH_HEADER, &found.hash.to_hex())?;
-    let response = legacy::call(
-        env,
-        session,
-        admitted.method.clone(),
-        "/bridge",
-        headers,
-        admitted.body.clone(),
-    )
-    .await?;
+    // A POST asks the connection's object for a token, which checks the secret; a GET stream
+    // or a DELETE does not, so they check it here.
+    if admitted.method != Method::Post {
+        match legacy::live(env, found).await {
+            Ok(true) => {}
+            Ok(false) => return crate::respond::not_found(),
+            Err(failed) => return crate::relay::refused(&failed, None),
+        }
+    }
+    let call = match admitted.method {
+        Method::Post => SseCall::BridgePost {
+            opening: None,
+            body: admitted.body.clone().unwrap_or_default(),
+        },
+        Method::Delete => SseCall::BridgeEnd,
+        _ => SseCall::BridgeListen,
+    };
+    let response = legacy::call(env, session, found, &call).await?;
     // An unknown or foreign session: the client must initialize again (Streamable HTTP §session).
-    if response.status_code() == 404 {
-        return Ok(Response::empty()?.with_status(404));
+    if response.status_code() == UNKNOWN_SESSION {
+        return crate::relay::empty(404);
     }
     Ok(response)
 }

@@ -1,24 +1,25 @@
-//! `/s/<secret>/mcp`: the permanent URL as a Streamable HTTP MCP endpoint. The request goes
-//! through named phases: resolve the connection, admit the request (Origin, method, size,
-//! JSON-RPC shape: all before any token is attached), load a token from the connection's
-//! object, forward upstream with the client's credentials stripped and the bearer injected,
-//! refresh and replay once on a 401, and respond with the upstream body streamed through
-//! untouched. The decisions live in `bindify_core::proxy`.
+//! `/s/<secret>/mcp`: the permanent URL as a Streamable HTTP MCP endpoint. A request goes
+//! through five steps (see `bindify_core::proxy`): [`resolve`] the secret to its connection,
+//! [`admit`] the request before any token is attached, load a token and forward it upstream
+//! (both in `crate::forward`, which refreshes and replays once on a 401), and relay the answer
+//! through `crate::relay`. An upstream that only speaks HTTP+SSE is bridged (see `bridge`).
 
 mod body;
 mod bridge;
 pub mod legacy;
-mod upstream;
 
-use bindify_core::connection_service::Grant;
+use bindify_core::failure::{self, OwnFailure, Refusal, StorageFailure};
+use bindify_core::headers as header;
 use bindify_core::jsonrpc::Inbound;
-use bindify_core::proxy::{self, Refusal};
-use bindify_core::refresh::Unavailable;
-use worker::{Env, Headers, Method, Request, Response, Result};
+use bindify_core::proxy;
+use bindify_core::settings::Settings;
+use bindify_core::upstream_session::means_legacy_upstream;
+use worker::{Env, Headers, Method, Request, RequestInit, RequestRedirect, Response, Result};
 
-use crate::connection_client::{self, TokenAnswer};
+use crate::forward::{self, Target};
+use crate::relay::{self, refusal};
 use crate::resolve::{self, Resolved};
-use crate::{config, respond};
+use crate::respond;
 
 /// A request that passed admission.
 struct Admitted {
@@ -28,92 +29,70 @@ struct Admitted {
     inbound: Option<Inbound>,
 }
 
-pub async fn mcp(mut req: Request, env: &Env, secret: &str) -> Result<Response> {
-    let found = match resolve::connection(env, secret).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return respond::not_found(),
-        Err(e) => {
-            worker::console_error!("proxy: index lookup failed: {e}");
-            return refusal(&proxy::upstream_unreachable(
-                None,
-                "Bindify storage",
-                "temporarily unavailable",
-            ));
-        }
-    };
+pub async fn mcp(
+    mut req: Request,
+    env: &Env,
+    settings: &Settings,
+    secret: &str,
+) -> Result<Response> {
+    let found = resolve(env, secret).await;
+    if let Ok(None) = found {
+        return respond::not_found();
+    }
     let origin = req.url()?.origin().ascii_serialization();
-    let admitted = match admit(&mut req, env, &origin).await? {
+    let admitted = match admit(&mut req, settings, &origin).await? {
         Ok(admitted) => admitted,
         Err(refused) => return refusal(&refused),
     };
-    let reconnect_url = format!("{origin}/s/{}/reconnect", found.secret.expose());
+    let found = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return respond::not_found(),
+        Err(failed) => return relay::refused(&failed, admitted.inbound.as_ref()),
+    };
+    let reconnect_url = proxy::reconnect_url(&origin, &found.id);
     if let Some(session) = bridge::session_of(&admitted) {
         return bridge::forward(env, &found, &admitted, &session).await;
     }
-
-    let (mut response, grant) = match attempt(env, &found, &admitted, None, &reconnect_url).await? {
-        Ok(answered) => answered,
-        Err(refused) => return Ok(refused),
+    let target = Target {
+        id: &found.id,
+        hash: &found.hash,
     };
-    if response.status_code() == 401 {
-        // The upstream refused the token: one refresh through the object, then one replay.
-        let rejected = Some(&grant.access_token);
-        response = match attempt(env, &found, &admitted, rejected, &reconnect_url).await? {
-            Ok((replayed, _)) => replayed,
-            Err(refused) => return Ok(refused),
+    let (response, grant) =
+        match forward::authorized(env, target, |grant| upstream_request(&admitted, grant)).await {
+            Ok(answered) => answered,
+            Err(failure) => {
+                return relay::failure(&failure, admitted.inbound.as_ref(), &reconnect_url);
+            }
         };
-        if response.status_code() == 401 {
-            return refusal(&proxy::unavailable(
-                admitted.inbound.as_ref(),
-                &Unavailable::NeedsReauth,
-                &reconnect_url,
-            ));
-        }
-    }
-    if bridge::means_legacy_upstream(&admitted, response.status_code()) {
+    let initialize = admitted.method == Method::Post
+        && admitted.inbound.as_ref().and_then(Inbound::first_method) == Some("initialize");
+    if means_legacy_upstream(initialize, false, response.status_code()) {
         return bridge::start(env, &found, &admitted, &reconnect_url).await;
     }
-    upstream::relay(response)
+    relay::relayed(response, admitted.inbound.as_ref(), &grant.upstream).await
 }
 
-/// Phases 3 and 4 once: a token from the connection's object, then the upstream's answer with
-/// it. `rejected` is the token the upstream just refused, when this is the replay. `Err` is
-/// the response to give the client instead.
-async fn attempt(
+/// Resolve: the connection a secret names; `Ok(None)` for an unknown secret. A failing index
+/// is Bindify's own storage failing.
+async fn resolve(
     env: &Env,
-    found: &Resolved,
-    admitted: &Admitted,
-    rejected: Option<&oauth2::AccessToken>,
-    reconnect_url: &str,
-) -> Result<std::result::Result<(Response, Grant), Response>> {
-    let grant = match load_token(env, found, rejected).await? {
-        // Rotated away or revoked: the same answer as an unknown secret.
-        None => return respond::not_found().map(Err),
-        Some(Ok(grant)) => grant,
-        Some(Err(why)) => {
-            let refused = proxy::unavailable(admitted.inbound.as_ref(), &why, reconnect_url);
-            return refusal(&refused).map(Err);
-        }
-    };
-    match upstream::send(admitted, &grant).await {
-        Ok(response) => Ok(Ok((response, grant))),
-        Err(detail) => {
-            let refused =
-                proxy::upstream_unreachable(admitted.inbound.as_ref(), &grant.upstream, &detail);
-            refusal(&refused).map(Err)
-        }
-    }
+    secret: &str,
+) -> std::result::Result<Option<Resolved>, failure::Failure> {
+    resolve::connection(env, secret).await.map_err(|e| {
+        worker::console_error!("proxy: index lookup failed: {e}");
+        OwnFailure::storage(StorageFailure::UrlIndex).into()
+    })
 }
 
-/// Phase 2: refuse what must not reach the upstream.
+/// Admit: refuse what must not reach the upstream.
 async fn admit(
     req: &mut Request,
-    env: &Env,
+    settings: &Settings,
     own_origin: &str,
 ) -> Result<std::result::Result<Admitted, Refusal>> {
-    let origin = req.headers().get("origin")?;
+    let origin = req.headers().get(header::ORIGIN)?;
     if let Err(refused) =
-        proxy::check_origin(origin.as_deref(), own_origin, &config::allowed_origins(env))
+        proxy::check_origin(origin.as_deref(), own_origin, &settings.allowed_origins)
     {
         return Ok(Err(refused));
     }
@@ -122,7 +101,7 @@ async fn admit(
     match method {
         Method::Post => {
             if let Err(refused) =
-                proxy::check_declared_length(req.headers().get("content-length")?.as_deref())
+                proxy::check_declared_length(req.headers().get(header::CONTENT_LENGTH)?.as_deref())
             {
                 return Ok(Err(refused));
             }
@@ -145,48 +124,32 @@ async fn admit(
             body: None,
             inbound: None,
         })),
-        _ => Ok(Err(Refusal {
-            status: 405,
-            body: bindify_core::jsonrpc::error_response(
-                serde_json::Value::Null,
-                bindify_core::jsonrpc::INVALID_REQUEST,
-                "Method not allowed: use POST, GET or DELETE",
-                None,
-            ),
-            retry_after: None,
-        })),
+        _ => Ok(Err(proxy::method_not_allowed())),
     }
 }
 
-/// Phase 3: a token from the connection's object (which refreshes if needed, one at a time).
-/// `None` when the object does not know this secret (rotated away or revoked).
-async fn load_token(
-    env: &Env,
-    found: &Resolved,
-    rejected: Option<&oauth2::AccessToken>,
-) -> Result<Option<std::result::Result<Grant, Unavailable>>> {
-    Ok(
-        match connection_client::token(env, &found.id, &found.hash, rejected).await? {
-            TokenAnswer::Token(grant) => Some(Ok(grant)),
-            TokenAnswer::NeedsReauth => Some(Err(Unavailable::NeedsReauth)),
-            TokenAnswer::Transient { retry_at } => Some(Err(Unavailable::Transient { retry_at })),
-            TokenAnswer::NotFound => None,
-        },
-    )
-}
-
-/// A refusal as an HTTP response with a JSON-RPC body.
-pub(crate) fn refusal(refused: &Refusal) -> Result<Response> {
+/// Forward: the admitted request for the upstream, with the client's credentials already
+/// stripped (admission filtered the headers) and `grant`'s bearer token. Redirects are never
+/// followed: a redirect reaches `crate::relay`, which refuses it.
+fn upstream_request(
+    admitted: &Admitted,
+    grant: &bindify_core::connection_service::Grant,
+) -> Result<Request> {
     let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    headers.set("cache-control", "no-store")?;
-    if refused.status == 405 {
-        headers.set("allow", "GET, POST, DELETE")?;
+    for (name, value) in &admitted.headers {
+        headers.append(name, value)?;
     }
-    if let Some(seconds) = refused.retry_after {
-        headers.set("retry-after", &seconds.to_string())?;
+    if let Some((name, value)) = grant.authorization() {
+        headers.set(name, &value)?;
     }
-    Ok(Response::ok(refused.body.clone())?
-        .with_status(refused.status)
-        .with_headers(headers))
+    let mut init = RequestInit::new();
+    init.with_method(admitted.method.clone())
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    if let Some(body) = &admitted.body {
+        init.with_body(Some(
+            worker::js_sys::Uint8Array::from(body.as_slice()).into(),
+        ));
+    }
+    Request::new_with_init(&grant.upstream, &init)
 }

@@ -2,18 +2,18 @@
 //! for a reconnect, say the URL works again; for the CLI, leave the result for it).
 
 use bindify_core::cli_flow::CliStatus;
-use bindify_core::flow::{self, CallbackParams, Completed, Failure};
-use bindify_core::store::{KvStore, PutOptions};
-use bindify_core::{keys, pages};
+use bindify_core::flow::revoke::ReplacedGrant;
+use bindify_core::flow::{self, CallbackParams, Completed, ConnectError, Failure};
+use bindify_core::headers as header;
+use bindify_core::pages;
+use bindify_core::settings::Settings;
 use worker::{Env, Request, Response, Result};
 
-use super::connect::store_error;
-use crate::storage::Kv;
-use crate::{cli_codes, clock, config, connection_client, fetch_http, respond};
+use crate::{cli_codes, clock, connection_client, fetch_http, resolve, respond, storage};
 
-pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
+pub async fn finish(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
     let origin = req.url()?.origin().ascii_serialization();
-    let done = match complete(req, env).await {
+    let (done, replaced) = match complete(req, env, settings).await {
         Ok(done) => done,
         Err(failure) => {
             worker::console_warn!("callback failed: {}", failure.error);
@@ -28,8 +28,8 @@ pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
             return respond::problem_page(&problem);
         }
     };
-    let page = if done.extras.reconnect_id.is_some() {
-        pages::reconnected_page(&done.record.server_url)
+    let page = if let Some(replaced) = replaced {
+        pages::reconnected_page(&done.record.server_url, replaced)
     } else {
         let base = format!("{origin}/s/{}", done.secret.expose());
         let (mcp_url, sse_url) = (format!("{base}/mcp"), format!("{base}/sse"));
@@ -51,24 +51,29 @@ pub async fn finish(req: &Request, env: &Env) -> Result<Response> {
     let response = respond::html(200, page)?;
     response
         .headers()
-        .append("set-cookie", &done.clear_cookie)?;
+        .append(header::SET_COOKIE, &done.clear_cookie)?;
     Ok(response)
 }
 
-async fn complete(req: &Request, env: &Env) -> std::result::Result<Completed, Failure> {
-    let keyring = config::keyring(env)?;
+/// The new connection, or for a reconnect what became of the grant it replaced.
+async fn complete(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+) -> std::result::Result<(Completed, Option<ReplacedGrant>), Failure> {
+    let keyring = settings.keyring()?;
     let origin = req
         .url()
         .map_err(|_| bindify_core::flow::ConnectError::StateMissing)?;
-    let settings = config::connect_settings(env, &origin)?;
+    let connect = settings.connect_settings(&origin)?;
     let params: CallbackParams = req.query().unwrap_or_default();
-    let cookie = req.headers().get("cookie").ok().flatten();
-    let kv = Kv(env.kv(config::KV_BINDING).map_err(store_error)?);
+    let cookie = req.headers().get(header::COOKIE).ok().flatten();
+    let kv = storage::kv(env).map_err(ConnectError::from)?;
     let done = flow::complete(
         &fetch_http::send,
         &kv,
-        &keyring,
-        &settings,
+        keyring,
+        &connect,
         &params,
         cookie.as_deref(),
         clock::now(),
@@ -80,21 +85,12 @@ async fn complete(req: &Request, env: &Env) -> std::result::Result<Completed, Fa
     };
 
     if let Some(id) = &done.extras.reconnect_id {
-        connection_client::rebind(env, id, &done.record)
+        let rebound = connection_client::rebind(env, id, &done.record)
             .await
             .map_err(failed)?;
-        return Ok(done);
+        return Ok((done, Some(rebound.replaced_grant)));
     }
-    // The record exists before any URL leads to it.
-    connection_client::create(env, &done.record)
-        .await
-        .map_err(failed)?;
-    kv.put(
-        &keys::url_index(&done.record.secret_hash),
-        &done.record.id,
-        PutOptions::default(),
-    )
-    .await
-    .map_err(|e| failed(e.into()))?;
-    Ok(done)
+    // The record exists before any URL leads to it; without its URL, it is removed again.
+    resolve::create(env, &done.record).await.map_err(failed)?;
+    Ok((done, None))
 }

@@ -1,13 +1,16 @@
-//! `GET /cli/<code>`: the browser side of `bindify connect`. The one-time code authorizes
-//! starting this one flow; no dashboard session is needed.
+//! `GET /cli/<code>`: the browser side of `bindify connect`. It needs the owner's dashboard
+//! session (without one, the sign-in form appears in place and comes back here), and the code
+//! starts one flow, once.
 
-use bindify_core::cli_flow::CliStatus;
+use bindify_core::cli_flow::{CliStatus, ConnectCode};
 use bindify_core::flow::{ConnectError, FlowExtras, Problem};
+use bindify_core::settings::Settings;
 use bindify_core::upstream::validate_server_url;
 use worker::{Env, Request, Response, Result};
 
 use super::connect::{begin_flow, redirect_or_problem};
-use crate::{cli_codes, clock, config, respond};
+use crate::admin::{self, PageAccess};
+use crate::{cli_codes, respond};
 
 fn invalid_code() -> Problem {
     Problem {
@@ -19,27 +22,28 @@ fn invalid_code() -> Problem {
     }
 }
 
-pub async fn start(req: &Request, env: &Env, code: &str) -> Result<Response> {
-    let keyring = match config::keyring(env) {
-        Ok(k) => k,
-        Err(e) => return respond::problem_page(&e.problem()),
-    };
-    let (hash, mut record) = match cli_codes::load(env, &keyring, code).await {
-        Ok(Some(found)) if found.1.can_start(clock::now()) => found,
-        Ok(_) => return respond::problem_page(&invalid_code()),
+pub async fn start(req: &Request, env: &Env, settings: &Settings, code: &str) -> Result<Response> {
+    if let Err(e) = settings.keyring() {
+        return respond::problem_page(&e.problem());
+    }
+    let access = admin::page_access(req, settings);
+    if !matches!(access, PageAccess::Allowed { .. }) {
+        return admin::page_refusal(&access, req);
+    }
+    let code = ConnectCode::new(code.to_owned());
+    let (hash, server) = match cli_codes::start(env, &code).await {
+        Ok(Some(started)) => started,
+        Ok(None) => return respond::problem_page(&invalid_code()),
         Err(e) => return respond::problem_page(&ConnectError::Store(e).problem()),
     };
-    record.status = CliStatus::Started;
-    if let Err(e) = cli_codes::save(env, &keyring, &hash, &record).await {
-        return respond::problem_page(&ConnectError::Store(e).problem());
-    }
-    let begun = match validate_server_url(&record.server, config::upstream_policy(env)) {
+    let begun = match validate_server_url(&server, settings.upstream_policy()) {
         Ok(server) => {
             let extras = FlowExtras {
                 reconnect_id: None,
                 cli_code: Some(hash.clone()),
+                reconnect_scopes: Vec::new(),
             };
-            begin_flow(req, env, &server, extras).await
+            begin_flow(req, env, settings, &server, extras).await
         }
         Err(e) => Err(e.into()),
     };

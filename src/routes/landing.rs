@@ -1,11 +1,13 @@
 //! `GET /`.
 
-use bindify_core::{pages, presets};
-use worker::{Env, Response, Result};
+use bindify_core::pages;
+use bindify_core::settings::Settings;
+use worker::{Env, Request, Response, Result};
 
-use crate::{config, respond};
+use super::connect::deployment_presets;
+use crate::respond;
 
-pub fn page(env: &Env) -> Result<Response> {
-    let presets = presets::all(config::demo_server_url(env).as_deref());
+pub async fn page(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let presets = deployment_presets(req, env, settings).await;
     respond::html(200, pages::landing_page(&presets))
 }

@@ -1,22 +1,28 @@
 //! `GET /login`, `POST /login` and `POST /logout`: the dashboard session.
 
-use bindify_core::admin::{self, Guard, SESSION_COOKIE, SESSION_TTL_MS};
+use bindify_core::admin::{
+    self, Guard, LoginForm, MAX_LOGIN_FORM_BYTES, SESSION_COOKIE, SESSION_TTL_MS,
+};
+use bindify_core::headers as header;
 use bindify_core::pages::{self, safe_next};
+use bindify_core::settings::Settings;
 use worker::{Env, Headers, Request, Response, Result};
 
-use crate::{admin as gate, clock, config, respond};
+use crate::admin as gate;
+use crate::{clock, request_body, respond};
 
 #[derive(serde::Deserialize)]
 struct NextQuery {
     next: Option<String>,
 }
 
-pub fn page(req: &Request, env: &Env) -> Result<Response> {
-    if let Guard::Unconfigured = Guard::new(
-        config::admin_token(env).as_ref(),
-        config::local_development(env),
-    ) {
-        return respond::problem_page(&gate::unconfigured_problem());
+pub fn page(req: &Request, settings: &Settings) -> Result<Response> {
+    match gate::guard(req, settings) {
+        Guard::Unconfigured => return respond::problem_page(&gate::unconfigured_problem()),
+        Guard::WeakToken { bytes } => {
+            return respond::problem_page(&gate::weak_token_problem(bytes));
+        }
+        Guard::OpenForLocalDevelopment | Guard::Token(_) => {}
     }
     let next = safe_next(
         req.query::<NextQuery>()
@@ -27,45 +33,53 @@ pub fn page(req: &Request, env: &Env) -> Result<Response> {
     respond::html(200, pages::login_page(&next, None))
 }
 
-pub async fn submit(mut req: Request, env: &Env) -> Result<Response> {
-    let Some(token) = config::admin_token(env) else {
-        return match config::local_development(env) {
-            true => respond::redirect("/manage", None),
-            false => respond::problem_page(&gate::unconfigured_problem()),
-        };
+/// Checks the token in the form. The right token always signs in; a wrong one is counted by
+/// the throttle, which may answer "wait" instead of "wrong".
+pub async fn submit(mut req: Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let token = match gate::guard(&req, settings) {
+        Guard::Token(token) => token,
+        Guard::OpenForLocalDevelopment => return respond::redirect("/manage", None),
+        Guard::Unconfigured => return respond::problem_page(&gate::unconfigured_problem()),
+        Guard::WeakToken { bytes } => {
+            return respond::problem_page(&gate::weak_token_problem(bytes));
+        }
     };
-    if let Some(seconds) = gate::throttled(env, &req).await {
-        let html = pages::login_page(
-            "/manage",
-            Some(&format!(
-                "Too many wrong attempts. Try again in {seconds} seconds."
-            )),
+    let Some(body) = request_body::read_capped(&mut req, MAX_LOGIN_FORM_BYTES).await? else {
+        return respond::html(
+            413,
+            pages::login_page("/manage", Some("That form is too large to be a sign-in.")),
         );
-        let response = respond::html(429, html)?;
-        response
-            .headers()
-            .set("retry-after", &seconds.to_string())?;
-        return Ok(response);
-    }
-    let form = req.form_data().await?;
-    let field = |name: &str| match form.get(name) {
-        Some(worker::FormEntry::Field(value)) => Some(value),
-        _ => None,
     };
-    let next = safe_next(field("next").as_deref());
-    let presented = field("token").unwrap_or_default();
-    if !token.verify(&presented) {
-        gate::record_failure(env, &req).await;
+    let form = LoginForm::parse(&body);
+    let next = safe_next(form.next.as_deref());
+    if !form
+        .token
+        .as_ref()
+        .is_some_and(|presented| token.ct_eq(presented))
+    {
+        if let Some(seconds) = gate::wrong_token(env, &req).await {
+            let html = pages::login_page(
+                &next,
+                Some(&format!(
+                    "Too many wrong attempts. Try again in {seconds} seconds."
+                )),
+            );
+            let response = respond::html(429, html)?;
+            response
+                .headers()
+                .set(header::RETRY_AFTER, &seconds.to_string())?;
+            return Ok(response);
+        }
         return respond::html(
             401,
             pages::login_page(&next, Some("That is not this deployment's admin token.")),
         );
     }
-    let keyring = match config::keyring(env) {
+    let keyring = match settings.keyring() {
         Ok(k) => k,
         Err(e) => return respond::problem_page(&e.problem()),
     };
-    let Some(session) = admin::issue_session(&keyring, &token, clock::now()) else {
+    let Some(session) = admin::issue_session(keyring, token, clock::now()) else {
         return respond::html(
             500,
             pages::login_page(&next, Some("The session could not be created; try again.")),
@@ -74,15 +88,29 @@ pub async fn submit(mut req: Request, env: &Env) -> Result<Response> {
     let secure = req.url()?.scheme() == "https";
     respond::redirect(
         &next,
-        Some(&session_cookie(&session, SESSION_TTL_MS / 1000, secure)),
+        Some(&session_cookie(
+            session.expose(),
+            SESSION_TTL_MS / 1000,
+            secure,
+        )),
     )
 }
 
+/// Ends the session. Only the Worker's own pages may: a request from elsewhere (or without an
+/// `Origin`) is refused, so another site cannot sign the owner out.
 pub fn logout(req: &Request) -> Result<Response> {
+    let origin = req.headers().get(header::ORIGIN)?;
+    if !admin::from_own_origin(origin.as_deref(), &gate::own_origin(req)) {
+        return gate::api_error(
+            403,
+            "forbidden_origin",
+            "Sign out from this Worker's own pages.",
+        );
+    }
     let secure = req.url()?.scheme() == "https";
     let headers = Headers::new();
-    headers.set("set-cookie", &session_cookie("", 0, secure))?;
-    headers.set("cache-control", "no-store")?;
+    headers.set(header::SET_COOKIE, &session_cookie("", 0, secure))?;
+    headers.set(header::CACHE_CONTROL, "no-store")?;
     Ok(Response::empty()?.with_status(204).with_headers(headers))
 }
 

@@ -2,15 +2,24 @@
 
 use bindify_core::flow::{ConnectError, FlowExtras};
 use bindify_core::pages;
+use bindify_core::settings::Settings;
 use bindify_core::upstream::validate_server_url;
 use worker::{Env, Request, Response, Result};
 
 use super::connect::{begin_flow, redirect_or_problem};
+use super::credentials::{begun_or_form, credentials_form, key_form};
 use crate::admin::{self, PageAccess};
-use crate::{api, config, connection_client, respond};
+use crate::{api, clock, connection_client, respond};
+use bindify_core::api_key;
+use bindify_core::discovery::MachineGrants;
+use bindify_core::record::ConnectionKind;
 
-pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
-    let access = admin::page_access(req, env);
+/// How long a URL still answers after it was rotated away or revoked: every request resolves
+/// its secret through the connection's object, so the old URL stops at once.
+const OLD_URL_ANSWERS_FOR_SECONDS: u64 = 0;
+
+pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
+    let access = admin::page_access(req, settings);
     let PageAccess::Allowed { open_notice } = access else {
         return admin::page_refusal(&access, req);
     };
@@ -27,32 +36,92 @@ pub async fn dashboard(req: &Request, env: &Env) -> Result<Response> {
             );
         }
     };
-    respond::html(200, pages::dashboard_page(&connections, open_notice))
+    // A listing failure leaves the section empty; the connections still show.
+    let entered_clients = api::clients::listed(env).await.unwrap_or_else(|e| {
+        worker::console_error!("dashboard: listing entered clients failed: {e}");
+        Vec::new()
+    });
+    let redirect_uri = req
+        .url()
+        .ok()
+        .and_then(|origin| origin.join("/oauth/callback").ok())
+        .map(String::from)
+        .unwrap_or_default();
+    let dashboard = pages::Dashboard {
+        connections: &connections,
+        now: clock::now(),
+        refresh_window_ms: settings.refresh_window_ms,
+        old_url_answers_for_seconds: OLD_URL_ANSWERS_FOR_SECONDS,
+        local_development_notice: open_notice,
+        entered_clients: &entered_clients,
+        redirect_uri: &redirect_uri,
+    };
+    respond::html(200, pages::dashboard_page(&dashboard))
 }
 
 /// Re-authorizes connection `id`, keeping its URL.
-pub async fn reconnect(req: &Request, env: &Env, id: &str) -> Result<Response> {
-    let access = admin::page_access(req, env);
+pub async fn reconnect(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    id: &str,
+) -> Result<Response> {
+    let access = admin::page_access(req, settings);
     if !matches!(access, PageAccess::Allowed { .. }) {
         return admin::page_refusal(&access, req);
     }
-    reconnect_by_id(req, env, id).await
+    reconnect_by_id(req, env, settings, id).await
 }
 
-/// Starts the reconnect flow of connection `id`. The caller has checked who may.
-pub async fn reconnect_by_id(req: &Request, env: &Env, id: &str) -> Result<Response> {
-    let Some(view) = connection_client::view(env, id).await? else {
-        return respond::not_found();
-    };
-    let begun = match validate_server_url(&view.upstream, config::upstream_policy(env)) {
-        Ok(server) => {
-            let extras = FlowExtras {
-                reconnect_id: Some(view.id),
-                cli_code: None,
-            };
-            begin_flow(req, env, &server, extras).await
+/// Starts the reconnect of connection `id`: the browser flow asking for the stored scopes, or
+/// the form for the credential it was made with. The caller has checked who may.
+pub async fn reconnect_by_id(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    id: &str,
+) -> Result<Response> {
+    let plan = match connection_client::reconnect_plan(env, id).await {
+        Ok(Some(plan)) => plan,
+        Ok(None) => return respond::not_found(),
+        Err(failed) => {
+            let problem = ConnectError::Own(failed).problem();
+            return respond::problem_page(&problem);
         }
-        Err(e) => Err(e.into()),
     };
-    redirect_or_problem(begun)
+    let server = match validate_server_url(&plan.server_url, settings.upstream_policy()) {
+        Ok(server) => server,
+        Err(e) => return redirect_or_problem(Err(e.into())),
+    };
+    // A connection without a browser sign-in is reconnected by entering its credential again.
+    let grants = |client_credentials, identity_assertion| MachineGrants {
+        client_credentials,
+        identity_assertion,
+    };
+    let client_id = plan.client_id.as_deref().unwrap_or_default();
+    let id = Some(plan.id.as_str());
+    match plan.kind {
+        ConnectionKind::ApiKey | ConnectionKind::Open => {
+            let header = plan
+                .header_name
+                .as_deref()
+                .unwrap_or(api_key::DEFAULT_HEADER);
+            return key_form(req, settings, &server, id, header);
+        }
+        ConnectionKind::ClientCredentials => {
+            return credentials_form(req, settings, &server, id, grants(true, false), client_id);
+        }
+        ConnectionKind::IdentityAssertion => {
+            return credentials_form(req, settings, &server, id, grants(false, true), client_id);
+        }
+        ConnectionKind::Oauth => {}
+    }
+    // The authorization asks for the scopes the connection had, or the union a step-up needs.
+    let extras = FlowExtras {
+        reconnect_id: Some(plan.id.clone()),
+        cli_code: None,
+        reconnect_scopes: plan.scopes.clone(),
+    };
+    let begun = begin_flow(req, env, settings, &server, extras).await;
+    begun_or_form(req, settings, &server, id, begun)
 }

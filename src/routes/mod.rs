@@ -2,7 +2,9 @@
 
 mod callback;
 mod cli;
+mod client_metadata;
 pub(crate) mod connect;
+pub(crate) mod credentials;
 mod landing;
 mod login;
 mod manage;
@@ -11,51 +13,82 @@ mod status;
 
 use worker::{Env, Method, Request, Response, Result};
 
-use crate::respond;
+use bindify_core::settings::Settings;
+
+use crate::{config, respond};
 
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
+    let settings = config::read(&env);
+    route(req, &env, &settings).await
+}
+
+async fn route(req: Request, env: &Env, settings: &Settings) -> Result<Response> {
     let url = req.url()?;
+    if settings.allow_loopback_http && !bindify_core::upstream::local_request_allowed(&url) {
+        return respond::json(
+            403,
+            &serde_json::json!({
+                "error": "forbidden_host",
+                "message": "This local Bindify answers only requests addressed to 127.0.0.1, localhost or [::1].",
+            }),
+        );
+    }
     let path = url.path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method();
     match (method, segments.as_slice()) {
-        (Method::Get | Method::Head, [""]) => landing::page(&env),
-        (Method::Get, ["connect"]) => connect::start(&req, &env, None).await,
-        (Method::Get, ["connect", preset]) => connect::start(&req, &env, Some(preset)).await,
-        (Method::Get, ["oauth", "callback"]) => callback::finish(&req, &env).await,
-        (Method::Get, ["login"]) => login::page(&req, &env),
-        (Method::Post, ["login"]) => login::submit(req, &env).await,
+        (Method::Get | Method::Head, [""]) => landing::page(&req, env, settings).await,
+        (Method::Get, ["connect"]) => connect::start(&req, env, settings, None).await,
+        (Method::Post, ["connect"]) => connect::confirmed(req, env, settings).await,
+        (Method::Get, ["connect", "key"]) => credentials::key_page(&req, env, settings).await,
+        (Method::Post, ["connect", "key"]) => credentials::key(req, env, settings).await,
+        (Method::Post, ["connect", "client"]) => credentials::client(req, env, settings).await,
+        (Method::Post, ["connect", "credentials"]) => {
+            credentials::credentials(req, env, settings).await
+        }
+        (Method::Get, ["connect", preset]) => {
+            connect::start(&req, env, settings, Some(preset)).await
+        }
+        (Method::Get, ["oauth", "callback"]) => callback::finish(&req, env, settings).await,
+        (Method::Get, ["oauth", "client-metadata.json"]) => {
+            client_metadata::document(&req, settings)
+        }
+        (Method::Get, ["login"]) => login::page(&req, settings),
+        (Method::Post, ["login"]) => login::submit(req, env, settings).await,
         (Method::Post, ["logout"]) => login::logout(&req),
-        (Method::Get, ["manage"]) => manage::dashboard(&req, &env).await,
-        (Method::Get, ["manage", id, "reconnect"]) => manage::reconnect(&req, &env, id).await,
-        (Method::Get, ["cli", code]) => cli::start(&req, &env, code).await,
+        (Method::Get, ["manage"]) => manage::dashboard(&req, env, settings).await,
+        (Method::Get, ["manage", id, "reconnect"]) => {
+            manage::reconnect(&req, env, settings, id).await
+        }
+        (Method::Get, ["cli", code]) => cli::start(&req, env, settings, code).await,
         (_, ["api", rest @ ..]) => {
             let rest: Vec<String> = rest.iter().map(|s| (*s).to_owned()).collect();
             let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
-            crate::api::handle(req, &env, &rest).await
+            crate::api::handle(req, env, settings, &rest).await
         }
-        (Method::Get, ["s", secret, "status"]) => status::show(&env, secret).await,
-        (Method::Get, ["s", secret, "reconnect"]) => reconnect::start(&req, &env, secret).await,
+        (Method::Get, ["s", secret, "status"]) => status::show(env, secret).await,
+        (Method::Get, ["s", secret, "reconnect"]) => reconnect::start(env, secret).await,
         (_, ["s", secret, "sse"]) => {
             let secret = (*secret).to_owned();
-            crate::proxy::legacy::stream(req, &env, &secret).await
+            crate::proxy::legacy::stream(req, env, settings, &secret).await
         }
         (_, ["s", secret, "message"]) => {
             let secret = (*secret).to_owned();
-            crate::proxy::legacy::message(req, &env, &secret).await
+            crate::proxy::legacy::message(req, env, settings, &secret).await
         }
         (_, ["s", secret, "mcp"]) => {
             let secret = (*secret).to_owned();
-            crate::proxy::mcp(req, &env, &secret).await
+            crate::proxy::mcp(req, env, settings, &secret).await
         }
         (_, ["login"]) => respond::method_not_allowed("GET, POST"),
         (_, ["logout"]) => respond::method_not_allowed("POST"),
+        (_, ["connect"] | ["connect", "key"]) => respond::method_not_allowed("GET, POST"),
+        (_, ["connect", "client" | "credentials"]) => respond::method_not_allowed("POST"),
         (
             _,
             [""]
-            | ["connect"]
             | ["connect", _]
-            | ["oauth", "callback"]
+            | ["oauth", "callback" | "client-metadata.json"]
             | ["manage"]
             | ["manage", _, "reconnect"]
             | ["cli", _]

@@ -1,30 +1,27 @@
-//! `GET /s/<secret>/reconnect`: authorize the same upstream again and bind the new grant to
-//! this connection, keeping its URL. The link appears in MCP errors; following it needs the
-//! owner, like every change to a connection.
+//! `GET /s/<secret>/reconnect`: kept for links from before reconnecting moved to the dashboard.
+//! It sends the holder of a live URL to `/manage/<id>/reconnect`, which needs the owner's
+//! session like every change to a connection. The secret goes no further: not into the
+//! redirect, and so never into the sign-in page's `?next=`.
 
-use worker::{Env, Request, Response, Result};
+use bindify_core::failure::{OwnFailure, StorageFailure};
+use worker::{Env, Response, Result};
 
-use super::manage::reconnect_by_id;
-use crate::admin::{self, PageAccess};
-use crate::{resolve, respond};
+use crate::{connection_client, resolve, respond};
 
-pub async fn start(req: &Request, env: &Env, secret: &str) -> Result<Response> {
+pub async fn start(env: &Env, secret: &str) -> Result<Response> {
     let found = match resolve::connection(env, secret).await {
         Ok(Some(found)) => found,
         Ok(None) => return respond::not_found(),
         Err(e) => {
             worker::console_error!("reconnect lookup failed: {e}");
-            return respond::json(503, &serde_json::json!({ "error": "storage_unavailable" }));
+            return respond::own_failure(&OwnFailure::storage(StorageFailure::UrlIndex));
         }
     };
-    let access = admin::page_access(req, env);
-    if !matches!(access, PageAccess::Allowed { .. }) {
-        return admin::page_refusal(&access, req);
-    }
     // The URL must still lead to this connection (not a rotated-away secret).
-    let status = crate::connection_client::status(env, &found.id, &found.hash).await?;
-    if status.status_code() != 200 {
-        return respond::not_found();
+    match connection_client::status(env, &found.id, &found.hash).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return respond::not_found(),
+        Err(failed) => return respond::own_failure(&failed),
     }
-    reconnect_by_id(req, env, &found.id).await
+    respond::redirect(&bindify_core::proxy::reconnect_url("", &found.id), None)
 }

@@ -1,16 +1,23 @@
-//! `GET /s/<secret>/status`: the connection's state, never a token.
+//! `GET /s/<secret>/status`: the connection's state, never a token. Bindify's own failures
+//! (its storage, its configuration) are answered with their code and what the operator can do.
 
+use bindify_core::failure::{OwnFailure, StorageFailure};
 use worker::{Env, Response, Result};
 
 use crate::{connection_client, resolve, respond};
 
 pub async fn show(env: &Env, secret: &str) -> Result<Response> {
-    match resolve::connection(env, secret).await {
-        Ok(Some(found)) => connection_client::status(env, &found.id, &found.hash).await,
-        Ok(None) => respond::not_found(),
+    let found = match resolve::connection(env, secret).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return respond::not_found(),
         Err(e) => {
             worker::console_error!("status lookup failed: {e}");
-            respond::json(503, &serde_json::json!({ "error": "storage_unavailable" }))
+            return respond::own_failure(&OwnFailure::storage(StorageFailure::UrlIndex));
         }
+    };
+    match connection_client::status(env, &found.id, &found.hash).await {
+        Ok(Some(status)) => respond::json(200, &status),
+        Ok(None) => respond::not_found(),
+        Err(failed) => respond::own_failure(&failed),
     }
 }

@@ -9,20 +9,18 @@ mod upstream;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use bindify_core::jsonrpc::Inbound;
 use bindify_core::legacy_sse;
+use bindify_core::object_protocol::sse_session::{Opening, SseCall};
 use bindify_core::secret::SecretHash;
 use bindify_core::session::Replay;
-use worker::{DurableObject, Env, Method, Request, Response, Result, State, durable_object};
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
-use crate::connection_client::{CONNECTION_ID_HEADER, SECRET_HASH_HEADER};
+use crate::object_call::Incoming;
+use crate::relay::{empty, refusal};
 use crate::respond;
 use state::{Session, Shared, open_listener, open_request_stream, open_stream};
-
-/// Internal headers of `/open` and `/resume`.
-pub const SESSION_HEADER: &str = "x-bindify-session";
-pub const ENDPOINT_HEADER: &str = "x-bindify-endpoint";
-pub const RECONNECT_HEADER: &str = "x-bindify-reconnect";
-pub const AFTER_HEADER: &str = "x-bindify-after";
+use upstream::Undelivered;
 
 #[durable_object]
 pub struct SseSession {
@@ -42,38 +40,34 @@ impl DurableObject for SseSession {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let Some(hash) = header(&req, SECRET_HASH_HEADER).and_then(|h| SecretHash::from_hex(&h))
-        else {
+        let incoming = Incoming::read(&mut req).await?;
+        let Some(Ok((hash, call))) = incoming.received().map(|r| SseCall::receive(&r)) else {
             return respond::not_found();
         };
-        let path = req.path();
-        match (req.method(), path.as_str()) {
-            (Method::Post, "/open") => {
-                let (Some(id), Some(connection_id), Some(endpoint), Some(reconnect)) = (
-                    header(&req, SESSION_HEADER),
-                    header(&req, CONNECTION_ID_HEADER),
-                    header(&req, ENDPOINT_HEADER),
-                    header(&req, RECONNECT_HEADER),
-                ) else {
-                    return respond::not_found();
-                };
-                let mut session = Session::new(&id, connection_id, hash, reconnect);
+        match call {
+            SseCall::Open { opening, endpoint } => {
+                let Opening {
+                    session: id,
+                    connection_id,
+                    reconnect_url,
+                } = opening;
+                let mut session = Session::new(&id, connection_id, hash, reconnect_url);
                 let first = session_first_event(&mut session, &endpoint);
                 self.shared.replace(Some(session));
                 open_stream(&self.shared, vec![first])
             }
-            (Method::Post, "/bridge") => {
-                let body = req.bytes().await?;
+            SseCall::BridgePost { opening, body } => {
                 let inbound = match bindify_core::proxy::check_body(&body) {
                     Ok(inbound) => inbound,
-                    Err(refused) => return crate::proxy::refusal(&refused),
+                    Err(refused) => return refusal(&refused),
                 };
                 if self.shared.borrow().is_none() {
-                    let (Some(id), Some(connection_id), Some(reconnect)) = (
-                        header(&req, SESSION_HEADER),
-                        header(&req, CONNECTION_ID_HEADER),
-                        header(&req, RECONNECT_HEADER),
-                    ) else {
+                    let Some(Opening {
+                        session: id,
+                        connection_id,
+                        reconnect_url,
+                    }) = opening
+                    else {
                         return respond::not_found();
                     };
                     if inbound.first_method() != Some("initialize") {
@@ -83,45 +77,41 @@ impl DurableObject for SseSession {
                         &id,
                         connection_id,
                         hash,
-                        reconnect,
+                        reconnect_url,
                     )));
                 } else if !self.owned_by(&hash) {
                     return respond::not_found();
                 }
                 match &inbound {
-                    bindify_core::jsonrpc::Inbound::Requests { ids, .. } => {
+                    Inbound::Requests { ids, .. } => {
                         // Registered before delivery, so the answer cannot arrive unrouted.
                         let response = open_request_stream(&self.shared, ids)?;
                         // Failures for requests arrive on the stream as JSON-RPC errors.
-                        let _ = upstream::deliver(&self.env, &self.shared, body, &inbound).await;
-                        Ok(response)
+                        match upstream::deliver(&self.env, &self.shared, body, &inbound).await {
+                            Err(Undelivered::Gone) => respond::not_found(),
+                            _ => Ok(response),
+                        }
                     }
-                    _ => match upstream::deliver(&self.env, &self.shared, body, &inbound).await {
-                        Ok(()) => Ok(Response::empty()?.with_status(202)),
-                        Err(refused) => crate::proxy::refusal(&refused),
-                    },
+                    _ => answer(upstream::deliver(&self.env, &self.shared, body, &inbound).await),
                 }
             }
-            (Method::Get, "/bridge") => {
+            SseCall::BridgeListen => {
                 if !self.owned_by(&hash) {
                     return respond::not_found();
                 }
                 open_listener(&self.shared)
             }
-            (Method::Delete, "/bridge") => {
+            SseCall::BridgeEnd => {
                 if !self.owned_by(&hash) {
                     return respond::not_found();
                 }
                 self.shared.replace(None);
-                Ok(Response::empty()?.with_status(200))
+                empty(200)
             }
-            (Method::Get, "/resume") => {
+            SseCall::Resume { after } => {
                 if !self.owned_by(&hash) {
                     return respond::not_found();
                 }
-                let after = header(&req, AFTER_HEADER)
-                    .and_then(|a| a.parse::<u64>().ok())
-                    .unwrap_or(0);
                 let replay = self
                     .shared
                     .borrow()
@@ -132,21 +122,16 @@ impl DurableObject for SseSession {
                     _ => respond::not_found(),
                 }
             }
-            (Method::Post, "/message") => {
+            SseCall::Message { body } => {
                 if !self.owned_by(&hash) {
                     return respond::not_found();
                 }
-                let body = req.bytes().await?;
                 let inbound = match bindify_core::proxy::check_body(&body) {
                     Ok(inbound) => inbound,
-                    Err(refused) => return crate::proxy::refusal(&refused),
+                    Err(refused) => return refusal(&refused),
                 };
-                match upstream::deliver(&self.env, &self.shared, body, &inbound).await {
-                    Ok(()) => Ok(Response::ok("Accepted")?.with_status(202)),
-                    Err(refused) => crate::proxy::refusal(&refused),
-                }
+                answer(upstream::deliver(&self.env, &self.shared, body, &inbound).await)
             }
-            _ => respond::not_found(),
         }
     }
 }
@@ -161,11 +146,17 @@ impl SseSession {
     }
 }
 
+/// The answer to a delivered message: 202, its refusal, or the shared 404 once the session's
+/// URL no longer opens its connection.
+fn answer(delivered: std::result::Result<(), Undelivered>) -> Result<Response> {
+    match delivered {
+        Ok(()) => empty(202),
+        Err(Undelivered::Refused(refused)) => refusal(&refused),
+        Err(Undelivered::Gone) => respond::not_found(),
+    }
+}
+
 /// The `endpoint` event, numbered like every other event.
 fn session_first_event(session: &mut Session, endpoint: &str) -> Vec<u8> {
     session.record(legacy_sse::endpoint_event(endpoint))
-}
-
-fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
 }

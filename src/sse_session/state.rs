@@ -5,36 +5,26 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use bindify_core::headers as header;
 use bindify_core::secret::SecretHash;
 use bindify_core::session::{EventLog, KEEPALIVE_MS};
 use bindify_core::sse::{self, SseEvent};
+use bindify_core::upstream_session::UpstreamState;
 use futures_channel::mpsc::{UnboundedSender, unbounded};
 use futures_util::StreamExt;
 use worker::{Delay, Headers, Response, Result};
 
-/// How Bindify speaks to the upstream for this session.
-#[derive(Debug, Clone)]
-pub enum Upstream {
-    /// Not known until the client's first message.
-    Unknown,
-    /// Streamable HTTP (revision 2025-03-26 and later): POSTs, with the session id the
-    /// upstream assigned, and an optional GET stream for server-initiated messages.
-    Streamable {
-        session_id: Option<String>,
-        version: Option<String>,
-        listening: bool,
-    },
-    /// HTTP+SSE (2024-11-05): a stream from the upstream, and the URL its `endpoint` event named.
-    Legacy { post_url: String },
-}
-
-/// Everything a session holds.
+/// Everything a session holds. No `Debug`: it holds the upstream's session URL.
 pub struct Session {
     pub connection_id: String,
     pub hash: SecretHash,
-    /// `/s/<secret>/reconnect`, for error messages.
+    /// The dashboard page that reconnects the connection, for error messages.
     pub reconnect_url: String,
-    pub upstream: Upstream,
+    pub upstream: UpstreamState,
+    /// The upstream's MCP URL, once a token named it, for error messages.
+    pub upstream_url: Option<String>,
+    /// Reconnects to a legacy upstream that failed in a row.
+    pub legacy_failures: u32,
     /// The client's `initialize` request, replayed when the upstream loses the session.
     pub initialize: Option<Vec<u8>>,
     log: EventLog,
@@ -82,7 +72,9 @@ impl Session {
             connection_id,
             hash,
             reconnect_url,
-            upstream: Upstream::Unknown,
+            upstream: UpstreamState::Unknown,
+            upstream_url: None,
+            legacy_failures: 0,
             initialize: None,
             log: EventLog::new(id),
             sender: None,
@@ -152,10 +144,17 @@ fn event_stream_response(
     receiver: futures_channel::mpsc::UnboundedReceiver<Vec<u8>>,
 ) -> Result<Response> {
     let headers = Headers::new();
-    headers.set("content-type", "text/event-stream")?;
-    headers.set("cache-control", "no-store")?;
-    headers.set("x-accel-buffering", "no")?;
+    headers.set(header::CONTENT_TYPE, "text/event-stream")?;
+    headers.set(header::CACHE_CONTROL, "no-store")?;
+    headers.set(header::X_ACCEL_BUFFERING, "no")?;
+    crate::relay::guard(&headers)?;
     Ok(Response::from_stream(receiver.map(Ok::<Vec<u8>, worker::Error>))?.with_headers(headers))
+}
+
+/// Ends the session: its client streams close, and its object forgets it, so a resumption or a
+/// later message gets 404 and the client starts a new session.
+pub fn end(shared: &Shared) {
+    shared.replace(None);
 }
 
 /// Whether the client's stream is still open.

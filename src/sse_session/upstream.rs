@@ -1,52 +1,58 @@
-//! A legacy session's side toward the upstream: delivering the client's messages, as
-//! Streamable HTTP POSTs or to a legacy server's endpoint, and pumping what the upstream sends
-//! back onto the client's stream. When the upstream loses the session (a 404 on its session
-//! id, or a dropped legacy stream), Bindify re-initializes it with the client's original
-//! `initialize` and hides the answer, so the client does not notice.
+//! A held session's side toward the upstream: delivering the client's messages, as Streamable
+//! HTTP POSTs or to a legacy server's endpoint, and pumping what the upstream sends back onto
+//! the client's stream. The transport rules (which transport, when the session is lost, the
+//! replayed `initialize`, the `endpoint` wait, the reconnect backoff) are
+//! `bindify_core::upstream_session`'s; every request goes through `crate::forward`.
+
+use std::time::Duration;
 
 use bindify_core::connection_service::Grant;
+use bindify_core::failure::{self, Refusal};
+use bindify_core::headers as header;
 use bindify_core::jsonrpc::Inbound;
-use bindify_core::legacy_sse::{self, resolve_endpoint};
-use bindify_core::proxy::{self, Refusal};
-use bindify_core::refresh::Unavailable;
+use bindify_core::legacy_sse;
+use bindify_core::relay::{Body, Verdict};
 use bindify_core::session::{is_initialize, messages_of_json_body, negotiated_version};
-use bindify_core::sse::{SseItem, SseParser};
+use bindify_core::sse::{MAX_EVENT_BYTES, SseItem, SseParser};
+use bindify_core::upstream_session::{
+    ENDPOINT_WAIT_MS, EndpointWait, INITIALIZED, LEGACY_STREAM_STABLE_MS, UpstreamState, Waited,
+    is_reinitialize_answer, legacy_reconnect_delay_ms, lost_session, means_legacy_upstream,
+    reinitialize_body,
+};
 use futures_util::StreamExt;
-use oauth2::AccessToken;
+use futures_util::future::{Either, select};
 use worker::{
-    ByteStream, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
+    ByteStream, Delay, Env, Headers, Method, Request, RequestInit, RequestRedirect, Response,
 };
 
-use super::state::{Shared, Upstream, client_connected, emit};
-use crate::connection_client::{self, TokenAnswer};
+use super::state::{Shared, client_connected, emit, end};
+use crate::clock;
+use crate::forward::{self, Failure, Target};
 
-/// The JSON-RPC id of the `initialize` Bindify replays itself; its answer is not relayed.
-const REINITIALIZE_ID: &str = "bindify-reinitialize";
-const INITIALIZED: &[u8] = br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-
-/// Why a message could not be delivered.
-enum Failure {
-    Unavailable(Unavailable),
-    Unreachable(String),
+/// Why a client message was not delivered, when the client must hear it on its POST.
+pub enum Undelivered {
+    /// A notification that could not be delivered: its refusal.
+    Refused(Refusal),
+    /// The URL secret no longer opens the connection: the session is over.
+    Gone,
 }
 
 /// Delivers one client message. `Ok` means accepted (the client gets 202); answers, and
-/// errors for requests, arrive on the stream. `Err` is for a notification that could not be
-/// delivered, which has no other way to fail.
+/// errors for requests, arrive on the stream.
 pub async fn deliver(
     env: &Env,
     shared: &Shared,
     body: Vec<u8>,
     inbound: &Inbound,
-) -> Result<(), Refusal> {
+) -> Result<(), Undelivered> {
     if is_initialize(&body)
         && let Some(session) = shared.borrow_mut().as_mut()
     {
         session.initialize = Some(body.clone());
     }
     let result = match current_upstream(shared) {
-        Upstream::Legacy { post_url } => post_legacy(env, shared, &post_url, &body).await,
-        Upstream::Unknown | Upstream::Streamable { .. } => {
+        UpstreamState::Legacy { post_url } => post_legacy(env, shared, &post_url, &body).await,
+        UpstreamState::Unknown | UpstreamState::Streamable { .. } => {
             deliver_streamable(env, shared, &body).await
         }
     };
@@ -55,26 +61,25 @@ pub async fn deliver(
     }
     match result {
         Ok(()) => Ok(()),
-        Err(failure) => fail(shared, inbound, failure),
+        Err(failure) => fail(shared, inbound, &failure),
     }
 }
 
-/// Turns a delivery failure into JSON-RPC errors on the stream (for requests) or a refusal.
-fn fail(shared: &Shared, inbound: &Inbound, failure: Failure) -> Result<(), Refusal> {
+/// Turns a delivery failure into JSON-RPC errors on the stream (for requests), a refusal (for
+/// notifications), or the end of the session (when its URL no longer opens the connection).
+fn fail(shared: &Shared, inbound: &Inbound, failure: &Failure) -> Result<(), Undelivered> {
     let reconnect_url = shared
         .borrow()
         .as_ref()
         .map(|s| s.reconnect_url.clone())
         .unwrap_or_default();
-    let upstream = "the MCP server";
-    let refusal = match failure {
-        Failure::Unavailable(why) => proxy::unavailable(Some(inbound), &why, &reconnect_url),
-        Failure::Unreachable(detail) => {
-            proxy::upstream_unreachable(Some(inbound), upstream, &detail)
-        }
+    let Some(refusal) = crate::relay::failure_refusal(failure, Some(inbound), &reconnect_url)
+    else {
+        end(shared);
+        return Err(Undelivered::Gone);
     };
     if !inbound.has_requests() {
-        return Err(refusal);
+        return Err(Undelivered::Refused(refusal));
     }
     for message in messages_of_json_body(refusal.body.as_bytes()).unwrap_or_default() {
         emit(shared, legacy_sse::message_event(message));
@@ -82,79 +87,62 @@ fn fail(shared: &Shared, inbound: &Inbound, failure: Failure) -> Result<(), Refu
     Ok(())
 }
 
-fn current_upstream(shared: &Shared) -> Upstream {
+fn current_upstream(shared: &Shared) -> UpstreamState {
     shared
         .borrow()
         .as_ref()
         .map(|s| s.upstream.clone())
-        .unwrap_or(Upstream::Unknown)
+        .unwrap_or(UpstreamState::Unknown)
 }
 
-fn ids(shared: &Shared) -> Option<(String, bindify_core::secret::SecretHash)> {
+fn update_upstream(shared: &Shared, change: impl FnOnce(&mut UpstreamState)) {
+    if let Some(session) = shared.borrow_mut().as_mut() {
+        change(&mut session.upstream);
+    }
+}
+
+/// The upstream's MCP URL as far as the session knows it, for messages.
+fn upstream_name(shared: &Shared) -> String {
     shared
         .borrow()
         .as_ref()
-        .map(|s| (s.connection_id.clone(), s.hash))
+        .and_then(|s| s.upstream_url.clone())
+        .unwrap_or_else(|| "the MCP server".to_owned())
 }
 
-async fn token(
-    env: &Env,
-    shared: &Shared,
-    rejected: Option<&AccessToken>,
-) -> Result<Grant, Failure> {
-    let Some((id, hash)) = ids(shared) else {
-        return Err(Failure::Unavailable(Unavailable::NeedsReauth));
-    };
-    match connection_client::token(env, &id, &hash, rejected).await {
-        Ok(TokenAnswer::Token(grant)) => Ok(grant),
-        Ok(TokenAnswer::NeedsReauth | TokenAnswer::NotFound) => {
-            Err(Failure::Unavailable(Unavailable::NeedsReauth))
-        }
-        Ok(TokenAnswer::Transient { retry_at }) => {
-            Err(Failure::Unavailable(Unavailable::Transient { retry_at }))
-        }
-        Err(e) => Err(Failure::Unreachable(e.to_string())),
-    }
-}
-
-/// Sends a request built by `build` with a bearer token; on a 401, refreshes once and replays.
-async fn authorized<F>(env: &Env, shared: &Shared, build: F) -> Result<Response, Failure>
-where
-    F: Fn(&Grant) -> worker::Result<Request>,
-{
-    authorized_with_upstream(env, shared, build)
-        .await
-        .map(|(response, _)| response)
-}
-
-/// [`authorized`], also returning the upstream MCP URL the token is for.
-async fn authorized_with_upstream<F>(
-    env: &Env,
-    shared: &Shared,
-    build: F,
-) -> Result<(Response, String), Failure>
-where
-    F: Fn(&Grant) -> worker::Result<Request>,
-{
-    let grant = token(env, shared, None).await?;
-    let response = send(build(&grant)).await?;
-    if response.status_code() != 401 {
-        return Ok((response, grant.upstream));
-    }
-    let grant = token(env, shared, Some(&grant.access_token)).await?;
-    let response = send(build(&grant)).await?;
-    if response.status_code() == 401 {
-        return Err(Failure::Unavailable(Unavailable::NeedsReauth));
-    }
-    Ok((response, grant.upstream))
-}
-
-async fn send(request: worker::Result<Request>) -> Result<Response, Failure> {
-    let request = request.map_err(|e| Failure::Unreachable(e.to_string()))?;
-    Fetch::Request(request).send().await.map_err(|e| {
-        worker::console_warn!("sse session: upstream unreachable: {e}");
-        Failure::Unreachable("the server did not answer".into())
+fn unreachable(shared: &Shared, detail: impl Into<String>) -> Failure {
+    Failure::Failed(failure::Failure::UpstreamUnreachable {
+        upstream: upstream_name(shared),
+        detail: detail.into(),
     })
+}
+
+/// Sends a request built by `build` through `crate::forward` (token, send, one refresh and
+/// replay on a 401), as the connection this session belongs to.
+async fn authorized<F>(env: &Env, shared: &Shared, build: F) -> Result<(Response, Grant), Failure>
+where
+    F: Fn(&Grant) -> worker::Result<Request>,
+{
+    let Some((id, hash)) = shared
+        .borrow()
+        .as_ref()
+        .map(|s| (s.connection_id.clone(), s.hash))
+    else {
+        return Err(Failure::Gone);
+    };
+    let answered = forward::authorized(
+        env,
+        Target {
+            id: &id,
+            hash: &hash,
+        },
+        build,
+    )
+    .await?;
+    if let Some(session) = shared.borrow_mut().as_mut() {
+        session.upstream_url = Some(answered.1.upstream.clone());
+    }
+    Ok(answered)
 }
 
 fn request(
@@ -168,10 +156,9 @@ fn request(
     for (name, value) in headers {
         h.set(name, value)?;
     }
-    h.set(
-        "authorization",
-        &format!("Bearer {}", grant.access_token.secret()),
-    )?;
+    if let Some((name, value)) = grant.authorization() {
+        h.set(name, &value)?;
+    }
     let mut init = RequestInit::new();
     init.with_method(method)
         .with_headers(h)
@@ -182,30 +169,12 @@ fn request(
     Request::new_with_init(url, &init)
 }
 
-/// Headers of a Streamable HTTP POST in this session.
-fn streamable_headers(shared: &Shared) -> Vec<(&'static str, String)> {
-    let mut headers = vec![
-        ("content-type", "application/json".to_owned()),
-        ("accept", "application/json, text/event-stream".to_owned()),
-    ];
-    if let Upstream::Streamable {
-        session_id,
-        version,
-        ..
-    } = current_upstream(shared)
-    {
-        if let Some(id) = session_id {
-            headers.push(("mcp-session-id", id));
-        }
-        if let Some(version) = version {
-            headers.push(("mcp-protocol-version", version));
-        }
-    }
-    headers
-}
-
-async fn post_streamable(env: &Env, shared: &Shared, body: &[u8]) -> Result<Response, Failure> {
-    let headers = streamable_headers(shared);
+async fn post_streamable(
+    env: &Env,
+    shared: &Shared,
+    body: &[u8],
+) -> Result<(Response, Grant), Failure> {
+    let headers = current_upstream(shared).post_headers();
     authorized(env, shared, |grant| {
         request(Method::Post, &grant.upstream, grant, &headers, Some(body))
     })
@@ -214,30 +183,24 @@ async fn post_streamable(env: &Env, shared: &Shared, body: &[u8]) -> Result<Resp
 
 /// The Streamable HTTP path, detecting a legacy-only upstream on `initialize`.
 async fn deliver_streamable(env: &Env, shared: &Shared, body: &[u8]) -> Result<(), Failure> {
-    let unknown = matches!(current_upstream(shared), Upstream::Unknown);
-    let response = post_streamable(env, shared, body).await?;
+    let before = current_upstream(shared);
+    let initialize = is_initialize(body);
+    let (response, _) = post_streamable(env, shared, body).await?;
     let status = response.status_code();
-    if unknown && is_initialize(body) && matches!(status, 400 | 404 | 405) {
-        // The MCP backwards-compatibility rule: a 4xx to POST initialize means HTTP+SSE.
+    if before == UpstreamState::Unknown && means_legacy_upstream(initialize, false, status) {
         let post_url = open_legacy(env, shared).await?;
         return post_legacy(env, shared, &post_url, body).await;
     }
-    let had_session = matches!(
-        current_upstream(shared),
-        Upstream::Streamable {
-            session_id: Some(_),
-            ..
-        }
-    );
-    if status == 404 && had_session {
+    if lost_session(before.has_session(), status) {
         reinitialize_streamable(env, shared).await?;
-        let response = post_streamable(env, shared, body).await?;
-        return relay_streamable(shared, response, is_initialize(body)).await;
+        let (response, _) = post_streamable(env, shared, body).await?;
+        return relay_streamable(shared, response, initialize).await;
     }
-    relay_streamable(shared, response, is_initialize(body)).await
+    relay_streamable(shared, response, initialize).await
 }
 
-/// Relays a Streamable HTTP answer onto the client's stream.
+/// Relays a Streamable HTTP answer onto the client's stream, as far as `bindify_core::relay`
+/// lets it through.
 async fn relay_streamable(
     shared: &Shared,
     mut response: Response,
@@ -245,91 +208,69 @@ async fn relay_streamable(
 ) -> Result<(), Failure> {
     let status = response.status_code();
     if !(200..300).contains(&status) {
-        return Err(Failure::Unreachable(format!(
-            "the server answered HTTP {status}"
-        )));
+        return Err(unreachable(
+            shared,
+            format!("the server answered HTTP {status}"),
+        ));
     }
-    remember_session(shared, &response);
+    let session_id = response
+        .headers()
+        .get(header::MCP_SESSION_ID)
+        .ok()
+        .flatten();
+    update_upstream(shared, |upstream| upstream.after_post(session_id));
     if status == 202 {
         return Ok(());
     }
-    let content_type = response
+    let content_type = response.headers().get(header::CONTENT_TYPE).ok().flatten();
+    let content_length = response
         .headers()
-        .get("content-type")
+        .get(header::CONTENT_LENGTH)
         .ok()
-        .flatten()
-        .unwrap_or_default();
-    if content_type.starts_with("text/event-stream") {
-        let stream = response
-            .stream()
-            .map_err(|e| Failure::Unreachable(e.to_string()))?;
-        // Pumped in the background: the client's POST is answered 202 at once, as HTTP+SSE expects.
-        worker::wasm_bindgen_futures::spawn_local(pump(
-            shared.clone(),
-            stream,
-            SseParser::new(),
-            initialize,
-        ));
-        return Ok(());
-    }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| Failure::Unreachable(e.to_string()))?;
-    for message in messages_of_json_body(&bytes).unwrap_or_default() {
-        relay_message(shared, message, initialize);
-    }
-    Ok(())
-}
-
-fn remember_session(shared: &Shared, response: &Response) {
-    let session_id = response.headers().get("mcp-session-id").ok().flatten();
-    if let Some(session) = shared.borrow_mut().as_mut() {
-        match &mut session.upstream {
-            Upstream::Streamable {
-                session_id: current,
-                ..
-            } => {
-                if session_id.is_some() {
-                    *current = session_id;
-                }
-            }
-            Upstream::Unknown => {
-                session.upstream = Upstream::Streamable {
-                    session_id,
-                    version: None,
-                    listening: false,
-                };
-            }
-            Upstream::Legacy { .. } => {}
+        .flatten();
+    match bindify_core::relay::verdict(status, content_type.as_deref(), content_length.as_deref()) {
+        Verdict::Relay(Body::EventStream) => {
+            let stream = response
+                .stream()
+                .map_err(|e| unreachable(shared, e.to_string()))?;
+            // Pumped in the background: the client's POST is answered 202 at once, as HTTP+SSE
+            // expects.
+            worker::wasm_bindgen_futures::spawn_local(pump(
+                shared.clone(),
+                stream,
+                SseParser::new(),
+                initialize,
+            ));
+            Ok(())
         }
+        Verdict::Relay(Body::Json) => {
+            // Every message becomes one event, so one answer is as large as an event may be.
+            let bytes = forward::read_capped(&mut response, MAX_EVENT_BYTES)
+                .await
+                .map_err(|detail| unreachable(shared, detail))?;
+            for message in messages_of_json_body(&bytes).unwrap_or_default() {
+                relay_message(shared, message, initialize);
+            }
+            Ok(())
+        }
+        Verdict::RelayWithoutBody | Verdict::RelayIfEmpty => Ok(()),
+        Verdict::Refuse(foreign) => Err(Failure::Failed(failure::Failure::UpstreamBadAnswer {
+            upstream: upstream_name(shared),
+            foreign,
+        })),
     }
 }
 
 /// Relays one upstream message, noting the negotiated version and hiding Bindify's own
 /// re-initialization.
 fn relay_message(shared: &Shared, message: String, initialize: bool) {
-    if message.contains(REINITIALIZE_ID) && is_reinitialize_answer(&message) {
+    if is_reinitialize_answer(&message) {
         return;
     }
-    if initialize
-        && let Some(version) = negotiated_version(&message)
-        && let Some(session) = shared.borrow_mut().as_mut()
-        && let Upstream::Streamable { version: v, .. } = &mut session.upstream
-    {
-        *v = Some(version);
+    if initialize && let Some(version) = negotiated_version(&message) {
+        update_upstream(shared, |upstream| upstream.negotiated(version));
     }
     emit(shared, legacy_sse::message_event(message));
-}
-
-fn is_reinitialize_answer(message: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(message)
-        .ok()
-        .and_then(|v| {
-            v.get("id")
-                .and_then(|id| id.as_str().map(|s| s == REINITIALIZE_ID))
-        })
-        .unwrap_or(false)
 }
 
 /// Reads SSE events from the upstream and relays their messages until the stream ends.
@@ -347,71 +288,60 @@ async fn pump(shared: Shared, mut stream: ByteStream, mut parser: SseParser, ini
     }
 }
 
-/// The client's replayed `initialize` with Bindify's own id.
-fn reinitialize_body(shared: &Shared) -> Option<Vec<u8>> {
+/// The client's `initialize`, replayed with Bindify's own id.
+fn reinitialize(shared: &Shared) -> Option<Vec<u8>> {
     let original = shared
         .borrow()
         .as_ref()
         .and_then(|s| s.initialize.clone())?;
-    let mut value: serde_json::Value = serde_json::from_slice(&original).ok()?;
-    value.as_object_mut()?.insert(
-        "id".into(),
-        serde_json::Value::String(REINITIALIZE_ID.into()),
-    );
-    serde_json::to_vec(&value).ok()
+    reinitialize_body(&original)
 }
 
 async fn reinitialize_streamable(env: &Env, shared: &Shared) -> Result<(), Failure> {
-    let Some(body) = reinitialize_body(shared) else {
-        return Err(Failure::Unreachable("the server lost the session".into()));
+    let Some(body) = reinitialize(shared) else {
+        return Err(unreachable(shared, "the server lost the session"));
     };
-    if let Some(session) = shared.borrow_mut().as_mut() {
-        session.upstream = Upstream::Unknown;
-    }
-    let response = post_streamable(env, shared, &body).await?;
+    update_upstream(shared, UpstreamState::forget);
+    let (response, _) = post_streamable(env, shared, &body).await?;
     if !(200..300).contains(&response.status_code()) {
-        return Err(Failure::Unreachable(
-            "the server refused to start a new session".into(),
+        return Err(unreachable(
+            shared,
+            "the server refused to start a new session",
         ));
     }
-    remember_session(shared, &response);
+    let session_id = response
+        .headers()
+        .get(header::MCP_SESSION_ID)
+        .ok()
+        .flatten();
+    update_upstream(shared, |upstream| upstream.after_post(session_id));
     post_streamable(env, shared, INITIALIZED).await?;
     Ok(())
 }
 
 /// Opens the upstream's GET stream for server-initiated messages, once per session.
 fn start_listening(env: &Env, shared: &Shared) {
-    let should = match shared.borrow_mut().as_mut().map(|s| &mut s.upstream) {
-        Some(Upstream::Streamable {
-            session_id: Some(_),
-            listening,
-            ..
-        }) if !*listening => {
-            *listening = true;
-            true
-        }
-        _ => false,
-    };
+    let mut should = false;
+    update_upstream(shared, |upstream| should = upstream.start_listening());
     if !should {
         return;
     }
     let (env, shared) = (env.clone(), shared.clone());
     worker::wasm_bindgen_futures::spawn_local(async move {
-        let mut headers = streamable_headers(&shared);
-        headers.retain(|(name, _)| *name != "content-type");
-        headers
-            .iter_mut()
-            .filter(|(n, _)| *n == "accept")
-            .for_each(|(_, v)| *v = "text/event-stream".into());
-        let Ok(mut response) = authorized(&env, &shared, |grant| {
+        let headers = current_upstream(&shared).listen_headers();
+        let Ok((mut response, _)) = authorized(&env, &shared, |grant| {
             request(Method::Get, &grant.upstream, grant, &headers, None)
         })
         .await
         else {
             return;
         };
-        // 405: the server offers no such stream; that is allowed.
-        if response.status_code() != 200 {
+        // 405: the server offers no such stream; that is allowed. Anything but an event
+        // stream is not read.
+        let content_type = response.headers().get(header::CONTENT_TYPE).ok().flatten();
+        let verdict =
+            bindify_core::relay::verdict(response.status_code(), content_type.as_deref(), None);
+        if response.status_code() != 200 || verdict != Verdict::Relay(Body::EventStream) {
             return;
         }
         if let Ok(stream) = response.stream() {
@@ -421,77 +351,119 @@ fn start_listening(env: &Env, shared: &Shared) {
 }
 
 /// Connects to a legacy upstream's SSE stream and returns the URL its `endpoint` event names;
-/// the rest of the stream is relayed in the background, and reconnected if it drops.
+/// the rest of the stream is relayed in the background, and reconnected (with backoff) if it
+/// drops.
 async fn open_legacy(env: &Env, shared: &Shared) -> Result<String, Failure> {
-    let headers = [("accept", "text/event-stream".to_owned())];
-    let (mut response, upstream) = authorized_with_upstream(env, shared, |grant| {
+    let headers = [(header::ACCEPT, "text/event-stream".to_owned())];
+    let (mut response, grant) = authorized(env, shared, |grant| {
         request(Method::Get, &grant.upstream, grant, &headers, None)
     })
     .await?;
-    if response.status_code() != 200 {
-        return Err(Failure::Unreachable(format!(
-            "the server answered HTTP {}",
-            response.status_code()
-        )));
+    let status = response.status_code();
+    let content_type = response.headers().get(header::CONTENT_TYPE).ok().flatten();
+    match bindify_core::relay::verdict(status, content_type.as_deref(), None) {
+        Verdict::Relay(Body::EventStream) if status == 200 => {}
+        Verdict::Refuse(foreign) => {
+            return Err(Failure::Failed(failure::Failure::UpstreamBadAnswer {
+                upstream: grant.upstream,
+                foreign,
+            }));
+        }
+        _ => {
+            return Err(unreachable(
+                shared,
+                format!("the server answered its stream's GET with HTTP {status}"),
+            ));
+        }
     }
-    let stream_url = url::Url::parse(&upstream).map_err(|e| Failure::Unreachable(e.to_string()))?;
+    let stream_url =
+        url::Url::parse(&grant.upstream).map_err(|e| unreachable(shared, e.to_string()))?;
     let mut stream = response
         .stream()
-        .map_err(|e| Failure::Unreachable(e.to_string()))?;
-    let mut parser = SseParser::new();
-    let mut early = Vec::new();
-    let post_url = 'found: loop {
-        let Some(Ok(chunk)) = stream.next().await else {
-            return Err(Failure::Unreachable(
-                "the server closed its stream before naming an endpoint".into(),
-            ));
-        };
-        for item in parser.push(&chunk) {
-            match item {
-                SseItem::Event(event) if legacy_sse::is_endpoint_event(&event) => {
-                    let url = resolve_endpoint(&stream_url, &event.data)
-                        .map_err(|e| Failure::Unreachable(e.to_string()))?;
-                    break 'found url.to_string();
+        .map_err(|e| unreachable(shared, e.to_string()))?;
+    let mut wait = EndpointWait::new(stream_url);
+    let found = {
+        let waiting = std::pin::pin!(async {
+            loop {
+                let Some(Ok(chunk)) = stream.next().await else {
+                    return Err("the server closed its stream before naming an endpoint".to_owned());
+                };
+                match wait.push(&chunk) {
+                    Ok(Waited::More) => {}
+                    Ok(Waited::Endpoint { post_url, messages }) => {
+                        return Ok((post_url, messages));
+                    }
+                    Err(e) => return Err(e.to_string()),
                 }
-                SseItem::Event(event) if legacy_sse::is_message_event(&event) => {
-                    early.push(event.data)
-                }
-                _ => {}
             }
+        });
+        let timer = std::pin::pin!(Delay::from(Duration::from_millis(ENDPOINT_WAIT_MS)));
+        match select(waiting, timer).await {
+            Either::Left((found, _)) => found,
+            Either::Right(((), _)) => Err(format!(
+                "the server named no endpoint within {} s",
+                ENDPOINT_WAIT_MS / 1000
+            )),
         }
     };
-    if let Some(session) = shared.borrow_mut().as_mut() {
-        session.upstream = Upstream::Legacy {
+    let (post_url, early) = found.map_err(|detail| unreachable(shared, detail))?;
+    let post_url = post_url.to_string();
+    update_upstream(shared, |upstream| {
+        *upstream = UpstreamState::Legacy {
             post_url: post_url.clone(),
-        };
-    }
+        }
+    });
     for message in early {
         relay_message(shared, message, false);
     }
+    let parser = wait.into_parser();
     let (env, shared) = (env.clone(), shared.clone());
     worker::wasm_bindgen_futures::spawn_local(async move {
+        let opened_at = clock::now();
         pump(shared.clone(), stream, parser, false).await;
+        if clock::now().saturating_sub(opened_at) >= LEGACY_STREAM_STABLE_MS
+            && let Some(session) = shared.borrow_mut().as_mut()
+        {
+            session.legacy_failures = 0;
+        }
         reconnect_legacy(env, shared).await;
     });
     Ok(post_url)
 }
 
-/// The legacy upstream dropped its stream: open a new one and re-initialize, while the client
-/// is still there.
+/// The legacy upstream dropped its stream: wait as `legacy_reconnect_delay_ms` says, open a
+/// new one and re-initialize, while the client is still there. After too many failures in a
+/// row the session ends, and the client starts a new one.
 async fn reconnect_legacy(env: Env, shared: Shared) {
-    if !client_connected(&shared) {
-        return;
-    }
-    let Some(body) = reinitialize_body(&shared) else {
-        return;
-    };
-    match Box::pin(open_legacy(&env, &shared)).await {
-        Ok(post_url) => {
-            let _ = post_legacy(&env, &shared, &post_url, &body).await;
-            let _ = post_legacy(&env, &shared, &post_url, INITIALIZED).await;
+    loop {
+        let attempt = match shared.borrow_mut().as_mut() {
+            Some(session) => {
+                session.legacy_failures = session.legacy_failures.saturating_add(1);
+                session.legacy_failures
+            }
+            None => return,
+        };
+        let Some(delay) = legacy_reconnect_delay_ms(attempt) else {
+            worker::console_warn!("sse session: the legacy upstream keeps dropping its stream");
+            end(&shared);
+            return;
+        };
+        Delay::from(Duration::from_millis(delay)).await;
+        if !client_connected(&shared) {
+            return;
         }
-        Err(_) => {
-            worker::console_warn!("sse session: the legacy upstream could not be reconnected")
+        let Some(body) = reinitialize(&shared) else {
+            return;
+        };
+        match Box::pin(open_legacy(&env, &shared)).await {
+            Ok(post_url) => {
+                let _ = post_legacy(&env, &shared, &post_url, &body).await;
+                let _ = post_legacy(&env, &shared, &post_url, INITIALIZED).await;
+                return;
+            }
+            Err(_) => {
+                worker::console_warn!("sse session: the legacy upstream could not be reconnected")
+            }
         }
     }
 }
@@ -502,15 +474,16 @@ async fn post_legacy(
     post_url: &str,
     body: &[u8],
 ) -> Result<(), Failure> {
-    let headers = [("content-type", "application/json".to_owned())];
-    let response = authorized(env, shared, |grant| {
+    let headers = [(header::CONTENT_TYPE, "application/json".to_owned())];
+    let (response, _) = authorized(env, shared, |grant| {
         request(Method::Post, post_url, grant, &headers, Some(body))
     })
     .await?;
     match response.status_code() {
         200..=299 => Ok(()),
-        status => Err(Failure::Unreachable(format!(
-            "the server answered HTTP {status}"
-        ))),
+        status => Err(unreachable(
+            shared,
+            format!("the server answered HTTP {status}"),
+        )),
     }
 }

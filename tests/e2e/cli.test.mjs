@@ -68,6 +68,10 @@ describe('bindify CLI', () => {
         answers.push(stdout, stderr);
         resolve({ code: code ?? `signal ${signal}`, stdout, stderr });
       });
+      // A command that exits before reading its input closes the pipe first: that is no error.
+      child.stdin.on('error', (err) => {
+        if (err.code !== 'EPIPE') reject(err);
+      });
       child.stdin.end(input);
     });
   }
@@ -169,12 +173,18 @@ describe('bindify CLI', () => {
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { worker_url: worker.url, admin_token: adminToken });
   });
 
-  test('connect demo: the printed link authorizes in a browser, the CLI prints the permanent URLs', async () => {
+  test('connect demo: the printed link asks the browser to sign in, then authorizes; the CLI prints the permanent URLs', async () => {
     const { url, exited } = await startConnect(['demo', '--no-browser']);
     assert.match(url, new RegExp(`^${worker.url}/cli/[A-Za-z0-9_-]+$`));
     const page = await browser.newPage();
     try {
-      await page.goto(url);
+      // The link alone authorizes nothing: the owner signs in, and comes back to it.
+      const first = await page.goto(url);
+      assert.equal(first.status(), 401);
+      await page.waitForSelector('body[data-page="login"]');
+      assert.equal(await page.getAttribute('input[name="next"]', 'value'), new URL(url).pathname);
+      await page.fill('input[name="token"]', adminToken);
+      await page.click('#login-form button[type="submit"]');
       await loginAndConsent(page);
     } finally {
       await page.close();
@@ -195,6 +205,37 @@ describe('bindify CLI', () => {
     connection = { id: connections[0].id, mcpUrl, sseUrl };
   });
 
+  test('a code starts one flow, once, and only for the signed-in owner', async () => {
+    const created = await api('/api/connect', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ server: 'demo' }),
+    });
+    assert.equal(created.status, 201);
+    const { code } = JSON.parse(created.body);
+    const link = `${worker.url}/cli/${code}`;
+
+    // Without a session: the sign-in form, and the code is still unused.
+    const stranger = await api(new URL(link).pathname);
+    assert.equal(stranger.status, 401);
+    assert.match(stranger.body, /data-page="login"/);
+    assert.ok(!stranger.body.includes('id="error-code"'));
+
+    const session = (await browser.context.cookies(worker.url)).find((c) => c.name === 'bindify_admin');
+    assert.ok(session, 'the browser signed in earlier');
+    const cookie = `bindify_admin=${session.value}`;
+    const opens = await Promise.all(Array.from({ length: 10 }, () => api(new URL(link).pathname, { headers: { cookie } })));
+    const statuses = opens.map((o) => o.status).sort();
+    assert.deepEqual(statuses, [302, 404, 404, 404, 404, 404, 404, 404, 404, 404]);
+    for (const o of opens.filter((o) => o.status === 404)) assert.match(o.body, /<span id="error-code">cli_code_invalid<\/span>/);
+    const started = opens.find((o) => o.status === 302);
+    assert.equal(new URL(started.headers.get('location')).origin, new URL(as.issuer).origin);
+
+    const polled = await api(`/api/connect/${code}`, { headers: { authorization: `Bearer ${adminToken}` } });
+    assert.equal(polled.status, 200);
+    assert.deepEqual(JSON.parse(polled.body), { status: 'pending' });
+  });
+
   test('list and status show the connection, by id or by label in any case', async () => {
     const { connections } = await cliJson(['list']);
     const [listed] = connections;
@@ -207,8 +248,10 @@ describe('bindify CLI', () => {
     const table = await runCli(['list']);
     assertExit(table, EXIT.ok);
     const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
-    assert.match(header, /^ID\s+LABEL\s+UPSTREAM\s+STATE\s+TOKEN EXPIRES\s+LAST REFRESH$/);
+    assert.match(header, /^ID\s+LABEL\s+UPSTREAM\s+STATE\s+TOKEN EXPIRES\s+LAST REFRESH\s+GRANT ENDS$/);
     assert.ok(row.startsWith(connection.id) && row.includes(mcp.url) && row.includes('active'), row);
+    // oidc-provider states no refresh token lifetime and documents none: the grant end is unknown.
+    assert.match(row, /\s-$/, row);
     assert.deepEqual(rest, []);
 
     const byId = await cliJson(['status', connection.id]);
@@ -333,7 +376,7 @@ describe('bindify CLI', () => {
 
   test('a preset the Worker does not know exits 2 and names the built-in ones', async () => {
     const run = await runCli(['connect', 'no-such-preset', '--no-browser']);
-    assertExit(run, EXIT.usage, /^error: "no-such-preset" is not a preset this Worker knows .*: use one of notion, linear, atlassian, sentry/);
+    assertExit(run, EXIT.usage, /^error: "no-such-preset" is not a preset this Worker knows .*: use one of notion, linear, sentry /);
   });
 
   test('an unreachable Worker exits 3 and says how to fix the URL', async () => {
@@ -373,7 +416,7 @@ describe('bindify CLI', () => {
 
   test('too many wrong tokens: the CLI exits 4 and says when to try again', async () => {
     let run;
-    for (let i = 0; i < 3; i += 1) {
+    for (let i = 0; i < 6; i += 1) {
       run = await runCli(['list', '--token', 'still-wrong']);
       if (run.stderr.includes('too many')) break;
     }

@@ -7,11 +7,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { startOAuthServer } from '../fixtures/oauth-server.mjs';
 import { startMcpServer } from '../fixtures/mcp-server.mjs';
 import { launchBrowser, loginAndConsent } from '../lib/browser.mjs';
-import { filesContaining } from '../lib/kv.mjs';
+import { findExposed } from '../lib/kv.mjs';
 import { getFreePort } from '../lib/ports.mjs';
 import { startWorker } from '../lib/worker.mjs';
 import {
-  callback, connectInBrowser, connectionKeys, errorCode, kvKeys, newKey, secretOf, startFlow,
+  authorizeAt, callback, confirmConnect, connectInBrowser, connectionKeys, errorCode, kvKeys, newKey, secretOf, startFlow,
 } from './support.mjs';
 
 describe('connect flow', () => {
@@ -50,7 +50,14 @@ describe('connect flow', () => {
   test('a browser connects once and leaves with two permanent URLs; tokens are stored sealed', async () => {
     const page = await browser.newPage();
     const before = connectionKeys(worker.persistDir);
+    const seenRequests = mcp.requests.length;
     const { mcpUrl, sseUrl } = await connectInBrowser(page, worker.url, { preset: 'demo' });
+
+    // First contact: an MCP initialize without a token, answered 401 with a challenge that names
+    // the protected resource metadata (RFC 9728 §5.1), which is what Bindify reads next.
+    const [probe, metadata] = mcp.requests.slice(seenRequests);
+    assert.deepEqual([probe.method, probe.path, probe.rpc, probe.authorization, probe.status], ['POST', '/mcp', ['initialize'], null, 401]);
+    assert.deepEqual([metadata.method, metadata.url, metadata.status], ['GET', '/.well-known/oauth-protected-resource/mcp', 200]);
 
     const secret = secretOf(mcpUrl);
     assert.ok(secret, `permanent URL ${mcpUrl}`);
@@ -60,8 +67,15 @@ describe('connect flow', () => {
       assert.ok(await page.isVisible(`#${id}`), id);
     }
     assert.match(await page.textContent('#code-command'), new RegExp(`claude mcp add --transport http bindify ${mcpUrl}`));
-    await page.click('button[data-copy-target="mcp-url"]');
-    await page.waitForFunction(() => document.querySelector('button[data-copy-target="mcp-url"]').textContent !== 'Copy');
+    // Copy puts the URL on the clipboard, and says so only then.
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: worker.url });
+    for (const target of ['mcp-url', 'sse-url', 'code-command']) {
+      await page.click(`button[data-copy-target="${target}"]`);
+      await page.waitForFunction((t) => document.querySelector(`button[data-copy-target="${t}"]`).textContent !== 'Copy', target);
+      assert.equal(await page.textContent(`button[data-copy-target="${target}"]`), 'Copied');
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await page.textContent(`#${target}`));
+    }
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `claude mcp add --transport http bindify ${mcpUrl}`);
 
     // The authorization server saw PKCE S256, the resource indicator and one code exchange.
     const authorize = as.authorizationRequests.at(-1);
@@ -79,27 +93,88 @@ describe('connect flow', () => {
     assert.equal(body.upstream, mcp.url);
     assert.equal(body.state, 'active');
     assert.equal(body.refreshable, true);
-    assert.ok(Date.parse(body.access_token_expires_at) > Date.now() - 10_000);
+    // The expiry is the moment the token arrived plus its `expires_in` (RFC 6749 §5.1); /status
+    // shows whole seconds, truncated.
+    const expected = exchanges[0].at + exchanges[0].issued.expires_in * 1000;
+    const shown = Date.parse(body.access_token_expires_at);
+    assert.ok(shown >= expected - 2000 && shown <= expected + 1000, `expires ${body.access_token_expires_at}, expected ${new Date(expected).toISOString()}`);
     assert.equal(body.last_refresh_at, null);
 
     // One record and one URL index entry; neither tokens nor the URL secret are on disk.
     const added = connectionKeys(worker.persistDir).filter((k) => !before.includes(k));
     assert.equal(added.filter((k) => k.startsWith('conn:')).length, 1);
     assert.equal(added.filter((k) => k.startsWith('url:')).length, 1);
+    // (refresh.test.mjs searches again after refreshes, and the Worker's log too.)
     const issued = exchanges[0].issued;
-    for (const value of [issued.access_token, issued.refresh_token, secret]) {
-      assert.ok(value && value.length > 20);
-      assert.deepEqual(filesContaining(worker.persistDir, value), [], 'stored in plaintext');
-    }
+    const values = [issued.access_token, issued.refresh_token, secret];
+    assert.ok(values.every((value) => value?.length > 20));
+    assert.deepEqual(findExposed(worker.persistDir, values), [], 'stored readable');
     await page.close();
   });
 
-  test('a pasted MCP URL connects too, reusing the dynamic registration', async () => {
+  test('a pasted MCP URL first shows its host; only the confirmation form starts the flow', async () => {
+    const before = kvKeys(worker.persistDir);
+    const seen = { registrations: as.registrations.length, authorizations: as.authorizationRequests.length, tokens: as.tokenRequests.length };
+    const page = await fetch(`${worker.url}/connect?server=${encodeURIComponent(mcp.url)}`, { redirect: 'manual' });
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /data-page="confirm"/);
+    assert.equal(/<span id="confirm-host">([^<]+)<\/span>/.exec(html)?.[1], new URL(mcp.url).host);
+    assert.match(html, /<form class="connect" id="confirm-form" action="\/connect" method="post">/);
+    const token = /name="confirm" value="([^"]+)"/.exec(html)?.[1];
+    assert.ok(token);
+    // Showing the page started nothing: no flow stored, nothing registered or authorized.
+    assert.deepEqual(kvKeys(worker.persistDir), before);
+    assert.deepEqual(
+      { registrations: as.registrations.length, authorizations: as.authorizationRequests.length, tokens: as.tokenRequests.length },
+      seen,
+    );
+
+    const post = (fields, headers = {}) => fetch(`${worker.url}/connect`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(fields).toString(),
+    });
+    // Without the token, with a forged one, with one for another server, from another origin.
+    const other = `http://127.0.0.1:${await getFreePort()}/mcp`;
+    for (const [fields, headers] of [
+      [{ server: mcp.url }, {}],
+      [{ server: mcp.url, confirm: 'forged' }, {}],
+      [{ server: other, confirm: token }, {}],
+      [{ server: mcp.url, confirm: token }, { origin: 'https://evil.example' }],
+    ]) {
+      const refused = await post(fields, headers);
+      assert.equal(refused.status, 403, JSON.stringify(fields));
+      assert.equal(errorCode(await refused.text()), 'confirmation_invalid');
+    }
+    assert.deepEqual(kvKeys(worker.persistDir), before);
+
+    const started = await post({ server: mcp.url, confirm: token }, { origin: worker.url });
+    assert.equal(started.status, 302);
+    const location = new URL(started.headers.get('location'));
+    assert.equal(`${location.origin}${location.pathname}`, `${as.issuer}/auth`);
+    assert.equal(location.searchParams.get('resource'), mcp.resource);
+    assert.match(started.headers.get('set-cookie'), /^bindify_flow_/);
+    assert.equal(kvKeys(worker.persistDir).filter((k) => k.startsWith('flow:')).length, before.filter((k) => k.startsWith('flow:')).length + 1);
+  });
+
+  test('a pasted MCP URL connects too, with a client registered for this authorization alone', async () => {
     const registrations = as.registrations.length;
+    const earlier = new Set(as.registrations.map((r) => r.client_id));
     const page = await browser.newPage();
     const { mcpUrl } = await connectInBrowser(page, worker.url, { serverUrl: mcp.url });
     assert.ok(secretOf(mcpUrl));
-    assert.equal(as.registrations.length, registrations, 'registration is cached per issuer');
+    // One registration for this connection, under a client id no earlier connection uses: two
+    // connections to one account never share a client (docs/providers.md).
+    assert.equal(as.registrations.length, registrations + 1);
+    const registered = as.registrations.at(-1);
+    assert.equal(registered.status, 201);
+    assert.ok(!earlier.has(registered.client_id), 'a new client id');
+    assert.equal(as.authorizationRequests.at(-1).client_id, registered.client_id);
+    assert.equal(as.tokenRequests.at(-1).client_id, registered.client_id);
+    // Nothing about the client is kept outside the connection's own record.
+    assert.deepEqual(kvKeys(worker.persistDir).filter((k) => k.startsWith('client:') || k.startsWith('owner-client:')), []);
     await page.close();
   });
 
@@ -175,14 +250,14 @@ describe('connect flow', () => {
     const before = connectionKeys(worker.persistDir);
     let flow = await startFlow(worker.url, '/connect/demo');
     const serverError = await callback(worker.url, {
-      state: flow.state, error: 'server_error', error_description: 'the database is on fire',
+      state: flow.state, error: 'server_error', error_description: 'the database is on fire', iss: as.issuer,
     }, flow.cookie);
     assert.equal(serverError.status, 502);
     assert.equal(errorCode(serverError.body), 'authorization_error');
     assert.match(serverError.body, /the database is on fire/);
 
     flow = await startFlow(worker.url, '/connect/demo');
-    const badCode = await callback(worker.url, { state: flow.state, code: 'not-a-real-code' }, flow.cookie);
+    const badCode = await callback(worker.url, { state: flow.state, code: 'not-a-real-code', iss: as.issuer }, flow.cookie);
     assert.equal(badCode.status, 502);
     assert.equal(errorCode(badCode.body), 'token_exchange_failed');
     assert.equal(as.tokenRequests.at(-1).error, 'invalid_grant');
@@ -196,14 +271,53 @@ describe('connect flow', () => {
       ['/connect?server=not%20a%20url', 400, 'invalid_server_url'],
       ['/connect', 400, 'server_missing'],
       ['/connect/nonexistent', 404, 'unknown_preset'],
-      [`/connect?server=http://127.0.0.1:${await getFreePort()}/mcp`, 502, 'discovery_failed'],
     ];
     for (const [path, status, code] of cases) {
       const response = await fetch(`${worker.url}${path}`, { redirect: 'manual' });
       assert.equal(response.status, status, path);
       assert.equal(errorCode(await response.text()), code, path);
     }
+    // A server nobody answers for fails once confirmed.
+    const unreachable = await confirmConnect(worker.url, `http://127.0.0.1:${await getFreePort()}/mcp`);
+    assert.equal(unreachable.status, 502);
+    assert.equal(errorCode(unreachable.body), 'discovery_failed');
     assert.deepEqual(kvKeys(worker.persistDir), before);
+  });
+
+  test('without a valid state, the callback shows a generic page and none of the query', async () => {
+    const description = 'Your account is locked: call +1 555 0100 now';
+    const { state, cookie } = await startFlow(worker.url, '/connect/demo');
+    for (const [query, code] of [
+      [{ error: 'access_denied', error_description: description }, 'state_missing'],
+      [{ error: 'server_error', error_description: description, state: 'forged-state-value' }, 'state_invalid'],
+      [{ error: 'access_denied', error_description: description, state: `${state}x` }, 'state_invalid'],
+    ]) {
+      const page = await callback(worker.url, query, cookie);
+      assert.equal(page.status, 400);
+      assert.equal(errorCode(page.body), code);
+      assert.ok(!page.body.includes('555 0100'), 'the query text is on the page');
+    }
+  });
+
+  test('a callback without iss is refused when the server promised to send it', async () => {
+    // oidc-provider advertises authorization_response_iss_parameter_supported (RFC 9207).
+    const metadata = await (await fetch(`${as.issuer}/.well-known/oauth-authorization-server`)).json();
+    assert.equal(metadata.authorization_response_iss_parameter_supported, true);
+    const before = connectionKeys(worker.persistDir);
+    // A real authorization with a real code, whose way back loses `iss`.
+    const { location, cookie } = await startFlow(worker.url, '/connect/demo');
+    const back = await authorizeAt(location.href);
+    assert.equal(`${back.origin}${back.pathname}`, `${worker.url}/oauth/callback`);
+    assert.ok(back.searchParams.get('code'));
+    assert.equal(back.searchParams.get('iss'), as.issuer);
+    const exchanges = as.tokenRequests.length;
+    const query = Object.fromEntries(back.searchParams);
+    delete query.iss;
+    const stripped = await callback(worker.url, query, cookie);
+    assert.equal(stripped.status, 400);
+    assert.equal(errorCode(stripped.body), 'issuer_missing');
+    assert.equal(as.tokenRequests.length, exchanges, 'the code was not exchanged');
+    assert.deepEqual(connectionKeys(worker.persistDir), before);
   });
 
   test('servers without S256 or without open registration are refused, nothing stored', async () => {
@@ -220,9 +334,9 @@ describe('connect flow', () => {
         [closedMcp.url, 502, 'registration_unsupported'],
         [refusingMcp.url, 502, 'registration_refused'],
       ]) {
-        const response = await fetch(`${worker.url}/connect?server=${encodeURIComponent(server)}`, { redirect: 'manual' });
+        const response = await confirmConnect(worker.url, server);
         assert.equal(response.status, status, code);
-        assert.equal(errorCode(await response.text()), code);
+        assert.equal(errorCode(response.body), code);
       }
       assert.equal(refusing.registrations.length, 1, 'the refusing server was asked once');
       assert.deepEqual(kvKeys(worker.persistDir), before);

@@ -2,20 +2,24 @@
 // mcp-remote as Claude Desktop runs it, both transport bridges, transparent refresh through the
 // upstream's 401, and every bad input answered exactly without reaching the upstream.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 import { startOAuthServer } from '../fixtures/oauth-server.mjs';
 import { startMcpServer } from '../fixtures/mcp-server.mjs';
+import { nextSeq } from '../fixtures/sequence.mjs';
 import { launchBrowser } from '../lib/browser.mjs';
 import { node22, testsDir } from '../lib/paths.mjs';
 import { startWorker } from '../lib/worker.mjs';
 import { connectClient, exerciseEverything, textOf } from './mcp-clients.mjs';
-import { connectInBrowser, newKey, secretOf } from './support.mjs';
+import { connectInBrowser, newKey, secretOf, sseEvents } from './support.mjs';
 
 const TTL = 4;
 
@@ -57,8 +61,11 @@ describe('MCP through the permanent URL', () => {
     const seen = full.requests.length;
     const client = await connectClient(urls.full.mcpUrl);
     await exerciseEverything(client);
-    // Every request reached the upstream with Bindify's bearer token.
-    assert.ok(full.requests.slice(seen).every((r) => r.authorization));
+    // Every request reached the upstream with Bindify's bearer token, the client's stream for
+    // server messages (GET) included.
+    const later = full.requests.slice(seen);
+    assert.ok(later.every((r) => r.authorization));
+    assert.ok(later.some((r) => r.method === 'GET' && r.path === '/mcp'), 'the GET stream reached the upstream');
     await client.close();
   });
 
@@ -87,21 +94,44 @@ describe('MCP through the permanent URL', () => {
 
   test('one session across several token lifetimes, through the upstream 401 path', async () => {
     const client = await connectClient(urls.full.mcpUrl);
-    const refreshesBefore = as.tokenRequests.filter((r) => r.grant_type === 'refresh_token').length;
-    for (let round = 0; round < 3; round += 1) {
-      assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: `round ${round}` } })), `round ${round}`);
-      if (round === 1) {
-        // The upstream revokes every token it has seen: the next call gets a 401 upstream.
-        full.revokeSeenTokens();
-      } else {
-        await delay(TTL * 1000 + 500);
-      }
-    }
-    assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'last' } })), 'last');
-    assert.ok(full.requests.some((r) => r.status === 401), 'the upstream answered 401 at least once');
-    const refreshes = as.tokenRequests.filter((r) => r.grant_type === 'refresh_token').slice(refreshesBefore);
-    assert.ok(refreshes.length >= 2, `refreshes: ${refreshes.length}`);
-    assert.ok(refreshes.every((r) => r.status === 200 && r.resource === full.resource));
+    const echo = async (text) => assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text } })), text);
+    const refreshes = (from, to = Infinity) => as.tokenRequests.filter((r) => r.grant_type === 'refresh_token' && r.seq > from && r.seq < to);
+    const calls = (from) => full.requests.filter((r) => r.seq > from && r.rpc.includes('tools/call'));
+
+    await echo('round 0');
+    const start = nextSeq();
+    // The token has expired: Bindify refreshes before sending, and the upstream sees no 401.
+    await delay(TTL * 1000 + 500);
+    await echo('round 1');
+    assert.equal(refreshes(start).length, 1);
+    assert.deepEqual(calls(start).map((r) => r.status), [200]);
+    const current = refreshes(start)[0].issued.access_token;
+    assert.equal(calls(start)[0].authorization, current);
+
+    // The upstream revokes every token it has seen, the current one included, long before it
+    // expires: the next call gets a 401 upstream with that token, Bindify refreshes once and
+    // replays the call with the new token, and the client sees only the answer.
+    full.revokeSeenTokens();
+    const revoked = nextSeq();
+    await echo('round 2');
+    const [refused, replayed, ...more] = calls(revoked);
+    assert.deepEqual(more, []);
+    assert.equal(refused.status, 401);
+    assert.equal(refused.authorization, current, 'the refused request carried the current token');
+    assert.equal(replayed.status, 200);
+    const between = refreshes(refused.seq, replayed.seq);
+    assert.equal(between.length, 1, 'exactly one refresh between the 401 and the replay');
+    assert.equal(between[0].status, 200);
+    assert.equal(replayed.authorization, between[0].issued.access_token, 'the replay carried the refreshed token');
+    assert.notEqual(replayed.authorization, refused.authorization);
+    assert.equal(refreshes(revoked).length, 1);
+
+    await delay(TTL * 1000 + 500);
+    await echo('last');
+    const all = refreshes(start);
+    assert.equal(all.length, 3, JSON.stringify(all.map(({ issued, presented, ...r }) => r)));
+    assert.ok(all.every((r) => r.status === 200 && r.resource === full.resource));
+    assert.deepEqual(as.tokenRequests.filter((r) => r.error === 'invalid_grant'), []);
     await client.close();
   });
 
@@ -144,15 +174,116 @@ describe('MCP through the permanent URL', () => {
     assert.ok(text.includes(': keepalive'), `no keepalive within 25 s: ${JSON.stringify(text)}`);
   });
 
-  test('a Streamable HTTP session survives a restart of wrangler dev', async () => {
+  test("the upstream never gets the client's credentials, cookies, address or Referer, and only Bindify's token", async () => {
+    // Everything a client or a browser could send that is not for the upstream, plus one
+    // end-to-end field that must arrive, so the record is known to show the client's fields.
+    const clientToken = `client-${randomBytes(16).toString('hex')}`;
+    const cookie = `bindify_admin=${randomBytes(16).toString('hex')}; other=${randomBytes(8).toString('hex')}`;
+    const sent = {
+      authorization: `Bearer ${clientToken}`,
+      'proxy-authorization': `Basic ${Buffer.from(`user:${clientToken}`).toString('base64')}`,
+      cookie,
+      referer: urls.full.mcpUrl,
+      origin: worker.url,
+      'x-forwarded-for': '203.0.113.7',
+      forwarded: 'for=203.0.113.7',
+      'x-real-ip': '203.0.113.7',
+      'x-client-note': 'end to end',
+    };
+    const issued = () => new Set(as.tokenRequests.filter((r) => r.issued).map((r) => r.issued.access_token));
+    const dropped = ['proxy-authorization', 'cookie', 'referer', 'origin', 'x-forwarded-for', 'forwarded', 'x-real-ip'];
+    const secrets = [clientToken, ...cookie.split('; ').map((c) => c.split('=')[1]), secretOf(urls.full.mcpUrl), '203.0.113.7'];
+
+    for (const [url, Transport] of [[urls.full.mcpUrl, StreamableHTTPClientTransport], [urls.full.sseUrl, SSEClientTransport]]) {
+      const mark = nextSeq();
+      const client = new Client({ name: 'bindify-headers', version: '1.0.0' });
+      await client.connect(new Transport(new URL(url), { requestInit: { headers: sent } }));
+      assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'headers' } })), 'headers');
+      await client.close();
+
+      const seen = full.requests.filter((r) => r.seq > mark);
+      assert.ok(seen.some((r) => r.rpc.includes('tools/call')), `${url}: the call reached the upstream`);
+      const tokens = issued();
+      for (const r of seen) {
+        const where = `${url}: ${r.method} ${r.path}`;
+        assert.deepEqual(dropped.filter((name) => name in r.headers), [], where);
+        assert.ok(tokens.has(r.authorization), `${where}: the upstream got a token the authorization server issued`);
+        assert.equal(r.headers.authorization, `Bearer ${r.authorization}`, where);
+        const everything = JSON.stringify([r.url, r.headers]);
+        assert.deepEqual(secrets.filter((secret) => everything.includes(secret)), [], where);
+      }
+      // A Streamable HTTP request is forwarded with its end-to-end fields; a legacy session's
+      // requests upstream are Bindify's own.
+      if (Transport === StreamableHTTPClientTransport) {
+        assert.ok(seen.filter((r) => r.method === 'POST').every((r) => r.headers['x-client-note'] === 'end to end'));
+      }
+    }
+  });
+
+  test('an HTTP+SSE stream resumes with Last-Event-ID: the events it missed, in order, and nothing twice', async () => {
+    const open = async (lastEventId) => {
+      const response = await fetch(urls.full.sseUrl, {
+        headers: { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+      });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'text/event-stream');
+      return sseEvents(response);
+    };
+    const post = async (endpoint, message) => {
+      const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) });
+      assert.equal(response.status, 202);
+    };
+
+    const first = await open();
+    const endpoint = await first.next();
+    assert.equal(endpoint.event, 'endpoint');
+    const session = /^([A-Za-z0-9_-]+)\.1$/.exec(endpoint.id)?.[1];
+    assert.ok(session, endpoint.id);
+    // The client goes away; what the session sends meanwhile waits in its log.
+    await first.cancel();
+    await post(endpoint.data, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'resume', version: '1' } } });
+    await post(endpoint.data, { jsonrpc: '2.0', method: 'notifications/initialized' });
+    await post(endpoint.data, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'missed' } } });
+
+    // Resuming after the endpoint event replays the two answers, numbered after it.
+    const resumed = await open(`${session}.1`);
+    const answers = [await resumed.next(), await resumed.next()];
+    assert.deepEqual(answers.map((e) => [e.id, e.event]), [[`${session}.2`, 'message'], [`${session}.3`, 'message']]);
+    const [initialized, echoed] = answers.map((e) => JSON.parse(e.data));
+    assert.equal(initialized.id, 1);
+    assert.equal(initialized.result.protocolVersion, '2024-11-05');
+    assert.deepEqual([echoed.id, echoed.result.content[0].text], [2, 'missed']);
+    await resumed.cancel();
+
+    // Resuming after the last event seen replays nothing: the next event is a new answer.
+    const again = await open(`${session}.3`);
+    await post(endpoint.data, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'new' } } });
+    const next = await again.next();
+    assert.equal(next.id, `${session}.4`);
+    assert.deepEqual(JSON.parse(next.data).result.content[0].text, 'new');
+    await again.cancel();
+  });
+
+  // A Streamable HTTP session lives at the upstream, so it outlives Bindify's runtime: the same
+  // client carries on in the same upstream session, without initializing again.
+  test('a Streamable HTTP session resumes after a restart of wrangler dev', async () => {
     const client = await connectClient(urls.full.mcpUrl);
     assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } })), 'before');
+    const session = full.requests.filter((r) => r.rpc.includes('tools/call')).at(-1).sessionId;
+    assert.ok(session);
     await worker.restart();
+    const restarted = nextSeq();
     assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'after');
+    const later = full.requests.filter((r) => r.seq > restarted);
+    assert.deepEqual(later.filter((r) => r.rpc.includes('initialize')).length, 0, 'no new upstream session');
+    assert.deepEqual(later.filter((r) => r.rpc.includes('tools/call')).map((r) => [r.sessionId, r.status]), [[session, 200]]);
     await client.close();
   });
 
-  test('an HTTP+SSE stream cut by a restart ends in a clean error, and a new session works', async () => {
+  // A legacy HTTP+SSE session lives in Bindify's session object, whose memory a restart
+  // clears: its messages and its resumption get the shared 404, which tells a client to start
+  // a new session, and a new session works.
+  test('an HTTP+SSE session cut by a restart fails with a 404 on its next message, and a new session works', async () => {
     const client = await connectClient(urls.full.sseUrl, { kind: 'sse' });
     assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } })), 'before');
     await worker.restart();
@@ -160,12 +291,24 @@ describe('MCP through the permanent URL', () => {
       client.callTool({ name: 'echo', arguments: { text: 'after' } }).then(textOf, (e) => e),
       delay(15_000).then(() => 'hang'),
     ]);
-    assert.notEqual(outcome, 'hang', 'the call must not hang');
-    if (outcome !== 'after') assert.ok(outcome instanceof Error, String(outcome));
-    await client.close().catch(() => {});
+    assert.ok(outcome instanceof Error, String(outcome));
+    assert.equal(outcome.message, 'Error POSTing to endpoint (HTTP 404): {"error":"not_found","message":"Nothing is here."}');
+    await client.close();
+
     const fresh = await connectClient(urls.full.sseUrl, { kind: 'sse' });
     assert.equal(textOf(await fresh.callTool({ name: 'echo', arguments: { text: 'fresh' } })), 'fresh');
     await fresh.close();
+  });
+
+  // Last in this group: it looks at every request the upstreams received above.
+  test('no upstream URL ever carried a token or the URL secret', () => {
+    const tokens = as.tokenRequests.filter((r) => r.issued).flatMap((r) => [r.issued.access_token, r.issued.refresh_token]).filter(Boolean);
+    assert.ok(tokens.length >= 6, `tokens issued: ${tokens.length}`);
+    const secrets = [...tokens, ...Object.values(urls).map((u) => secretOf(u.mcpUrl))];
+    const requests = [full, streamableOnly, sseOnly].flatMap((s) => s.requests);
+    assert.ok(requests.length > 50, `requests: ${requests.length}`);
+    const carrying = requests.filter((r) => secrets.some((secret) => r.url.includes(secret)));
+    assert.deepEqual(carrying.map((r) => `${r.method} ${r.path}: its query holds a token or a URL secret`), []);
   });
 });
 
@@ -294,9 +437,14 @@ describe('MCP through the permanent URL: bad input', () => {
     const error = await client.callTool({ name: 'echo', arguments: { text: 'x' } }).catch((e) => e);
     assert.ok(error instanceof McpError, String(error));
     assert.equal(error.code, -32001);
-    assert.ok(error.message.includes(`${worker.url}/s/${secretOf(url)}/reconnect`), error.message);
     const status = await (await fetch(url.replace(/mcp$/, 'status'))).json();
     assert.equal(status.state, 'needs_reauth');
+    // The way back is the dashboard's page for the connection, which needs the owner; the
+    // error, which clients show to the model and write to logs, carries no URL secret.
+    const reconnectUrl = `${worker.url}/manage/${status.id}/reconnect`;
+    assert.ok(error.message.includes(`Open ${reconnectUrl} in a browser`), error.message);
+    assert.equal(error.data?.reconnect_url, reconnectUrl);
+    assert.ok(!JSON.stringify({ message: error.message, data: error.data }).includes(secretOf(url)));
     await client.close();
   });
 });

@@ -14,9 +14,10 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { startMcpServer } from '../fixtures/mcp-server.mjs';
 import { startOAuthServer } from '../fixtures/oauth-server.mjs';
 import { launchBrowser, loginAndConsent } from '../lib/browser.mjs';
+import { findExposed, placesHolding } from '../lib/kv.mjs';
 import { startWorker } from '../lib/worker.mjs';
 import { connectHeadless } from './headless.mjs';
-import { newKey } from './support.mjs';
+import { kvEntries, newKey } from './support.mjs';
 
 const NEEDS_REAUTH = -32001;
 const AUTH_SERVER_UNAVAILABLE = -32002;
@@ -162,6 +163,27 @@ describe('refresh: idle across several token lifetimes while the cron runs', () 
     assert.deepEqual(seen.filter((r) => r.at >= idleStart && r.at <= idleEnd && r.method === 'POST'), [], 'no MCP calls while idle');
     assert.equal(seen.filter((r) => r.rpc.includes('tools/call')).length, 2);
   });
+
+  test('no token the authorization server issued is readable in storage or in the log, in any form', () => {
+    const { as, worker } = stack;
+    const issued = as.tokenRequests.filter((r) => r.issued);
+    const tokens = issued.flatMap((r) => [r.issued.access_token, r.issued.refresh_token]);
+    // The code exchange and one refresh per cron run, each with a new access and refresh token.
+    assert.ok(issued.length >= 10, `token responses: ${issued.length}`);
+    assert.equal(new Set(tokens).size, tokens.length);
+
+    // The search reaches the connection object's own storage: it finds there the sealed record
+    // the object keeps (the same bytes as its KV mirror, which the search finds too).
+    const [mirror] = kvEntries(worker.persistDir, 'conn:');
+    assert.ok(mirror?.value?.length > 100, 'the KV mirror of the connection');
+    const holders = placesHolding(worker.persistDir, mirror.value);
+    assert.ok(holders.some((p) => /^v3\/do\/bindify-Connection\/[0-9a-f]{64}\.sqlite _cf_KV$/.test(p)), `places holding the sealed record: ${holders}`);
+    assert.ok(holders.some((p) => p.startsWith('v3/kv/')), `places holding the sealed record: ${holders}`);
+    // The search reaches the Worker's log: it holds the cron's summary lines.
+    assert.ok(cronLines(worker).length >= 10);
+
+    assert.deepEqual(findExposed(worker.persistDir, tokens, [worker.logFile]), []);
+  });
 });
 
 describe('refresh: 50 concurrent calls and a cron run at the moment of expiry', () => {
@@ -190,7 +212,7 @@ describe('refresh: 50 concurrent calls and a cron run at the moment of expiry', 
 
     assert.deepEqual(results, texts);
     const refreshes = refreshesOf(as, windowStart, windowEnd);
-    assert.equal(refreshes.length, 1, JSON.stringify(refreshes.map(({ issued, ...r }) => r)));
+    assert.equal(refreshes.length, 1, JSON.stringify(refreshes.map(({ issued, presented, ...r }) => r)));
     assert.equal(refreshes[0].status, 200);
     assert.deepEqual(invalidGrants(as), []);
     // The cron found the token due (or, if the calls refreshed first, saw it in the listing
@@ -219,7 +241,7 @@ describe('refresh: a grant revoked at the authorization server', () => {
   test('needs_reauth with a reconnect link, no more refreshes, and reconnect keeps the URL', async () => {
     const { as, worker } = stack;
     const { mcpUrl, secret } = await connectHeadless(worker.url);
-    const reconnectUrl = `${worker.url}/s/${secret}/reconnect`;
+    const reconnectUrl = `${worker.url}/manage/${(await status(worker, secret)).id}/reconnect`;
     const client = await newClient(mcpUrl);
     clients.push(client);
     assert.equal(await echo(client, 'granted'), 'granted');
@@ -278,7 +300,7 @@ describe('refresh: the authorization server is down during a cron run', () => {
   });
   after(() => stopStack(stack, [client]));
 
-  test('state error with backoff, tokens kept, -32002 on an expired token, recovery after the backoff', async () => {
+  test('state error with backoff, tokens kept, -32002 on an expired token, recovery at the next call', async () => {
     const { as, worker } = stack;
     const { mcpUrl, secret } = await connectHeadless(worker.url);
     client = await newClient(mcpUrl);
@@ -297,34 +319,36 @@ describe('refresh: the authorization server is down during a cron run', () => {
     assert.equal(down.state, 'error');
     assert.equal(typeof down.last_error, 'string');
     assert.equal(typeof down.next_attempt_at, 'string');
-    // First failure: retry 30 s later (whole seconds in /status).
+    // First failure: the cron retries 30 s later (whole seconds in /status).
     const retryAt = Date.parse(down.next_attempt_at);
     assert.ok(retryAt >= cronStart + 30_000 - 1000 && retryAt <= cronEnd + 30_000, `${down.next_attempt_at}`);
 
-    // Backing off: the cron skips it, and a call on the expired token fails fast with -32002.
+    // Backing off: the cron skips it. A call on the expired token, a few seconds (5 s) after
+    // the cron's attempt, tries the token endpoint once itself and fails with -32002.
     assert.deepEqual(await runCron(worker), cronSummary(1, 0, 0));
-    await sleepUntil(expiredBy(down.access_token_expires_at));
+    await sleepUntil(Math.max(expiredBy(down.access_token_expires_at), failed[0].at + 5_000 + 300));
     await assert.rejects(echo(client, 'down'), (err) => {
       assert.ok(err instanceof McpError, `${err}`);
       assert.equal(err.code, AUTH_SERVER_UNAVAILABLE, err.message);
       return true;
     });
-    assert.equal(refreshesOf(as, cronStart).length, 1, 'no refresh attempt while backing off');
+    const attempts = refreshesOf(as, cronStart);
+    assert.deepEqual(attempts.map((r) => r.status), [503, 503], 'the call tried once itself');
 
-    // Back up; once the backoff has passed, the next cron run refreshes with the kept token.
+    // Back up: the next call, a few seconds after that attempt, refreshes with the kept token.
     as.setDown(false);
-    await sleepUntil(retryAt + 1000 + 300);
+    await sleepUntil(attempts[1].at + 5_000 + 300);
     const recoveryStart = Date.now();
-    assert.deepEqual(await runCron(worker), cronSummary(1, 1, 1));
+    assert.equal(await echo(client, 'up again'), 'up again');
     const recovered = refreshesOf(as, recoveryStart);
-    assert.equal(recovered.length, 1);
-    assert.equal(recovered[0].status, 200);
+    assert.deepEqual(recovered.map((r) => r.status), [200]);
 
     const up = await status(worker, secret);
     assert.equal(up.state, 'active');
     assert.equal(up.last_error, null);
     assert.equal(up.next_attempt_at, null);
-    assert.equal(await echo(client, 'up again'), 'up again');
+    // The cron is no longer backing off: it refreshes the (3-second, so due) token again.
+    assert.deepEqual(await runCron(worker), cronSummary(1, 1, 1));
     assert.deepEqual(invalidGrants(as), []);
   });
 });
@@ -337,15 +361,19 @@ describe('refresh: wrangler dev restarted between a refresh and the next call', 
   });
   after(() => stopStack(stack, clients));
 
-  test('the rotated refresh token survives the restart', async (t) => {
-    const { as, worker } = stack;
+  // The client's session lives at the upstream and the tokens in the connection's storage, so
+  // the same client carries on after the restart, and its next call refreshes with the refresh
+  // token the cron rotated before it.
+  test('the same client carries on, and the rotated refresh token survives the restart', async () => {
+    const { as, mcp, worker } = stack;
     const { mcpUrl, secret } = await connectHeadless(worker.url);
     const client = await newClient(mcpUrl);
     clients.push(client);
     assert.equal(await echo(client, 'before'), 'before');
 
     assert.deepEqual(await runCron(worker), cronSummary(1, 1, 1));
-    assert.equal(refreshesOf(as, 0).length, 1);
+    const [rotation] = refreshesOf(as, 0);
+    assert.equal(rotation.status, 200);
     const refreshedAt = Date.parse((await status(worker, secret)).last_refresh_at);
 
     await worker.restart();
@@ -354,21 +382,13 @@ describe('refresh: wrangler dev restarted between a refresh and the next call', 
     // that the cron rotated (and persisted) before the restart.
     await sleepUntil(expiredBy((await status(worker, secret)).access_token_expires_at));
 
-    let text;
-    try {
-      text = await echo(client, 'after');
-    } catch (err) {
-      // The old client's session lives upstream; if the client itself gave up, start anew.
-      const fresh = await newClient(mcpUrl);
-      clients.push(fresh);
-      text = await echo(fresh, 'after');
-      t.diagnostic(`the old client failed after the restart (${err.message}); a new client worked`);
-    }
-    assert.equal(text, 'after');
+    assert.equal(await echo(client, 'after'), 'after');
+    assert.deepEqual(mcp.requests.filter((r) => r.at >= restartedAt && r.rpc.includes('initialize')).length, 0, 'the same upstream session');
 
     const afterRestart = refreshesOf(as, restartedAt);
-    assert.ok(afterRestart.length >= 1);
-    assert.deepEqual(afterRestart.map((r) => r.status), afterRestart.map(() => 200));
+    assert.equal(afterRestart.length, 1, JSON.stringify(afterRestart.map((r) => [r.status, r.error])));
+    assert.equal(afterRestart[0].status, 200);
+    assert.equal(afterRestart[0].presented, rotation.issued.refresh_token, 'the refresh token the cron rotated');
     assert.deepEqual(invalidGrants(as), []);
     const now = await status(worker, secret);
     assert.equal(now.state, 'active');
@@ -411,27 +431,46 @@ describe('refresh: 500 connections, a tenth of them due', () => {
   test('each cron run refreshes at most 40, soonest first, and only the due ones', async (t) => {
     const started = Date.now();
     const longPath = `/connect?server=${encodeURIComponent(long.mcp.url)}`;
-    // One flow first per server, so the dynamic registration is cached before the crowd.
+    // One flow first per server, then the crowd; each connection registers its own client.
     created.short = [await connectHeadless(worker.url)];
     created.short.push(...await pool(Array(SHORT - 1).fill('/connect/demo'), 10, (p) => connectHeadless(worker.url, p)));
     created.long = [await connectHeadless(worker.url, longPath)];
     created.long.push(...await pool(Array(LONG - 1).fill(longPath), 10, (p) => connectHeadless(worker.url, p)));
     t.diagnostic(`created ${SHORT + LONG} connections headless in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     assert.equal(new Set([...created.short, ...created.long].map((c) => c.secret)).size, SHORT + LONG);
-    assert.equal(short.as.registrations.length, 1);
-    assert.equal(long.as.registrations.length, 1);
+    assert.equal(short.as.registrations.length, SHORT);
+    assert.equal(long.as.registrations.length, LONG);
+    assert.equal(new Set(short.as.registrations.map((r) => r.client_id)).size, SHORT);
 
     const statuses = (list) => pool(list, 20, (c) => status(worker, c.secret));
     const shortExpiries = (await statuses(created.short)).map((s) => s.access_token_expires_at);
     await sleepUntil(Math.max(...shortExpiries.map((e) => expiredBy(e))) - 60_000);
 
+    // Each connection's access-token expiry, to the millisecond, from the plaintext metadata of
+    // its KV mirror: what the cron plans with.
+    const listed = () => new Map(kvEntries(worker.persistDir, 'conn:').map((e) => [e.key.slice('conn:'.length), e.metadata]));
+    const initial = listed();
+    assert.equal(initial.size, SHORT + LONG);
+    const shortIds = [...initial].filter(([, m]) => m.upstream === short.mcp.url).map(([id]) => id);
+    assert.equal(shortIds.length, SHORT);
+    // Soonest expiry first, ties by id, as the plan orders them.
+    const soonestFirst = [...shortIds].sort((a, b) => initial.get(a).expires_at - initial.get(b).expires_at || (a < b ? -1 : 1));
+
     const runs = [];
+    let last = initial;
     for (let i = 0; i < 3; i += 1) {
       const from = Date.now();
       const line = await runCron(worker);
       const to = Date.now();
-      runs.push({ line, short: refreshesOf(short.as, from, to), long: refreshesOf(long.as, from, to) });
+      const now = listed();
+      const refreshed = [...now].filter(([id, m]) => m.last_refresh_at !== last.get(id).last_refresh_at).map(([id]) => id);
+      runs.push({ line, refreshed: new Set(refreshed), short: refreshesOf(short.as, from, to), long: refreshesOf(long.as, from, to) });
+      last = now;
     }
+    // Which connections: the 40 that expire soonest, then the other 10, then none.
+    assert.deepEqual([...runs[0].refreshed].sort(), soonestFirst.slice(0, 40).sort());
+    assert.deepEqual([...runs[1].refreshed].sort(), soonestFirst.slice(40).sort());
+    assert.deepEqual([...runs[2].refreshed], []);
     assert.deepEqual(runs.map((r) => r.line), [cronSummary(500, 40, 40), cronSummary(500, 10, 10), cronSummary(500, 0, 0)]);
     assert.deepEqual(runs.map((r) => r.short.length), [40, 10, 0]);
     assert.deepEqual(runs.map((r) => r.long.length), [0, 0, 0]);

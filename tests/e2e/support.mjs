@@ -1,9 +1,10 @@
 // Shared steps of the end-to-end tests: a random encryption key, the local KV contents of a
 // Worker's persisted state, and driving the connect flow in a browser or with plain fetch.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { setTimeout as delay } from 'node:timers/promises';
 
 import { loginAndConsent } from '../lib/browser.mjs';
 
@@ -30,6 +31,61 @@ export function kvKeys(persistDir) {
   return keys.sort();
 }
 
+/**
+ * Every KV write that is visible in a Worker's persisted local state: each entry as
+ * `<key> <blob id>` (a put always stores a new blob, so rewriting a key changes its line) and the
+ * blob files on disk. Two equal snapshots mean no put and no delete landed in between, except a
+ * put whose key was deleted again before the second snapshot. Sorted.
+ */
+export function kvWrites(persistDir) {
+  const root = join(persistDir, 'v3', 'kv');
+  if (!existsSync(root)) return [];
+  const lines = [];
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isFile() && entry.parentPath.endsWith('blobs')) lines.push(`blob ${entry.name}`);
+    if (!entry.isFile() || !entry.name.endsWith('.sqlite')) continue;
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      const hasEntries = db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name='_mf_entries'").get();
+      if (hasEntries) lines.push(...db.prepare('SELECT key, blob_id FROM _mf_entries').all().map((r) => `entry ${r.key} ${r.blob_id}`));
+    } finally {
+      db.close();
+    }
+  }
+  return lines.sort();
+}
+
+/**
+ * The KV entries whose key starts with `prefix`, each as `{ key, metadata, value }`: the
+ * metadata parsed, the value read from its blob file (`v3/kv/<namespace>/blobs/<blob id>`).
+ * Read straight from workerd's files.
+ */
+export function kvEntries(persistDir, prefix) {
+  const root = join(persistDir, 'v3', 'kv');
+  if (!existsSync(root)) return [];
+  const blobs = new Map(readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.parentPath.endsWith('blobs'))
+    .map((entry) => [entry.name, join(entry.parentPath, entry.name)]));
+  const entries = [];
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.sqlite')) continue;
+    const db = new DatabaseSync(join(entry.parentPath, entry.name), { readOnly: true });
+    try {
+      const hasEntries = db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name='_mf_entries'").get();
+      if (!hasEntries) continue;
+      const rows = db.prepare('SELECT key, blob_id, metadata FROM _mf_entries WHERE substr(key, 1, ?) = ?').all(prefix.length, prefix);
+      for (const { key, blob_id: blobId, metadata } of rows) {
+        const blob = blobs.get(blobId);
+        entries.push({ key, metadata: metadata ? JSON.parse(metadata) : null, value: blob ? readFileSync(blob, 'utf8') : null });
+      }
+    } finally {
+      db.close();
+    }
+  }
+  return entries.sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
 /** The KV keys that make up stored connections (records and URL index entries). */
 export const connectionKeys = (persistDir) => kvKeys(persistDir).filter((k) => k.startsWith('conn:') || k.startsWith('url:'));
 
@@ -47,6 +103,72 @@ export async function startFlow(workerUrl, path) {
   return { location, state: location.searchParams.get('state'), cookie, setCookie: response.headers.get('set-cookie') };
 }
 
+/**
+ * Connecting a server by URL without a browser: GET /connect?server=<url> (the confirmation
+ * page), then its form's POST /connect. `cookie` is sent with both (a dashboard session, or
+ * nothing in open local development). Returns the POST's response.
+ */
+export async function confirmConnect(workerUrl, serverUrl, { cookie, headers = {} } = {}) {
+  const withCookie = cookie ? { cookie } : {};
+  const page = await fetch(`${workerUrl}/connect?server=${encodeURIComponent(serverUrl)}`, { redirect: 'manual', headers: withCookie });
+  const html = await page.text();
+  const token = /name="confirm" value="([^"]+)"/.exec(html)?.[1];
+  if (page.status !== 200 || !token) {
+    return { status: page.status, body: html, headers: page.headers };
+  }
+  const response = await fetch(`${workerUrl}/connect`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...withCookie, ...headers },
+    body: new URLSearchParams({ server: serverUrl, confirm: token }).toString(),
+  });
+  return { status: response.status, body: await response.text(), headers: response.headers };
+}
+
+/**
+ * Walks oidc-provider's devInteractions (login, then consent) from `authorizeUrl` with fetch,
+ * and returns the URL the authorization server finally redirects to (the client's callback,
+ * not followed). Cookies are kept for the authorization server's origin only.
+ */
+export async function authorizeAt(authorizeUrl, { login = 'test-user', password = 'any-password' } = {}) {
+  const origin = new URL(authorizeUrl).origin;
+  const jar = new Map();
+  let request = { url: authorizeUrl, method: 'GET' };
+  for (let step = 0; step < 12; step += 1) {
+    const response = await fetch(request.url, {
+      method: request.method,
+      redirect: 'manual',
+      headers: {
+        ...(request.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...(jar.size ? { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
+      },
+      body: request.body,
+    });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair.indexOf('=');
+      jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+    if (response.status >= 300 && response.status < 400) {
+      await response.arrayBuffer();
+      const next = new URL(response.headers.get('location'), request.url);
+      if (next.origin !== origin) return next;
+      request = { url: next.href, method: 'GET' };
+      continue;
+    }
+    const html = await response.text();
+    const form = /<form[^>]*\saction="([^"]+)"[^>]*method="post"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
+    if (!form) throw new Error(`authorizeAt: ${request.url} answered ${response.status} without a form`);
+    const fields = new URLSearchParams();
+    for (const [input] of form[2].matchAll(/<input\b[^>]*>/gi)) {
+      const name = /\sname="([^"]*)"/.exec(input)?.[1];
+      if (name) fields.set(name, { login, password }[name] ?? /\svalue="([^"]*)"/.exec(input)?.[1] ?? '');
+    }
+    request = { url: new URL(form[1].replaceAll('&amp;', '&'), request.url).href, method: 'POST', body: fields.toString() };
+  }
+  throw new Error(`authorizeAt: no redirect back to the client from ${authorizeUrl}`);
+}
+
 /** GET /oauth/callback with the given query and optional cookie. */
 export async function callback(workerUrl, query, cookie) {
   const url = new URL('/oauth/callback', workerUrl);
@@ -60,8 +182,9 @@ export const errorCode = (html) => /<span id="error-code">([a-z_]+)<\/span>/.exe
 
 /**
  * Connects through the landing page in `page`: clicks the preset (or submits the form with
- * `serverUrl`), signs in and consents at the authorization server, and returns the URLs the
- * success page shows plus the callback URL the browser used.
+ * `serverUrl` and confirms the server on the page that follows), signs in and consents at the
+ * authorization server, and returns the URLs the success page shows plus the callback URL the
+ * browser used.
  */
 export async function connectInBrowser(page, workerUrl, { preset, serverUrl }) {
   await page.goto(`${workerUrl}/`);
@@ -70,6 +193,8 @@ export async function connectInBrowser(page, workerUrl, { preset, serverUrl }) {
   } else {
     await page.fill('#connect-form input[name="server"]', serverUrl);
     await page.click('#connect-form button[type="submit"]');
+    await page.waitForSelector('body[data-page="confirm"]');
+    await page.click('#confirm-form button[type="submit"]');
   }
   const callbackUrl = await loginAndConsent(page);
   await page.waitForSelector('body[data-page="success"]', { timeout: 15_000 });
@@ -82,3 +207,47 @@ export async function connectInBrowser(page, workerUrl, { preset, serverUrl }) {
 
 /** The secret in a permanent URL. */
 export const secretOf = (url) => /\/s\/([A-Za-z0-9_-]{43})\//.exec(url)?.[1] ?? null;
+
+/**
+ * Reads the events of an SSE response (WHATWG HTML §9.2.6) one at a time: `next()` resolves
+ * with `{ id, event, data }` for the next event, skipping comments, or `null` once the stream
+ * ends. `next(ms)` gives up with an error after `ms`, so a missing event fails the test instead
+ * of hanging it.
+ */
+export function sseEvents(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  return {
+    async next(ms = 15_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        buffer = buffer.replaceAll('\r\n', '\n');
+        const end = buffer.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = { id: null, event: 'message', data: null };
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) continue;
+            const colon = line.indexOf(':');
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'id') event.id = value;
+            else if (field === 'event') event.event = value;
+            else if (field === 'data') event.data = event.data === null ? value : `${event.data}\n${value}`;
+          }
+          if (event.data !== null) return event;
+          continue;
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`no SSE event within ${ms} ms; unread: ${JSON.stringify(buffer)}`);
+        const read = await Promise.race([reader.read(), delay(left).then(() => 'timeout')]);
+        if (read === 'timeout') continue;
+        if (read.done) return null;
+        buffer += decoder.decode(read.value, { stream: true });
+      }
+    },
+    cancel: () => reader.cancel().catch(() => {}),
+  };
+}

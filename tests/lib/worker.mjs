@@ -52,6 +52,9 @@ export async function startWorker({ vars = {}, port, main = workerMain, config =
         ...process.env,
         CI: '1',
         WRANGLER_SEND_METRICS: 'false',
+        // wrangler dev keeps a local trace store of every request (URLs included) unless told not
+        // to; a deployed Bindify enables no Workers Observability, and tests look at its storage.
+        X_LOCAL_OBSERVABILITY: 'false',
         FORCE_COLOR: '0', // fewer ANSI escapes in the log (esbuild-style warnings keep theirs)
         WRANGLER_LOG_PATH: join(dir, 'wrangler-logs'),
       },
@@ -76,9 +79,13 @@ export async function startWorker({ vars = {}, port, main = workerMain, config =
       return proc.pid;
     },
     stop: () => proc.stop(),
-    /** Stops the Worker and starts it again on the same port with the same state. */
-    async restart() {
+    /**
+     * Stops the Worker and starts it again on the same port with the same state; `vars`, when
+     * given, replace its variables (an operator changing the Worker's secrets).
+     */
+    async restart({ vars: newVars } = {}) {
       await proc.stop();
+      if (newVars) writeFileSync(join(dir, '.dev.vars'), devVars(newVars));
       await start();
     },
     /** Runs the scheduled handler as the cron trigger `expr` would. */
@@ -127,9 +134,12 @@ function devVars(vars) {
   return Object.entries(vars).map(([name, value]) => {
     const text = String(value);
     if (!VAR_NAME.test(name)) throw new Error(`startWorker: bad variable name ${JSON.stringify(name)}`);
-    // .dev.vars is dotenv: a double-quoted value cannot hold a quote, a backslash or a newline.
-    if (/["\\\n\r]/.test(text)) throw new Error(`startWorker: the value of ${name} contains a quote, backslash or newline`);
-    return `${name}="${text}"\n`;
+    // .dev.vars is dotenv: a double-quoted value cannot hold a quote, a backslash or a newline;
+    // a single-quoted one (JSON, say) is taken as written, but cannot hold a single quote.
+    if (/[\\\n\r]/.test(text) || (text.includes('"') && text.includes("'"))) {
+      throw new Error(`startWorker: the value of ${name} contains a backslash, a newline or both kinds of quote`);
+    }
+    return text.includes('"') ? `${name}='${text}'\n` : `${name}="${text}"\n`;
   }).join('');
 }
 

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use super::transport::{Method, Response, Transport, Unreachable};
-use crate::secret::AdminToken;
+use bindify_core::admin::AdminToken;
 
 #[derive(Debug, Clone)]
 pub struct Sent {
@@ -65,7 +65,7 @@ impl Transport for Fake {
         self.sent.borrow_mut().push(Sent {
             method,
             url: url.to_owned(),
-            bearer: token.map(|t| t.secret().to_owned()),
+            bearer: token.map(|t| t.expose().to_owned()),
             body: json.cloned(),
         });
         self.answers
@@ -86,7 +86,7 @@ pub fn client_with(fake: Fake, token: Option<&str>) -> super::Client<Fake> {
     super::Client::new(
         fake,
         crate::worker_url::WorkerUrl::parse("https://w.example").expect("url"),
-        token.and_then(AdminToken::new),
+        token.and_then(AdminToken::parse),
         "BINDIFY_ADMIN_TOKEN".into(),
     )
 }

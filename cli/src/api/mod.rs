@@ -10,13 +10,30 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::error::{CliError, Result};
-use crate::secret::AdminToken;
+use crate::fixes;
 use crate::worker_url::{WorkerUrl, segment};
+use bindify_core::admin::AdminToken;
+use bindify_core::cli_flow::ConnectCode;
 use transport::{Method, Response, Transport};
 use types::{
-    ApiErrorBody, ConnectStarted, ConnectStatus, Connection, ConnectionList, Health, PermanentUrls,
-    Reconnect, Revoked,
+    ApiErrorBody, ConnectStarted, ConnectStatus, Connected, Connection, ConnectionList,
+    EnteredClient, Health, PermanentUrls, Reconnect, Revoked,
 };
+
+const HEALTH: &str = "/api/health";
+/// The Worker's refusals while its `ADMIN_TOKEN` is missing or too short (docs/api.md).
+const ADMIN_TOKEN_MISSING: &str = "admin_token_missing";
+const ADMIN_TOKEN_WEAK: &str = "admin_token_weak";
+
+/// How the Worker answered `GET /api/health`.
+#[derive(Debug)]
+pub enum HealthAnswer {
+    Answered(Health),
+    /// 503 `admin_token_missing`: no `ADMIN_TOKEN`, so the Worker refuses all management.
+    AdminTokenMissing,
+    /// 503 `admin_token_weak`: an `ADMIN_TOKEN` under 32 bytes, refused the same way.
+    AdminTokenWeak,
+}
 
 pub struct Client<T> {
     transport: T,
@@ -60,14 +77,34 @@ impl<T: Transport> Client<T> {
     }
 
     pub fn health(&self) -> Result<Health> {
-        self.call(Method::Get, "/api/health", None, |_| {
-            CliError::Api(format!(
-                "{} has no management API (GET /api/health answered 404): is it a Bindify \
-                 Worker? Deploy a current version of Bindify there, or check the URL with \
-                 `bindify login --worker <url>`",
-                self.worker
-            ))
+        self.call(Method::Get, HEALTH, None, |_| self.no_health())
+    }
+
+    /// `GET /api/health` for `bindify doctor`: a Worker that refuses management until its
+    /// `ADMIN_TOKEN` is fixed is an answer to report, not an error.
+    pub fn health_answer(&self) -> Result<HealthAnswer> {
+        let response = self.send(Method::Get, HEALTH, None, true)?;
+        if response.status == 503 {
+            let body: ApiErrorBody = serde_json::from_str(&response.body).unwrap_or_default();
+            match body.error.as_str() {
+                ADMIN_TOKEN_MISSING => return Ok(HealthAnswer::AdminTokenMissing),
+                ADMIN_TOKEN_WEAK => return Ok(HealthAnswer::AdminTokenWeak),
+                _ => {}
+            }
+        }
+        self.interpret(Method::Get, HEALTH, &response, |status, _| {
+            (status == 404).then(|| self.no_health())
         })
+        .map(HealthAnswer::Answered)
+    }
+
+    fn no_health(&self) -> CliError {
+        CliError::Api(format!(
+            "{} has no management API (GET /api/health answered 404): is it a Bindify \
+             Worker? Deploy a current version of Bindify there, or check the URL with \
+             `bindify login --worker <url>`",
+            self.worker
+        ))
     }
 
     pub fn list(&self) -> Result<Vec<Connection>> {
@@ -127,9 +164,58 @@ impl<T: Transport> Client<T> {
         )
     }
 
+    /// `PUT /api/clients`: stores a client the owner registered at `server`'s authorization
+    /// server. A 400 is about the server or the client: `on_400` words it.
+    pub fn enter_client(
+        &self,
+        server: &str,
+        client_id: &str,
+        client_secret: Option<&str>,
+        on_400: impl FnOnce(&ApiErrorBody) -> CliError,
+    ) -> Result<EnteredClient> {
+        self.call_with(
+            Method::Put,
+            "/api/clients",
+            Some(
+                json!({ "server": server, "client_id": client_id, "client_secret": client_secret }),
+            ),
+            |status, body| match status {
+                400 | 502 => Some(on_400(body)),
+                404 => Some(self.too_old("PUT /api/clients")),
+                _ => None,
+            },
+        )
+    }
+
+    /// `POST /api/connections`: a connection made without a browser (`body` names its kind and
+    /// credential). A 400 or 502 is about the server or the credential: `on_error` words it.
+    pub fn create_connection(
+        &self,
+        body: serde_json::Value,
+        on_error: impl FnOnce(&ApiErrorBody) -> CliError,
+    ) -> Result<Connected> {
+        self.call_with(
+            Method::Post,
+            "/api/connections",
+            Some(body),
+            |status, error| match status {
+                400 | 502 => Some(on_error(error)),
+                404 | 405 => Some(self.too_old("POST /api/connections")),
+                _ => None,
+            },
+        )
+    }
+
+    fn too_old(&self, what: &str) -> CliError {
+        CliError::Api(format!(
+            "{} does not know {what}: deploy a current version of Bindify",
+            self.worker
+        ))
+    }
+
     /// `GET /api/connect/<code>`. 404: the code expired, or its result was already taken.
-    pub fn connect_status(&self, code: &str) -> Result<ConnectStatus> {
-        let path = format!("/api/connect/{}", segment(code));
+    pub fn connect_status(&self, code: &ConnectCode) -> Result<ConnectStatus> {
+        let path = format!("/api/connect/{}", segment(code.expose()));
         self.call(Method::Get, &path, None, |_| {
             CliError::FlowFailed(
                 "the connect code expired or its result was already collected: run \
@@ -183,6 +269,17 @@ impl<T: Transport> Client<T> {
         special: impl FnOnce(u16, &ApiErrorBody) -> Option<CliError>,
     ) -> Result<R> {
         let response = self.send(method, path, json.as_ref(), true)?;
+        self.interpret(method, path, &response, special)
+    }
+
+    /// An answer to `method path`: a 2xx body parsed as `R`, anything else an error.
+    fn interpret<R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        response: &Response,
+        special: impl FnOnce(u16, &ApiErrorBody) -> Option<CliError>,
+    ) -> Result<R> {
         if (200..300).contains(&response.status) {
             return serde_json::from_str(&response.body).map_err(|e| {
                 CliError::Api(format!(
@@ -197,7 +294,7 @@ impl<T: Transport> Client<T> {
         if let Some(error) = special(response.status, &body) {
             return Err(error);
         }
-        Err(self.failure(method, path, &response, &body))
+        Err(self.failure(method, path, response, &body))
     }
 
     /// Every non-success answer except 404, mapped once.
@@ -229,11 +326,20 @@ impl<T: Transport> Client<T> {
                  with the Worker's ADMIN_TOKEN secret",
                 response.retry_after.as_deref().unwrap_or("a few")
             )),
-            (503, "admin_token_missing") => CliError::Api(format!(
-                "{} has no ADMIN_TOKEN secret, so it refuses management: set one with \
-                 `openssl rand -base64 32 | npx wrangler@4 secret put ADMIN_TOKEN`, then run \
+            (503, ADMIN_TOKEN_MISSING) => CliError::Api(format!(
+                "{} has no ADMIN_TOKEN secret, so it refuses management: run `{}` in your \
+                 Bindify checkout (it sets a random one and prints it once), then \
                  `bindify login --worker {}`",
-                self.worker, self.worker
+                self.worker,
+                fixes::SET_MISSING_SECRETS,
+                self.worker
+            )),
+            (503, ADMIN_TOKEN_WEAK) => CliError::Api(format!(
+                "{} has an ADMIN_TOKEN shorter than 32 bytes, so it refuses management: run \
+                 `{}` in your Bindify checkout, then `bindify login --worker {}`",
+                self.worker,
+                fixes::REPLACE_ADMIN_TOKEN,
+                self.worker
             )),
             (400, _) => CliError::Usage(format!(
                 "the Worker refused the request ({}){detail}",
@@ -252,7 +358,7 @@ impl<T: Transport> Client<T> {
                 method.as_str(),
                 code_or_status(status, body),
                 if status >= 500 {
-                    ". Try again; if it persists, check the Worker's logs (`npx wrangler@4 tail`)"
+                    ". Try again; if it persists, check the Worker's logs (`scripts/wrangler.sh tail` in your Bindify checkout)"
                 } else {
                     ""
                 }

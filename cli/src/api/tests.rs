@@ -1,3 +1,4 @@
+use bindify_core::cli_flow::ConnectCode;
 use serde_json::json;
 
 use super::fake::{Fake, TOKEN, client, client_with, connection};
@@ -23,7 +24,8 @@ fn requests_carry_the_token_except_the_root() {
     assert_eq!(
         c.connect("notion", |_| CliError::Usage("400".into()))
             .expect("connect")
-            .code,
+            .code
+            .expose(),
         "c0de"
     );
     let sent = c.transport().sent();
@@ -58,7 +60,11 @@ fn paths_of_each_operation() {
     c.revoke("id").expect("revoke");
     c.rotate("id").expect("rotate");
     c.reconnect("id").expect("reconnect");
-    assert_eq!(c.connect_status("k").expect("poll"), ConnectStatus::Pending);
+    assert_eq!(
+        c.connect_status(&ConnectCode::new("k".into()))
+            .expect("poll"),
+        ConnectStatus::Pending
+    );
     let sent: Vec<(Method, String)> = c
         .transport()
         .sent()
@@ -97,10 +103,11 @@ fn connect_statuses_parse() {
             .answer(200, json!({"status": "failed", "error": "access_denied", "message": "You declined."})),
     );
     assert!(
-        matches!(c.connect_status("k"), Ok(ConnectStatus::Connected(ref x)) if x.mcp_url == "m")
+        matches!(c.connect_status(&ConnectCode::new("k".into())), Ok(ConnectStatus::Connected(ref x)) if x.mcp_url == "m")
     );
     assert_eq!(
-        c.connect_status("k").expect("failed"),
+        c.connect_status(&ConnectCode::new("k".into()))
+            .expect("failed"),
         ConnectStatus::Failed {
             error: "access_denied".into(),
             message: "You declined.".into()
@@ -169,7 +176,10 @@ fn each_failure_maps_to_its_exit_code() {
         ),
         (
             Fake::new().answer(404, json!({"error": "not_found", "message": "m"})),
-            |c| c.connect_status("code").expect_err("x"),
+            |c| {
+                c.connect_status(&ConnectCode::new("code".into()))
+                    .expect_err("x")
+            },
             6,
             "the connect code expired",
         ),
@@ -183,7 +193,13 @@ fn each_failure_maps_to_its_exit_code() {
             Fake::new().answer(503, json!({"error": "admin_token_missing", "message": "m"})),
             |c| c.list().expect_err("x"),
             1,
-            "secret put ADMIN_TOKEN",
+            "has no ADMIN_TOKEN secret, so it refuses management: run `scripts/deploy.sh` in your Bindify checkout",
+        ),
+        (
+            Fake::new().answer(503, json!({"error": "admin_token_weak", "message": "m"})),
+            |c| c.list().expect_err("x"),
+            1,
+            "shorter than 32 bytes, so it refuses management: run `scripts/wrangler.sh secret delete ADMIN_TOKEN && scripts/deploy.sh`",
         ),
         (
             Fake::new().answer(
@@ -241,6 +257,10 @@ fn the_workers_connection_view_reads_as_a_listed_connection() {
         last_refresh_at: None,
         last_error: Some("invalid_grant".into()),
         created_at: "2026-11-20T09:00:00Z".into(),
+        refreshable: true,
+        next_attempt_at: None,
+        kind: bindify_core::record::ConnectionKind::Oauth,
+        grant_expires_at: None,
     };
     let read: super::types::Connection =
         serde_json::from_value(serde_json::to_value(&view).expect("json")).expect("parse");

@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
-use crate::secret::AdminToken;
+use bindify_core::admin::AdminToken;
+use bindify_core::headers;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     Get,
     Post,
+    Put,
     Delete,
 }
 
@@ -17,6 +19,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Put => "PUT",
             Method::Delete => "DELETE",
         }
     }
@@ -79,9 +82,9 @@ impl Transport for UreqTransport {
         let mut builder = ureq::http::Request::builder()
             .method(method.as_str())
             .uri(url)
-            .header("accept", "application/json");
+            .header(headers::ACCEPT, "application/json");
         if let Some(token) = token {
-            builder = builder.header("authorization", format!("Bearer {}", token.secret()));
+            builder = builder.header(headers::AUTHORIZATION, format!("Bearer {}", token.expose()));
         }
         // The http crate's errors name the part that is wrong, never a header's value.
         let invalid = |e: ureq::http::Error| Unreachable(format!("invalid request: {e}"));
@@ -90,7 +93,7 @@ impl Transport for UreqTransport {
                 let body = serde_json::to_vec(value)
                     .map_err(|e| Unreachable(format!("cannot encode the request: {e}")))?;
                 let request = builder
-                    .header("content-type", "application/json")
+                    .header(headers::CONTENT_TYPE, "application/json")
                     .body(body)
                     .map_err(invalid)?;
                 self.agent.run(request)
@@ -105,8 +108,8 @@ impl Transport for UreqTransport {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let retry_after = header("retry-after");
-        let location = header("location");
+        let retry_after = header(headers::RETRY_AFTER);
+        let location = header(headers::LOCATION);
         let status = response.status().as_u16();
         let body = response
             .body_mut()

@@ -2,6 +2,7 @@
 //! unknown field is ignored and `state` is free text, so a CLI works with a Worker a version
 //! ahead of it.
 
+use bindify_core::cli_flow::ConnectCode;
 use serde::{Deserialize, Serialize};
 
 /// A connection as `GET /api/connections` lists it. Holds no token and no URL secret.
@@ -22,6 +23,13 @@ pub struct Connection {
     pub last_error: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
+    /// `oauth`, `client_credentials`, `identity_assertion`, `api_key` or `open`; absent from
+    /// older Workers.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// When the grant ends whatever Bindify does, where that is known.
+    #[serde(default)]
+    pub grant_expires_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,11 +45,18 @@ pub struct Revoked {
     pub upstream_revocation: String,
 }
 
-/// `POST /api/connections/<id>/rotate`, and the URLs of a new connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/connections/<id>/rotate`, and the URLs of a new connection. `Debug` leaves them
+/// out: they carry the URL secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PermanentUrls {
     pub mcp_url: String,
     pub sse_url: String,
+}
+
+impl std::fmt::Debug for PermanentUrls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PermanentUrls").finish_non_exhaustive()
+    }
 }
 
 /// `POST /api/connections/<id>/reconnect`.
@@ -50,13 +65,22 @@ pub struct Reconnect {
     pub reconnect_url: String,
 }
 
-/// `POST /api/connect`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `POST /api/connect`. `Debug` leaves out the code and the link that carries it.
+#[derive(Clone, Deserialize)]
 pub struct ConnectStarted {
-    pub code: String,
+    pub code: ConnectCode,
     pub browser_url: String,
     #[serde(default)]
     pub expires_at: Option<String>,
+}
+
+impl std::fmt::Debug for ConnectStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectStarted")
+            .field("code", &self.code)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `GET /api/connect/<code>`.
@@ -73,7 +97,8 @@ pub enum ConnectStatus {
 }
 
 /// A finished CLI connect flow: the only answer besides rotate that carries permanent URLs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` leaves them out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connected {
     pub id: String,
     #[serde(default)]
@@ -82,6 +107,25 @@ pub struct Connected {
     pub upstream: String,
     pub mcp_url: String,
     pub sse_url: String,
+}
+
+impl std::fmt::Debug for Connected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connected")
+            .field("id", &self.id)
+            .field("label", &self.label)
+            .field("upstream", &self.upstream)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `PUT /api/clients`: the client as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnteredClient {
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
 }
 
 /// `GET /api/health`.
@@ -93,6 +137,9 @@ pub struct Health {
     pub encryption_key: String,
     /// `set` or `missing`.
     pub admin_token: String,
+    /// `ok`, `unbound` (no VAULT KV namespace) or `unavailable`; absent from older Workers.
+    #[serde(default)]
+    pub storage: Option<String>,
     #[serde(default)]
     pub last_cron_run: Option<String>,
     #[serde(default)]

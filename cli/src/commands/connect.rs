@@ -3,11 +3,13 @@
 
 use std::time::{Duration, Instant};
 
+use bindify_core::cli_flow::ConnectCode;
 use bindify_core::presets;
+use zeroize::Zeroizing;
 
 use crate::api::Client;
 use crate::api::transport::Transport;
-use crate::api::types::{ConnectStatus, Connected};
+use crate::api::types::{ApiErrorBody, ConnectStatus, Connected};
 use crate::clock::{now, parse_rfc3339};
 use crate::error::{CliError, Result};
 use crate::output::{self, Output};
@@ -45,7 +47,7 @@ pub fn server_argument(input: &str) -> Result<String> {
     Ok(input.to_ascii_lowercase())
 }
 
-/// The built-in presets, for messages: "notion, linear, atlassian, sentry".
+/// The built-in presets, for messages: "notion, linear, sentry".
 pub fn builtin_names() -> String {
     presets::builtin()
         .iter()
@@ -64,14 +66,93 @@ pub struct Ui<'a> {
     pub waiting: &'a dyn Fn() -> Box<dyn FnOnce()>,
 }
 
+/// What the owner gave besides the server, read from the flags, standard input and files.
+/// `Debug` leaves out the secrets.
+#[derive(Default)]
+pub struct Credentials {
+    /// A client registered at the server's authorization server.
+    pub client_id: Option<String>,
+    pub client_secret: Option<Zeroizing<String>>,
+    /// Connect with the client's own credentials instead of a browser sign-in.
+    pub client_credentials: bool,
+    pub private_key_pem: Option<Zeroizing<String>>,
+    /// Connect with this API key, in `header` (the Worker's default: Authorization).
+    pub api_key: Option<Zeroizing<String>>,
+    pub header: Option<String>,
+    /// Connect a server that needs no credential.
+    pub open: bool,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .field("client_credentials", &self.client_credentials)
+            .field("header", &self.header)
+            .field("open", &self.open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// The body of `POST /api/connections` when the connection is made without a browser.
+    fn direct_body(&self, server: &str) -> Option<serde_json::Value> {
+        let secret = |s: &Option<Zeroizing<String>>| s.as_ref().map(|s| s.as_str().to_owned());
+        if self.open {
+            return Some(serde_json::json!({ "server": server, "kind": "open" }));
+        }
+        if let Some(key) = &self.api_key {
+            return Some(serde_json::json!({
+                "server": server,
+                "kind": "api_key",
+                "header_name": self.header,
+                "api_key": key.as_str(),
+            }));
+        }
+        self.client_credentials.then(|| {
+            serde_json::json!({
+                "server": server,
+                "kind": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": secret(&self.client_secret),
+                "private_key_pem": secret(&self.private_key_pem),
+            })
+        })
+    }
+}
+
 pub fn connect<T: Transport>(
     client: &Client<T>,
     server: &str,
     timeout: Duration,
     interval: Duration,
     ui: &Ui<'_>,
+    credentials: &Credentials,
 ) -> Result<Output> {
     let server = server_argument(server)?;
+    let refused = |body: &ApiErrorBody| {
+        let said = body.message.trim_end_matches('.');
+        CliError::Usage(format!(
+            "the Worker cannot connect {server} this way ({}): {said}",
+            body.error
+        ))
+    };
+    if let Some(body) = credentials.direct_body(&server) {
+        let connected = client.create_connection(body, refused)?;
+        return Ok(Output::new(output::connected(&connected), &connected));
+    }
+    if let Some(client_id) = &credentials.client_id {
+        let entered = client.enter_client(
+            &server,
+            client_id,
+            credentials.client_secret.as_ref().map(|s| s.as_str()),
+            refused,
+        )?;
+        (ui.note)(&format!(
+            "Saved the client {} for {}: every connection there uses it.",
+            entered.client_id, entered.issuer
+        ));
+    }
     let started = client.connect(&server, |body| {
         let said = if body.message.is_empty() {
             String::new()
@@ -129,7 +210,7 @@ pub fn connect<T: Transport>(
 /// no longer knows after its expiry (`expires_at`) is a timeout too.
 fn wait<T: Transport>(
     client: &Client<T>,
-    code: &str,
+    code: &ConnectCode,
     timeout: Duration,
     interval: Duration,
     expires_at: Option<bindify_core::time::UnixMillis>,

@@ -1,19 +1,18 @@
-//! `bindify doctor`: a checklist of what makes a deployment work. Hard failures (unreachable,
-//! wrong token, no usable encryption key) make the exit code non-zero; a quiet cron is a
-//! warning, since tokens are still refreshed on demand.
+//! `bindify doctor`: a checklist of what makes a deployment work, each finding with the command
+//! that fixes it (the same advice as `scripts/deploy.sh`). Hard failures (unreachable, wrong
+//! token, an `ADMIN_TOKEN` the Worker refuses, no usable encryption key, no KV namespace) make
+//! the exit code non-zero; a quiet cron is a warning, since tokens are still refreshed on
+//! demand. The checks of the Worker's answer are in [`super::doctor_checks`].
 
 use bindify_core::time::UnixMillis;
 use serde::Serialize;
 
-use crate::api::Client;
+use super::doctor_checks::{from_health, grants_ending, refused_admin_token};
 use crate::api::transport::Transport;
 use crate::api::types::Health;
-use crate::clock::{parse_rfc3339, relative};
+use crate::api::{Client, HealthAnswer};
 use crate::error::{CliError, Exit};
 use crate::output::Output;
-
-/// The cron runs every 5 minutes; three missed runs is a problem.
-pub const CRON_FRESH_MS: i64 = 15 * 60 * 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,15 +27,24 @@ pub struct Check {
     pub name: &'static str,
     pub level: Level,
     pub detail: String,
+    /// The command that fixes it, run from the root of the Bindify checkout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<&'static str>,
 }
 
 impl Check {
-    fn new(name: &'static str, level: Level, detail: impl Into<String>) -> Self {
+    pub fn new(name: &'static str, level: Level, detail: impl Into<String>) -> Self {
         Check {
             name,
             level,
             detail: detail.into(),
+            fix: None,
         }
+    }
+
+    pub fn fix(mut self, command: &'static str) -> Self {
+        self.fix = Some(command);
+        self
     }
 }
 
@@ -69,9 +77,9 @@ pub fn doctor<T: Transport>(client: &Client<T>, now: UnixMillis) -> Output {
                 Level::Ok,
                 format!("{worker} answered GET / with {status}"),
             ));
-            match client.health() {
+            match client.health_answer() {
                 Err(e) => fail(&mut checks, "admin API", &e),
-                Ok(h) => {
+                Ok(HealthAnswer::Answered(h)) => {
                     checks.push(Check::new(
                         "admin API",
                         Level::Ok,
@@ -88,17 +96,28 @@ pub fn doctor<T: Transport>(client: &Client<T>, now: UnixMillis) -> Output {
                                 .unwrap_or_default()
                         ),
                     ));
-                    let key = encryption_key(&h);
-                    if key.level == Level::Fail && exit == Exit::Ok {
-                        exit = Exit::Generic;
-                    }
-                    checks.push(key);
-                    checks.push(admin_token(&h));
-                    checks.push(cron(&h, now));
+                    checks.extend(from_health(&h, now));
+                    let storage_down =
+                        matches!(h.storage.as_deref(), Some("unbound" | "unavailable"));
                     health = Some(h);
+                    // Connections whose grant ends soon: only a reconnect goes past that date.
+                    if !storage_down {
+                        match client.list() {
+                            Ok(connections) => checks.push(grants_ending(&connections, now)),
+                            Err(e) => checks.push(Check::new(
+                                "grants",
+                                Level::Warn,
+                                format!("the connections could not be listed: {e}"),
+                            )),
+                        }
+                    }
                 }
+                Ok(refused) => checks.extend(refused_admin_token(&refused)),
             }
         }
+    }
+    if exit == Exit::Ok && checks.iter().any(|c| c.level == Level::Fail) {
+        exit = Exit::Generic;
     }
 
     let ok = exit == Exit::Ok;
@@ -110,9 +129,18 @@ pub fn doctor<T: Transport>(client: &Client<T>, now: UnixMillis) -> Output {
             Level::Fail => "[FAIL]",
         };
         human.push_str(&format!("{mark} {}: {}\n", check.name, check.detail));
+        if let Some(fix) = check.fix {
+            human.push_str(&format!("       fix: {fix}\n"));
+        }
     }
     if let Some(n) = health.as_ref().and_then(|h| h.connections) {
         human.push_str(&format!("{n} connection(s).\n"));
+    }
+    if checks.iter().any(|c| c.fix.is_some()) {
+        human.push_str(
+            "Run each fix from the root of the Bindify checkout you deploy from; \
+             scripts/deploy.sh changes only what is missing.\n",
+        );
     }
     human.push_str(if ok {
         "All required checks passed.\n"
@@ -126,75 +154,4 @@ pub fn doctor<T: Transport>(client: &Client<T>, now: UnixMillis) -> Output {
         health: health.as_ref(),
     });
     Output { human, json, exit }
-}
-
-fn encryption_key(h: &Health) -> Check {
-    const NAME: &str = "encryption key";
-    match h.encryption_key.as_str() {
-        "ok" => Check::new(NAME, Level::Ok, "TOKEN_ENCRYPTION_KEY is set and valid"),
-        "missing" => Check::new(
-            NAME,
-            Level::Fail,
-            "TOKEN_ENCRYPTION_KEY is not set, so no connection can be stored: set it with \
-             `openssl rand -base64 32 | npx wrangler@4 secret put TOKEN_ENCRYPTION_KEY`",
-        ),
-        other => Check::new(
-            NAME,
-            Level::Fail,
-            format!(
-                "TOKEN_ENCRYPTION_KEY is {other}: it must be 32 random bytes in base64. If \
-                 connections were stored under an earlier key, put that key back; otherwise set \
-                 a new one with `openssl rand -base64 32 | npx wrangler@4 secret put \
-                 TOKEN_ENCRYPTION_KEY`"
-            ),
-        ),
-    }
-}
-
-fn admin_token(h: &Health) -> Check {
-    const NAME: &str = "admin token";
-    if h.admin_token == "set" {
-        Check::new(NAME, Level::Ok, "ADMIN_TOKEN is set on the Worker")
-    } else {
-        Check::new(
-            NAME,
-            Level::Warn,
-            "ADMIN_TOKEN is not set: the Worker is open for local development only. Set it \
-             before deploying: `openssl rand -base64 32 | npx wrangler@4 secret put \
-             ADMIN_TOKEN`",
-        )
-    }
-}
-
-fn cron(h: &Health, now: UnixMillis) -> Check {
-    const NAME: &str = "cron";
-    const HOW: &str = "check that wrangler.toml has `[triggers] crons = [\"*/5 * * * *\"]` and \
-         was deployed, and that the Cloudflare dashboard lists the trigger (Workers & Pages → \
-         your Worker → Settings → Trigger events). Tokens are still refreshed on demand";
-    let last = h.last_cron_run.as_deref();
-    match last.map(|t| (t, parse_rfc3339(t))) {
-        Some((text, Some(at))) if now - at <= CRON_FRESH_MS => Check::new(
-            NAME,
-            Level::Ok,
-            format!("last run {text} ({})", relative(at, now)),
-        ),
-        Some((text, Some(at))) => Check::new(
-            NAME,
-            Level::Warn,
-            format!(
-                "no run in the last 15 minutes (last run {text}, {}): {HOW}",
-                relative(at, now)
-            ),
-        ),
-        Some((text, None)) => Check::new(
-            NAME,
-            Level::Warn,
-            format!("the Worker reports an unreadable last run ({text}): {HOW}"),
-        ),
-        None => Check::new(
-            NAME,
-            Level::Warn,
-            format!("the cron has never run on this Worker: {HOW}"),
-        ),
-    }
 }

@@ -9,8 +9,9 @@ use crate::api::Client;
 use crate::api::transport::Transport;
 use crate::config::{self, ConfigFile};
 use crate::error::{CliError, Result};
+use crate::fixes;
 use crate::output::Output;
-use crate::secret::AdminToken;
+use bindify_core::admin::AdminToken;
 
 pub fn login<T: Transport>(
     client: &Client<T>,
@@ -21,9 +22,10 @@ pub fn login<T: Transport>(
         CliError::Unauthorized(ref m) if m.starts_with("the admin token is wrong") => {
             CliError::Unauthorized(format!(
                 "the admin token is wrong: {} refused it (401), so nothing was saved. Use the \
-                 value of the Worker's ADMIN_TOKEN secret (`npx wrangler@4 secret put \
-                 ADMIN_TOKEN` sets a new one)",
-                client.worker()
+                 value of the Worker's ADMIN_TOKEN secret, which scripts/deploy.sh printed once \
+                 (`{}` makes a new one)",
+                client.worker(),
+                fixes::REPLACE_ADMIN_TOKEN
             ))
         }
         other => other,
@@ -39,11 +41,11 @@ pub fn login<T: Transport>(
         path.display()
     );
     if health.admin_token != "set" {
-        human.push_str(
+        human.push_str(&format!(
             "Note: this Worker has no ADMIN_TOKEN, so it accepted the token unchecked (local \
-             development). Set one before deploying: `openssl rand -base64 32 | npx wrangler@4 \
-             secret put ADMIN_TOKEN`.\n",
-        );
+             development). `{}` sets one when it deploys.\n",
+            fixes::SET_MISSING_SECRETS
+        ));
     }
     #[derive(Serialize)]
     struct Json {

@@ -3,6 +3,7 @@
 
 pub mod connect;
 pub mod doctor;
+mod doctor_checks;
 pub mod login;
 pub mod manage;
 

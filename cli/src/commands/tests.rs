@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::connect::{Ui, connect, server_argument};
+use super::connect::{Credentials, Ui, connect, server_argument};
 use super::doctor::doctor;
 use super::manage::{Confirmation, reconnect, revoke, status};
 use crate::api::fake::{Fake, TOKEN, client, connection};
@@ -24,6 +24,20 @@ fn run_connect(
     Vec<String>,
     Vec<crate::api::fake::Sent>,
 ) {
+    run_connect_with(fake, server, timeout, open, &Credentials::default())
+}
+
+fn run_connect_with(
+    fake: Fake,
+    server: &str,
+    timeout: Duration,
+    open: Option<crate::terminal::Opener<'_>>,
+    credentials: &Credentials,
+) -> (
+    Result<crate::output::Output, CliError>,
+    Vec<String>,
+    Vec<crate::api::fake::Sent>,
+) {
     let notes = RefCell::new(Vec::new());
     let note = |t: &str| notes.borrow_mut().push(t.to_owned());
     let waiting: &dyn Fn() -> Box<dyn FnOnce()> = &|| Box::new(|| {});
@@ -33,7 +47,7 @@ fn run_connect(
         waiting,
     };
     let c = client(fake);
-    let result = connect(&c, server, timeout, TICK, &ui);
+    let result = connect(&c, server, timeout, TICK, &ui, credentials);
     let sent = c.transport().sent();
     (result, notes.into_inner(), sent)
 }
@@ -122,9 +136,7 @@ fn an_unknown_preset_names_the_builtin_ones() {
     let error = result.expect_err("400");
     assert_eq!(error.exit(), Exit::Usage);
     assert!(
-        error
-            .to_string()
-            .contains("notion, linear, atlassian, sentry"),
+        error.to_string().contains("notion, linear, sentry"),
         "{error}"
     );
 }
@@ -258,7 +270,8 @@ fn doctor_checklists() {
 
     let healthy = run(Fake::new()
         .answer(200, json!("<html>"))
-        .answer(200, health("ok", "set", Some("2026-11-26T11:05:00Z"))));
+        .answer(200, health("ok", "set", Some("2026-11-26T11:05:00Z")))
+        .answer(200, json!({"connections": []})));
     assert_eq!(healthy.exit, Exit::Ok);
     assert_eq!(
         levels(&healthy),
@@ -267,7 +280,8 @@ fn doctor_checklists() {
             "admin API ok",
             "encryption key ok",
             "admin token ok",
-            "cron ok"
+            "cron ok",
+            "grants ok"
         ]
     );
     assert!(
@@ -280,18 +294,24 @@ fn doctor_checklists() {
 
     let stale = run(Fake::new()
         .answer(200, json!(""))
-        .answer(200, health("ok", "missing", Some("2026-11-26T10:00:00Z"))));
+        .answer(200, health("ok", "missing", Some("2026-11-26T10:00:00Z")))
+        .answer(200, json!({"connections": []})));
     assert_eq!(stale.exit, Exit::Ok, "warnings do not fail");
-    assert_eq!(levels(&stale)[3..], ["admin token warn", "cron warn"]);
+    assert_eq!(
+        levels(&stale)[3..],
+        ["admin token warn", "cron warn", "grants ok"]
+    );
     assert!(stale.human.contains("[triggers] crons"), "{}", stale.human);
     let never = run(Fake::new()
         .answer(200, json!(""))
-        .answer(200, health("ok", "set", None)));
+        .answer(200, health("ok", "set", None))
+        .answer(200, json!({"connections": []})));
     assert!(never.human.contains("never run"), "{}", never.human);
 
     let no_key = run(Fake::new()
         .answer(200, json!(""))
-        .answer(200, health("missing", "set", None)));
+        .answer(200, health("missing", "set", None))
+        .answer(200, json!({"connections": []})));
     assert_eq!(no_key.exit, Exit::Generic);
     assert!(
         no_key
@@ -321,10 +341,145 @@ fn doctor_checklists() {
 }
 
 #[test]
+fn doctor_gives_the_fix_for_each_finding() {
+    let now = parse_rfc3339("2026-11-26T11:08:00Z").expect("now");
+    let run = |second: Fake| doctor(&client(second), now);
+    let healthy_root = || Fake::new().answer(200, json!(""));
+    // (health answer, check, level, detail, fix, exit)
+    let cases: Vec<(u16, serde_json::Value, &str, &str, &str, &str, Exit)> = vec![
+        (
+            200,
+            json!({"encryption_key": "missing", "admin_token": "set", "storage": "ok", "last_cron_run": "2026-11-26T11:05:00Z", "connections": 0}),
+            "encryption key",
+            "fail",
+            "TOKEN_ENCRYPTION_KEY is not set, so no connection can be stored.",
+            "scripts/deploy.sh",
+            Exit::Generic,
+        ),
+        (
+            200,
+            json!({"encryption_key": "malformed", "admin_token": "set", "storage": "ok", "last_cron_run": "2026-11-26T11:05:00Z", "connections": 0}),
+            "encryption key",
+            "fail",
+            "No connection is stored yet, so a new key loses nothing",
+            "scripts/wrangler.sh secret delete TOKEN_ENCRYPTION_KEY && scripts/deploy.sh",
+            Exit::Generic,
+        ),
+        (
+            200,
+            json!({"encryption_key": "malformed", "admin_token": "set", "storage": "ok", "last_cron_run": "2026-11-26T11:05:00Z", "connections": 3}),
+            "encryption key",
+            "fail",
+            "Stored connections open only with the key they were sealed with: put that key back",
+            "scripts/wrangler.sh secret put TOKEN_ENCRYPTION_KEY",
+            Exit::Generic,
+        ),
+        (
+            503,
+            json!({"error": "admin_token_missing", "message": "m"}),
+            "admin token",
+            "fail",
+            "the Worker has no ADMIN_TOKEN secret, so it refuses to connect or manage anything.",
+            "scripts/deploy.sh",
+            Exit::Generic,
+        ),
+        (
+            503,
+            json!({"error": "admin_token_weak", "message": "m"}),
+            "admin token",
+            "fail",
+            "the Worker's ADMIN_TOKEN is shorter than 32 bytes",
+            "scripts/wrangler.sh secret delete ADMIN_TOKEN && scripts/deploy.sh",
+            Exit::Generic,
+        ),
+        (
+            200,
+            json!({"encryption_key": "ok", "admin_token": "set", "storage": "unbound", "last_cron_run": null, "connections": null}),
+            "storage",
+            "fail",
+            "the Worker has no VAULT KV namespace bound",
+            "scripts/deploy.sh",
+            Exit::Generic,
+        ),
+        (
+            200,
+            json!({"encryption_key": "ok", "admin_token": "set", "storage": "unavailable", "last_cron_run": null, "connections": null}),
+            "storage",
+            "fail",
+            "the VAULT KV namespace answered with an error",
+            "scripts/wrangler.sh tail",
+            Exit::Generic,
+        ),
+        (
+            200,
+            json!({"encryption_key": "ok", "admin_token": "set", "storage": "ok", "last_cron_run": null, "connections": 1}),
+            "cron",
+            "warn",
+            "the cron has never run on this Worker. It runs every 5 minutes",
+            "scripts/deploy.sh",
+            Exit::Ok,
+        ),
+        (
+            200,
+            json!({"encryption_key": "ok", "admin_token": "missing", "storage": "ok", "last_cron_run": "2026-11-26T11:05:00Z", "connections": 1}),
+            "admin token",
+            "warn",
+            "the Worker is open for local development, on its loopback address only",
+            "scripts/deploy.sh",
+            Exit::Ok,
+        ),
+    ];
+    for (status, body, name, level, detail, fix, exit) in cases {
+        let out = run(healthy_root()
+            .answer(status, body.clone())
+            .answer(200, json!({"connections": []})));
+        assert_eq!(out.exit, exit, "{body}\n{}", out.human);
+        let checks = out.value()["checks"].as_array().expect("checks").clone();
+        let check = checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} check for {body}: {checks:?}"));
+        assert_eq!(check["level"], level, "{body}");
+        assert!(
+            check["detail"].as_str().expect("detail").contains(detail),
+            "{body}: {}",
+            check["detail"]
+        );
+        assert_eq!(check["fix"], fix, "{body}");
+        assert!(
+            out.human.contains(&format!("\n       fix: {fix}\n")),
+            "{}",
+            out.human
+        );
+        assert!(
+            out.human
+                .contains("Run each fix from the root of the Bindify checkout")
+        );
+    }
+
+    // Without storage, the cron cannot be judged: no "never run" on top of it.
+    let unbound = run(healthy_root().answer(
+        200,
+        json!({"encryption_key": "ok", "admin_token": "set", "storage": "unbound"}),
+    ));
+    assert!(!unbound.human.contains("cron"), "{}", unbound.human);
+    // A healthy Worker has nothing to fix.
+    let healthy = run(healthy_root()
+        .answer(
+            200,
+            json!({"encryption_key": "ok", "admin_token": "set", "storage": "ok", "last_cron_run": "2026-11-26T11:05:00Z", "connections": 1}),
+        )
+        .answer(200, json!({"connections": []})));
+    assert_eq!(healthy.exit, Exit::Ok);
+    assert!(!healthy.human.contains("fix:"), "{}", healthy.human);
+    assert!(healthy.value()["checks"][2].get("fix").is_none());
+}
+
+#[test]
 fn login_saves_only_a_token_the_worker_accepts() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("bindify");
-    let token = crate::secret::AdminToken::new(TOKEN).expect("token");
+    let token = bindify_core::admin::AdminToken::parse(TOKEN).expect("token");
 
     let refused = super::login::login(
         &client(Fake::new().answer(401, json!({"error": "unauthorized", "message": "m"}))),
@@ -382,4 +537,125 @@ fn an_expired_code_is_a_timeout_and_a_collected_one_a_failure() {
     let error = result.expect_err("collected elsewhere");
     assert_eq!(error.exit(), Exit::FlowFailed);
     assert!(error.to_string().contains("already collected"), "{error}");
+}
+
+#[test]
+fn doctor_reports_grants_that_end_within_a_week() {
+    let now = parse_rfc3339("2026-11-26T11:08:00Z").expect("now");
+    let connection = |id: &str, label: &str, ends: Option<&str>| json!({"id": id, "label": label, "upstream": "https://mcp.sentry.dev/mcp", "state": "active", "grant_expires_at": ends});
+    let out = doctor(
+        &client(
+            Fake::new()
+                .answer(200, json!(""))
+                .answer(200, health("ok", "set", Some("2026-11-26T11:05:00Z")))
+                .answer(
+                    200,
+                    json!({"connections": [
+                        connection("a", "Sentry", Some("2026-11-29T11:08:00Z")),
+                        connection("b", "Notion", Some("2026-12-20T11:08:00Z")),
+                        connection("c", "Docs", None),
+                    ]}),
+                ),
+        ),
+        now,
+    );
+    assert_eq!(out.exit, Exit::Ok, "a warning does not fail");
+    assert!(
+        out.human.contains(
+            "[warn] grants: 1 grant(s) end within 7 days, whatever Bindify does: Sentry (a) ends 2026-11-29T11:08:00Z (in 3 days): run `bindify reconnect Sentry`"
+        ),
+        "{}",
+        out.human
+    );
+    assert!(!out.human.contains("Notion (b)"));
+}
+
+#[test]
+fn a_client_id_is_saved_on_the_worker_before_the_browser_flow() {
+    let fake = Fake::new()
+        .answer(200, json!({"issuer": "https://github.com/login/oauth", "client_id": "Iv1.a", "redirect_uri": "https://w.example/oauth/callback"}))
+        .answer(201, started())
+        .answer(200, json!({"status": "connected", "id": "i", "label": "GitHub", "upstream": "u",
+                            "mcp_url": "https://w.example/s/S/mcp", "sse_url": "https://w.example/s/S/sse"}));
+    let credentials = Credentials {
+        client_id: Some("Iv1.a".into()),
+        client_secret: Some(zeroize::Zeroizing::new("gh-secret".into())),
+        ..Credentials::default()
+    };
+    let (result, notes, sent) = run_connect_with(
+        fake,
+        "https://api.githubcopilot.com/mcp/",
+        Duration::from_secs(5),
+        None,
+        &credentials,
+    );
+    result.expect("connected");
+    assert_eq!(sent[0].method, Method::Put);
+    assert!(sent[0].url.ends_with("/api/clients"));
+    assert_eq!(
+        sent[0].body,
+        Some(
+            json!({"server": "https://api.githubcopilot.com/mcp/", "client_id": "Iv1.a", "client_secret": "gh-secret"})
+        )
+    );
+    assert!(sent[1].url.ends_with("/api/connect"));
+    assert_eq!(
+        notes[0],
+        "Saved the client Iv1.a for https://github.com/login/oauth: every connection there uses it."
+    );
+    assert!(!format!("{credentials:?}").contains("gh-secret"));
+}
+
+#[test]
+fn an_api_key_connects_without_a_browser() {
+    let fake = Fake::new().answer(
+        201,
+        json!({"status": "connected", "id": "k", "label": "mcp.example.com",
+        "upstream": "https://mcp.example.com/mcp", "kind": "api_key",
+        "mcp_url": "https://w.example/s/K/mcp", "sse_url": "https://w.example/s/K/sse"}),
+    );
+    let credentials = Credentials {
+        api_key: Some(zeroize::Zeroizing::new("sk-1".into())),
+        header: Some("X-API-Key".into()),
+        ..Credentials::default()
+    };
+    let (result, notes, sent) = run_connect_with(
+        fake,
+        "https://mcp.example.com/mcp",
+        Duration::from_secs(5),
+        None,
+        &credentials,
+    );
+    assert!(
+        result
+            .expect("connected")
+            .human
+            .contains("https://w.example/s/K/mcp")
+    );
+    assert!(notes.is_empty(), "no browser: {notes:?}");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].body,
+        Some(
+            json!({"server": "https://mcp.example.com/mcp", "kind": "api_key", "header_name": "X-API-Key", "api_key": "sk-1"})
+        )
+    );
+
+    let refused = Fake::new().answer(
+        400,
+        json!({"error": "api_key_refused", "message": "the MCP server refused the API key (HTTP 401). Nothing was stored."}),
+    );
+    let (result, _, _) = run_connect_with(
+        refused,
+        "https://mcp.example.com/mcp",
+        Duration::from_secs(5),
+        None,
+        &credentials,
+    );
+    let error = result.expect_err("refused");
+    assert_eq!(error.exit(), Exit::Usage);
+    assert_eq!(
+        error.to_string(),
+        "the Worker cannot connect https://mcp.example.com/mcp this way (api_key_refused): the MCP server refused the API key (HTTP 401). Nothing was stored"
+    );
 }

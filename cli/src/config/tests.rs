@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use super::*;
 
 fn token(t: &str) -> Option<AdminToken> {
-    AdminToken::new(t)
+    AdminToken::parse(t)
 }
 
 fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -26,7 +26,7 @@ type Resolved = (Option<(String, Source)>, Option<(String, Source)>);
 fn resolved(sources: &Sources) -> Resolved {
     (
         sources.worker(),
-        sources.token().map(|(t, s)| (t.secret().to_owned(), s)),
+        sources.token().map(|(t, s)| (t.expose().to_owned(), s)),
     )
 }
 
@@ -124,7 +124,7 @@ fn save_then_load_roundtrip() {
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(loaded.worker_url.as_deref(), Some("https://w.example"));
     assert_eq!(
-        loaded.admin_token.map(|t| t.secret().to_owned()).as_deref(),
+        loaded.admin_token.map(|t| t.expose().to_owned()).as_deref(),
         Some("the-token")
     );
     let text = fs::read_to_string(&path).expect("read");

@@ -15,6 +15,8 @@ fn conn(id: &str, label: &str) -> Connection {
         last_refresh_at: Some("2026-11-26T10:50:00Z".into()),
         last_error: None,
         created_at: Some("2026-11-20T09:00:00Z".into()),
+        kind: None,
+        grant_expires_at: None,
     }
 }
 
@@ -42,12 +44,15 @@ fn table_aligns_columns() {
     linear.state = "needs_reauth".into();
     linear.access_token_expires_at = None;
     linear.last_refresh_at = None;
-    let text = table(&[conn("id-1", "Notion"), linear], now());
+    let mut notion = conn("id-1", "Notion");
+    notion.grant_expires_at = Some("2026-12-20T11:08:00Z".into());
+    linear.grant_expires_at = Some("2026-11-29T11:08:00Z".into());
+    let text = table(&[notion, linear], now());
     assert_eq!(
         text,
-        "ID    LABEL     UPSTREAM                    STATE         TOKEN EXPIRES  LAST REFRESH\n\
-         id-1  Notion    https://mcp.notion.com/mcp  active        in 42 min      18 min ago\n\
-         id-2  Linear ✓  https://mcp.linear.app/mcp  needs_reauth  -              -\n"
+        "ID    LABEL     UPSTREAM                    STATE         TOKEN EXPIRES  LAST REFRESH  GRANT ENDS\n\
+         id-1  Notion    https://mcp.notion.com/mcp  active        in 42 min      18 min ago    in 24 days\n\
+         id-2  Linear ✓  https://mcp.linear.app/mcp  needs_reauth  -              -             in 3 days!\n"
     );
     assert!(table(&[], now()).contains("bindify connect"));
 }
@@ -64,6 +69,8 @@ fn details_show_the_last_error_and_what_the_state_means() {
          Id:            id-1\n\
          Upstream:      https://mcp.notion.com/mcp\n\
          State:         needs_reauth (the grant is gone upstream: run `bindify reconnect`)\n\
+         Kind:          OAuth (authorized in the browser)\n\
+         Grant ends:    not stated\n\
          Token expires: 2026-11-26T11:50:00Z (in 42 min)\n\
          Last refresh:  never\n\
          Last error:    invalid_grant: the grant was revoked\n\
@@ -103,4 +110,18 @@ fn rotated_prints_the_new_urls() {
     assert!(text.ends_with(
         "Your permanent MCP URL: https://w.example/s/N/mcp\nLegacy SSE URL: https://w.example/s/N/sse\n"
     ));
+}
+
+#[test]
+fn details_warn_of_a_grant_that_ends_within_a_week() {
+    let mut c = conn("id-1", "Sentry");
+    c.kind = Some("oauth".into());
+    c.grant_expires_at = Some("2026-11-30T11:08:00Z".into());
+    assert!(details(&c, now()).contains(
+        "Grant ends:    2026-11-30T11:08:00Z (in 4 days): reconnect before then to keep the URL working (`bindify reconnect Sentry`)\n"
+    ));
+    c.grant_expires_at = Some("2026-12-30T11:08:00Z".into());
+    assert!(details(&c, now()).contains("Grant ends:    2026-12-30T11:08:00Z (in 34 days)\n"));
+    c.kind = Some("api_key".into());
+    assert!(details(&c, now()).contains("Kind:          API key\n"));
 }

@@ -1,8 +1,10 @@
 //! Every way connecting can fail, and the one function that turns each into what the user
 //! sees: an HTTP status, a stable code, a title, what happened and what to do next.
 
-use crate::discovery::DiscoveryError;
+use crate::api_key::ApiKeyError;
+use crate::discovery::{DiscoveryError, MachineGrants};
 use crate::envelope::{EnvelopeError, KeyError};
+use crate::failure::OwnFailure;
 use crate::registration::RegistrationError;
 use crate::store::StoreError;
 use crate::tokens::TokenError;
@@ -12,6 +14,8 @@ use crate::upstream::UpstreamUrlError;
 pub enum ConnectError {
     #[error("no MCP server URL was given")]
     ServerMissing,
+    #[error("the confirmation of this server is missing, expired or was made elsewhere")]
+    ConfirmationInvalid,
     #[error("unknown preset {0:?}")]
     UnknownPreset(String),
     #[error("MCP server URL rejected: {0}")]
@@ -43,6 +47,8 @@ pub enum ConnectError {
     },
     #[error("the callback came from a different authorization server")]
     IssuerMismatch,
+    #[error("the callback does not name its authorization server, which promised to")]
+    IssuerMissing,
     #[error("the callback carries no authorization code")]
     CodeMissing,
     #[error("the code exchange failed: {0}")]
@@ -53,6 +59,32 @@ pub enum ConnectError {
     Seal(#[from] EnvelopeError),
     #[error("random number generation failed")]
     Random,
+    #[error(
+        "this server's authorization server offers no sign-in in the browser; it takes a client's own credentials"
+    )]
+    MachineCredentials(MachineGrants),
+    #[error("{0}")]
+    Credentials(String),
+    #[error("the authorization server does not offer the {0} grant")]
+    GrantNotOffered(&'static str),
+    #[error("{0}")]
+    ApiKey(#[from] ApiKeyError),
+    #[error("the MCP server refused the API key (HTTP {0})")]
+    KeyRefused(u16),
+    #[error("the MCP server asks for authorization (HTTP {0})")]
+    NotOpen(u16),
+    /// Bindify's own storage, configuration or code failed in a connection's object.
+    #[error("{0}")]
+    Own(OwnFailure),
+}
+
+impl From<crate::owner_client::OwnerClientError> for ConnectError {
+    fn from(e: crate::owner_client::OwnerClientError) -> Self {
+        match e {
+            crate::owner_client::OwnerClientError::Store(e) => ConnectError::Store(e),
+            crate::owner_client::OwnerClientError::Seal(e) => ConnectError::Seal(e),
+        }
+    }
 }
 
 /// What the user is shown for an error.
@@ -86,6 +118,12 @@ impl ConnectError {
                 "server_missing",
                 "No MCP server given",
                 "Pick a preset or paste the URL of an MCP server.",
+            ),
+            E::ConfirmationInvalid => (
+                403,
+                "confirmation_invalid",
+                "This connection was not confirmed",
+                "Paste the server URL on the Bindify home page again and confirm it there.",
             ),
             E::UnknownPreset(_) => (
                 404,
@@ -126,14 +164,14 @@ impl ConnectError {
             E::Registration(RegistrationError::Unsupported) => (
                 502,
                 "registration_unsupported",
-                "This service needs a pre-registered client",
-                "Register an OAuth client with the service and add it to the OAUTH_CLIENTS secret (see docs/configuration.md).",
+                "This service needs a client you register",
+                "Register an OAuth app with the service, with Bindify's callback URL as its redirect URL, then enter its client ID and secret here (or add it to OAUTH_CLIENTS, see docs/configuration.md).",
             ),
             E::Registration(_) => (
                 502,
                 "registration_refused",
                 "The service refused to register Bindify",
-                "Try again later. If it keeps failing, register a client by hand and add it to OAUTH_CLIENTS.",
+                "Try again later. If it keeps failing, register an app with the service by hand and enter its client ID and secret.",
             ),
             E::KeyMissing => (
                 500,
@@ -195,6 +233,12 @@ impl ConnectError {
                 "The answer came from the wrong authorization server",
                 START_AGAIN,
             ),
+            E::IssuerMissing => (
+                400,
+                "issuer_missing",
+                "The answer did not say which authorization server sent it",
+                START_AGAIN,
+            ),
             E::CodeMissing => (
                 400,
                 "code_missing",
@@ -219,6 +263,46 @@ impl ConnectError {
                 "Bindify hit an internal error",
                 "Try again. If it keeps happening, check the Worker's logs.",
             ),
+            E::MachineCredentials(_) => (
+                200,
+                "credentials_needed",
+                "This server authorizes programs, not people",
+                "Enter the client ID and the secret or private key its operator gave you.",
+            ),
+            E::Credentials(_) | E::ApiKey(_) => (
+                400,
+                "credentials_invalid",
+                "These credentials cannot be used",
+                "Correct them and try again; nothing was stored.",
+            ),
+            E::GrantNotOffered(_) => (
+                400,
+                "grant_not_offered",
+                "The server does not take these credentials",
+                "Nothing was stored. Use the kind of credentials the server's operator gave you.",
+            ),
+            E::KeyRefused(_) => (
+                400,
+                "api_key_refused",
+                "The server refused the API key",
+                "Nothing was stored. Check the key and the header it goes in, then try again.",
+            ),
+            E::NotOpen(_) => (
+                400,
+                "authorization_required",
+                "This server is not open",
+                "Nothing was stored. Connect it with OAuth (paste its URL on the home page) or with an API key.",
+            ),
+            E::Own(own) => (
+                own.status(),
+                own.code(),
+                match own {
+                    OwnFailure::Storage { .. } => "Bindify could not reach its storage",
+                    OwnFailure::Misconfigured { .. } => "Bindify is misconfigured",
+                    OwnFailure::Internal => "Bindify hit an internal error",
+                },
+                "See docs/configuration.md and the Worker's log.",
+            ),
         };
         Problem {
             status,
@@ -241,6 +325,7 @@ impl ConnectError {
                 }
             }
             ConnectError::KeyMalformed(e) => e.to_string(),
+            ConnectError::Own(own) => own.message(),
             ConnectError::Store(_) | ConnectError::Seal(_) | ConnectError::Random => {
                 "The request could not be completed.".into()
             }

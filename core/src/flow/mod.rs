@@ -1,14 +1,23 @@
 //! The connect flow: [`begin`] discovers the server, gets a client, and sends the browser to
 //! the authorization server; [`complete`] checks the callback, exchanges the code and produces
-//! a new connection with its permanent URL secret.
+//! a new connection with its permanent URL secret. Servers without a browser sign-in are
+//! connected by [`machine`] from a client's own credentials; servers that take an API key, or
+//! nothing, by [`direct`].
 
+mod client;
+#[cfg(test)]
+mod client_tests;
+pub mod confirm;
+pub mod direct;
 mod error;
+pub mod machine;
+pub mod revoke;
 mod state;
 #[cfg(test)]
 mod tests;
 
 pub use error::{ConnectError, Problem};
-pub use state::{StateClaims, StateProblem, binding_of, cookie_name};
+pub use state::{SealedState, StateClaims, StateProblem, binding_of, cookie_name};
 
 use std::collections::BTreeMap;
 
@@ -18,13 +27,12 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
-use zeroize::Zeroizing;
 
-use crate::discovery::{self, Discovered};
+use crate::discovery::{self, SignIn};
 use crate::envelope::Keyring;
 use crate::http::HttpClient;
 use crate::keys;
-use crate::record::{ConnectionRecord, ConnectionState};
+use crate::record::{ConnectionRecord, ConnectionState, GrantType, OAuthGrant, UpstreamAuth};
 use crate::registration::{self, ClientRegistration, ConfiguredClient};
 use crate::secret::{UrlSecret, b64url, random_bytes};
 use crate::store::{KvStore, PutOptions};
@@ -42,6 +50,8 @@ pub struct ConnectSettings {
     pub redirect_uri: Url,
     /// Pre-registered clients by issuer (`OAUTH_CLIENTS`).
     pub configured_clients: BTreeMap<String, ConfiguredClient>,
+    /// The https URL of Bindify's Client ID Metadata Document, if it has one.
+    pub client_metadata_url: Option<Url>,
     /// Whether the Worker is served over https (sets `Secure` on the cookie).
     pub secure_cookies: bool,
 }
@@ -49,17 +59,32 @@ pub struct ConnectSettings {
 /// Client name sent in dynamic registration and shown on consent screens.
 pub const CLIENT_NAME: &str = "Bindify";
 
+crate::secret_type! {
+    /// The PKCE code verifier of a flow (RFC 7636 §4.1), kept sealed until the code exchange.
+    #[derive(Serialize, Deserialize)]
+    #[serde(transparent)]
+    pub struct PkceVerifier(String);
+}
+
 /// What storage holds between [`begin`] and [`complete`]. Sealed; removed on first use.
-#[derive(Debug, Serialize, Deserialize)]
+/// `Debug` leaves out the PKCE verifier and the client.
+#[derive(Serialize, Deserialize)]
 pub struct PendingFlow {
     pub server_url: String,
     pub resource: String,
     pub issuer: String,
     pub token_endpoint: String,
     pub revocation_endpoint: Option<String>,
+    /// The server advertised `authorization_response_iss_parameter_supported`: its callback
+    /// must carry `iss` (RFC 9207 §2.4).
+    #[serde(default)]
+    pub iss_required: bool,
     pub client: ClientRegistration,
-    pub pkce_verifier: Zeroizing<String>,
+    pub pkce_verifier: PkceVerifier,
     pub created_at: UnixMillis,
+    /// The scopes the authorization request asked for.
+    #[serde(default)]
+    pub scopes: Vec<String>,
     #[serde(flatten)]
     pub extras: FlowExtras,
 }
@@ -75,10 +100,13 @@ pub struct FlowExtras {
     /// the result is left for the CLI.
     #[serde(default)]
     pub cli_code: Option<String>,
+    /// Scopes a reconnect asks for besides those discovery finds: the connection's earlier
+    /// ones, or the union a step-up needs (see [`crate::step_up::reconnect_scopes`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reconnect_scopes: Vec<String>,
 }
 
-/// Where to send the browser, and the cookie to set on the way.
-#[derive(Debug)]
+/// Where to send the browser, and the cookie to set on the way. `Debug` leaves out the cookie.
 pub struct Begun {
     pub authorize_url: Url,
     pub set_cookie: String,
@@ -98,15 +126,23 @@ where
     S: KvStore,
 {
     let found = discovery::discover(http, server, settings.policy).await?;
-    let client = obtain_client(http, store, keyring, settings, &found, now).await?;
+    if let SignIn::Machine(grants) = found.metadata.sign_in()? {
+        return Err(ConnectError::MachineCredentials(grants));
+    }
+    // A reconnect asks for what it asked before (or a step-up's union), and for anything
+    // discovery finds today.
+    let mut scopes = extras.reconnect_scopes.clone();
+    crate::step_up::union_into(&mut scopes, &found.scopes);
+    let client = client::obtain(http, store, keyring, settings, &found, &scopes, now).await?;
 
     let flow_id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
     let cookie_value = b64url(&random_bytes::<32>().map_err(|_| ConnectError::Random)?);
-    let verifier = Zeroizing::new(b64url(
+    let verifier = PkceVerifier::new(b64url(
         &random_bytes::<32>().map_err(|_| ConnectError::Random)?,
     ));
-    let challenge =
-        PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.to_string()));
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
+        verifier.expose().to_owned(),
+    ));
 
     let ttl_ms = settings.state_ttl_ms.max(1000);
     let state = StateClaims {
@@ -122,9 +158,13 @@ where
         issuer: found.issuer.to_string(),
         token_endpoint: found.metadata.token_endpoint.clone(),
         revocation_endpoint: found.metadata.revocation_endpoint.clone(),
+        iss_required: found
+            .metadata
+            .authorization_response_iss_parameter_supported,
         client: client.clone(),
         pkce_verifier: verifier,
         created_at: now,
+        scopes: scopes.clone(),
         extras,
     };
     let key = keys::flow(&flow_id);
@@ -150,9 +190,9 @@ where
         .set_auth_uri(auth_url)
         .set_redirect_uri(redirect);
     let (authorize_url, _) = oauth
-        .authorize_url(move || CsrfToken::new(state))
+        .authorize_url(move || CsrfToken::new(state.expose().to_owned()))
         .set_pkce_challenge(challenge)
-        .add_scopes(found.scopes.iter().cloned().map(Scope::new))
+        .add_scopes(scopes.into_iter().map(Scope::new))
         .add_extra_param("resource", found.resource.clone())
         .url();
 
@@ -167,60 +207,26 @@ where
     })
 }
 
-/// A pre-registered client, else a cached dynamic registration, else a new one (cached).
-async fn obtain_client<C: HttpClient, S>(
-    http: &C,
-    store: &S,
-    keyring: &Keyring,
-    settings: &ConnectSettings,
-    found: &Discovered,
-    now: UnixMillis,
-) -> Result<ClientRegistration, ConnectError>
-where
-    S: KvStore,
-{
-    let issuer = found.issuer.as_str();
-    let configured = settings.configured_clients.get(issuer).or_else(|| {
-        settings
-            .configured_clients
-            .get(issuer.trim_end_matches('/'))
-    });
-    if let Some(configured) = configured {
-        return Ok(configured.clone().into_registration(now));
-    }
-    let key = keys::client(issuer, settings.redirect_uri.as_str());
-    if let Some(text) = store.get(&key).await? {
-        // A record that no longer opens (for example after a key change) is replaced.
-        if let Ok(cached) = keyring.open_json::<ClientRegistration>(key.as_bytes(), &text) {
-            return Ok(cached);
-        }
-    }
-    let registered = registration::register(
-        http,
-        &found.metadata,
-        &settings.redirect_uri,
-        &found.scopes,
-        CLIENT_NAME,
-        now,
-    )
-    .await?;
-    let sealed = keyring.seal_json(key.as_bytes(), &registered)?;
-    store.put(&key, &sealed, PutOptions::default()).await?;
-    Ok(registered)
+crate::secret_type! {
+    /// The authorization code in a callback (RFC 6749 §4.1.2).
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    pub struct CallbackCode(String);
 }
 
 /// The query of `GET /oauth/callback` (RFC 6749 §4.1.2 and §4.1.2.1, RFC 9207 `iss`).
+/// `Debug` says whether a code and a state came, never what they are.
 #[derive(Debug, Default, Deserialize)]
 pub struct CallbackParams {
-    pub code: Option<String>,
-    pub state: Option<String>,
+    pub code: Option<CallbackCode>,
+    pub state: Option<SealedState>,
     pub error: Option<String>,
     pub error_description: Option<String>,
     pub iss: Option<String>,
 }
 
-/// A connection just created, with the one copy of its URL secret.
-#[derive(Debug)]
+/// A connection just created, with the one copy of its URL secret. `Debug` leaves out the
+/// secret and the cookie.
 pub struct Completed {
     pub record: ConnectionRecord,
     pub secret: UrlSecret,
@@ -229,6 +235,39 @@ pub struct Completed {
     /// What the flow was for: a reconnect keeps the id and URL of `extras.reconnect_id` and
     /// takes over only the grant of `record` (see [`ConnectionRecord::rebind`]).
     pub extras: FlowExtras,
+}
+
+impl std::fmt::Debug for PendingFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingFlow")
+            .field("server_url", &self.server_url)
+            .field("issuer", &self.issuer)
+            .field("iss_required", &self.iss_required)
+            .field("created_at", &self.created_at)
+            .field("extras", &self.extras)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Begun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Begun")
+            .field(
+                "authorize_url",
+                &self.authorize_url.origin().ascii_serialization(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Completed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completed")
+            .field("id", &self.record.id)
+            .field("server_url", &self.record.server_url)
+            .field("extras", &self.extras)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A failed completion, with what the flow was for when that is known.
@@ -273,10 +312,10 @@ pub async fn complete<C: HttpClient, S>(
 where
     S: KvStore,
 {
-    let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) else {
-        return Err(authorization_error(params)
-            .unwrap_or(ConnectError::StateMissing)
-            .into());
+    // Without a state of ours nothing in the query can be trusted, an `error_description`
+    // least of all: anyone can send a browser here with text of their choosing.
+    let Some(state) = params.state.as_ref().filter(|s| !s.expose().is_empty()) else {
+        return Err(ConnectError::StateMissing.into());
     };
     let problem = |p| match p {
         StateProblem::Invalid => ConnectError::StateInvalid,
@@ -295,44 +334,38 @@ where
     let pending: PendingFlow = keyring.open_json(key.as_bytes(), &text)?;
     let clear_cookie = crate::cookies::clear(&cookie_name(&claims.flow), settings.secure_cookies);
     let extras = pending.extras.clone();
-    exchange(http, store, settings, params, pending, clear_cookie, now)
+    exchange(http, settings, params, pending, clear_cookie, now)
         .await
         .map_err(|error| Failure { error, extras })
 }
 
 /// The second half of [`complete`], once the flow is known and consumed.
-async fn exchange<C: HttpClient, S: KvStore>(
+async fn exchange<C: HttpClient>(
     http: &C,
-    store: &S,
     settings: &ConnectSettings,
     params: &CallbackParams,
     pending: PendingFlow,
     clear_cookie: String,
     now: UnixMillis,
 ) -> Result<Completed, ConnectError> {
-    if let Some(error) = authorization_error(params) {
-        if let ConnectError::AuthorizationError { error: code, .. } = &error
-            && (code == "invalid_client" || code == "unauthorized_client")
-        {
-            // The cached registration is no longer valid there: register afresh next time.
-            store
-                .delete(&keys::client(
-                    &pending.issuer,
-                    settings.redirect_uri.as_str(),
-                ))
-                .await?;
+    // RFC 9207 §2.4, for answers and errors alike: when the server names itself, it must be
+    // the one the user was sent to; a server that promised to name itself must do so.
+    match &params.iss {
+        Some(iss) if iss.trim_end_matches('/') != pending.issuer.trim_end_matches('/') => {
+            return Err(ConnectError::IssuerMismatch);
         }
-        return Err(error);
+        None if pending.iss_required => return Err(ConnectError::IssuerMissing),
+        _ => {}
     }
-    // RFC 9207 §2.4: when the server names itself, it must be the one we sent the user to.
-    if let Some(iss) = &params.iss
-        && iss.trim_end_matches('/') != pending.issuer.trim_end_matches('/')
-    {
-        return Err(ConnectError::IssuerMismatch);
+    // Nothing is cached to forget on `invalid_client`: each authorization registers its own
+    // dynamic client, and an entered one is the owner's to correct.
+    if let Some(error) = authorization_error(params) {
+        return Err(error);
     }
     let code = params
         .code
-        .as_deref()
+        .as_ref()
+        .map(CallbackCode::expose)
         .filter(|c| !c.is_empty())
         .ok_or(ConnectError::CodeMissing)?;
 
@@ -340,44 +373,93 @@ async fn exchange<C: HttpClient, S: KvStore>(
         token_endpoint: &pending.token_endpoint,
         client: &pending.client,
         resource: &pending.resource,
+        issuer: &pending.issuer,
     };
     let tokens = tokens::exchange_code(
         http,
         &endpoint,
         code,
-        &pending.pkce_verifier,
+        pending.pkce_verifier.expose(),
         settings.redirect_uri.as_str(),
         now,
     )
     .await?;
 
     let extras = pending.extras.clone();
-    let secret = UrlSecret::generate().map_err(|_| ConnectError::Random)?;
-    let id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
-    let record = ConnectionRecord {
-        id,
-        label: crate::presets::default_label(&pending.server_url),
-        secret_hash: secret.hash(),
-        server_url: pending.server_url,
+    // A provider that ends every grant a fixed time after the code exchange says so in its
+    // documentation only; the record carries the date.
+    let grant_ends_at = crate::presets::documented_grant_lifetime(&pending.issuer)
+        .map(|lifetime| now.saturating_add(lifetime));
+    let oauth = OAuthGrant {
         resource: pending.resource,
         issuer: pending.issuer,
         token_endpoint: pending.token_endpoint,
         revocation_endpoint: pending.revocation_endpoint,
         client: pending.client,
-        tokens,
-        state: ConnectionState::Active,
-        created_at: now,
-        last_refresh_at: None,
-        last_error: None,
-        failures: 0,
-        next_attempt_at: None,
+        grant: GrantType::AuthorizationCode,
+        scopes: pending.scopes,
+        scope_authorizations: 1,
+        step_up: None,
+        grant_ends_at,
     };
+    let Created { record, secret } = Created::new(
+        &pending.server_url,
+        Some(oauth),
+        UpstreamAuth::Bearer,
+        tokens,
+        now,
+    )?;
     Ok(Completed {
         record,
         secret,
         clear_cookie,
         extras,
     })
+}
+
+/// A new connection and the one copy of its URL secret. `Debug` leaves out the secret.
+pub struct Created {
+    pub record: ConnectionRecord,
+    pub secret: UrlSecret,
+}
+
+impl std::fmt::Debug for Created {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Created")
+            .field("id", &self.record.id)
+            .field("server_url", &self.record.server_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Created {
+    /// A new active connection to `server_url` with a fresh id and URL secret.
+    pub fn new(
+        server_url: &str,
+        oauth: Option<OAuthGrant>,
+        upstream_auth: UpstreamAuth,
+        tokens: crate::record::TokenSet,
+        now: UnixMillis,
+    ) -> Result<Self, ConnectError> {
+        let secret = UrlSecret::generate().map_err(|_| ConnectError::Random)?;
+        let id = b64url(&random_bytes::<16>().map_err(|_| ConnectError::Random)?);
+        let record = ConnectionRecord {
+            id,
+            label: crate::presets::default_label(server_url),
+            secret_hash: secret.hash(),
+            server_url: server_url.to_owned(),
+            oauth,
+            upstream_auth,
+            tokens,
+            state: ConnectionState::Active,
+            created_at: now,
+            last_refresh_at: None,
+            last_error: None,
+            failures: 0,
+            next_attempt_at: None,
+        };
+        Ok(Created { record, secret })
+    }
 }
 
 /// An `error` in the callback (RFC 6749 §4.1.2.1), as a [`ConnectError`].

@@ -15,8 +15,15 @@ const STATE_AAD: &[u8] = b"bindify/oauth-state/v1";
 /// Name prefix of the per-flow browser-binding cookie.
 const COOKIE_PREFIX: &str = "bindify_flow_";
 
-/// What a sealed state carries.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+crate::secret_type! {
+    /// A sealed state, as sent to the authorization server and returned in the callback.
+    #[derive(serde::Deserialize)]
+    #[serde(transparent)]
+    pub struct SealedState(String);
+}
+
+/// What a sealed state carries. `Debug` leaves out the cookie binding.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct StateClaims {
     /// Id of the pending flow in storage.
     pub flow: String,
@@ -24,6 +31,15 @@ pub struct StateClaims {
     pub exp: UnixMillis,
     /// base64url SHA-256 of the browser's cookie value.
     pub bind: String,
+}
+
+impl std::fmt::Debug for StateClaims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateClaims")
+            .field("flow", &self.flow)
+            .field("exp", &self.exp)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a state was not accepted.
@@ -37,16 +53,17 @@ pub enum StateProblem {
 }
 
 impl StateClaims {
-    pub fn seal(&self, keyring: &Keyring) -> Result<String, crate::envelope::EnvelopeError> {
-        keyring.seal_json(STATE_AAD, self)
+    pub fn seal(&self, keyring: &Keyring) -> Result<SealedState, crate::envelope::EnvelopeError> {
+        keyring.seal_json(STATE_AAD, self).map(SealedState::new)
     }
 
     /// Opens a state: authenticity, then expiry.
     pub fn open(
         keyring: &Keyring,
-        state: &str,
+        state: &SealedState,
         now: UnixMillis,
     ) -> Result<StateClaims, StateProblem> {
+        let state = state.expose();
         // Sealed states are short; anything long is not ours and not worth decrypting.
         if state.len() > 1024 {
             return Err(StateProblem::Invalid);

@@ -2,11 +2,11 @@ use super::*;
 use crate::store::MemoryStore;
 use crate::testing::{ScriptedPeer, block_on, keyring, keyring_with};
 
-const MCP: &str = "https://mcp.example.com/mcp";
-const ISSUER: &str = "https://auth.example.com";
-const NOW: UnixMillis = 1_795_690_200_000;
+pub(super) const MCP: &str = "https://mcp.example.com/mcp";
+pub(super) const ISSUER: &str = "https://auth.example.com";
+pub(super) const NOW: UnixMillis = 1_795_690_200_000;
 
-fn settings() -> ConnectSettings {
+pub(super) fn settings() -> ConnectSettings {
     ConnectSettings {
         policy: UpstreamPolicy {
             allow_loopback_http: false,
@@ -14,12 +14,13 @@ fn settings() -> ConnectSettings {
         state_ttl_ms: 600_000,
         redirect_uri: Url::parse("https://bindify.example.com/oauth/callback").expect("url"),
         configured_clients: BTreeMap::new(),
+        client_metadata_url: None,
         secure_cookies: true,
     }
 }
 
 /// A peer that discovers, registers and exchanges codes like a real authorization server.
-fn peer() -> ScriptedPeer {
+pub(super) fn peer() -> ScriptedPeer {
     let peer = ScriptedPeer::new();
     peer.on_with_headers(
         "POST",
@@ -66,13 +67,13 @@ fn peer() -> ScriptedPeer {
     peer
 }
 
-struct Started {
-    begun: Begun,
-    state: String,
-    cookie_header: String,
+pub(super) struct Started {
+    pub(super) begun: Begun,
+    pub(super) state: String,
+    pub(super) cookie_header: String,
 }
 
-fn start(peer: &ScriptedPeer, store: &MemoryStore) -> Started {
+pub(super) fn start(peer: &ScriptedPeer, store: &MemoryStore) -> Started {
     let server = Url::parse(MCP).expect("url");
     let begun = block_on(begin(
         &peer.client(),
@@ -99,21 +100,25 @@ fn start(peer: &ScriptedPeer, store: &MemoryStore) -> Started {
     }
 }
 
-fn query(url: &Url, name: &str) -> Option<String> {
+pub(super) fn query(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
 
-fn callback(code: &str, state: &str) -> CallbackParams {
+pub(super) fn callback(code: &str, state: &str) -> CallbackParams {
     CallbackParams {
-        code: Some(code.into()),
-        state: Some(state.into()),
+        code: Some(CallbackCode::new(code.into())),
+        state: Some(sealed(state)),
         ..CallbackParams::default()
     }
 }
 
-fn finish(
+fn sealed(state: &str) -> SealedState {
+    SealedState::new(state.into())
+}
+
+pub(super) fn finish(
     peer: &ScriptedPeer,
     store: &MemoryStore,
     params: &CallbackParams,
@@ -132,7 +137,7 @@ fn finish(
     .map_err(|failure| failure.error)
 }
 
-fn flow_keys(store: &MemoryStore) -> Vec<String> {
+pub(super) fn flow_keys(store: &MemoryStore) -> Vec<String> {
     store
         .keys()
         .into_iter()
@@ -173,14 +178,19 @@ fn begin_builds_a_pkce_s256_authorization_request_with_resource() {
 }
 
 #[test]
-fn registration_is_cached_per_issuer_and_redirect() {
+fn each_authorization_registers_its_own_client_and_caches_none() {
     let peer = peer();
     let store = MemoryStore::new();
     start(&peer, &store);
     start(&peer, &store);
     assert_eq!(
         peer.requests_to("https://auth.example.com/register").len(),
-        1
+        2
+    );
+    assert!(
+        store.keys().iter().all(|k| k.starts_with("flow:")),
+        "only the pending flows are stored: {:?}",
+        store.keys()
     );
     let register = &peer.requests_to("https://auth.example.com/register")[0];
     let body: serde_json::Value = serde_json::from_str(&register.body).expect("json");
@@ -291,7 +301,10 @@ fn complete_exchanges_the_code_with_verifier_and_resource() {
     let record = &done.record;
     assert_eq!(record.tokens.access_token.secret(), "AT-secret-1");
     assert_eq!(record.tokens.expires_at, Some(NOW + 5_000 + 3_600_000));
-    assert_eq!(record.resource, MCP);
+    assert_eq!(
+        record.oauth.as_ref().map(|o| o.resource.as_str()),
+        Some(MCP)
+    );
     assert!(record.secret_hash.ct_eq(&done.secret.hash()));
     assert!(done.clear_cookie.contains("Max-Age=0"));
     assert!(flow_keys(&store).is_empty(), "the flow is consumed");
@@ -333,7 +346,7 @@ fn missing_forged_expired_and_foreign_states_are_refused() {
     let cookie = Some(s.cookie_header.as_str());
 
     let missing = CallbackParams {
-        code: Some("c".into()),
+        code: Some(CallbackCode::new("c".into())),
         ..CallbackParams::default()
     };
     assert!(matches!(
@@ -362,7 +375,7 @@ fn missing_forged_expired_and_foreign_states_are_refused() {
     };
     let other = claims.seal(&foreign_key).expect("seal");
     assert!(matches!(
-        finish(&peer, &store, &callback("c", &other), cookie, NOW),
+        finish(&peer, &store, &callback("c", other.expose()), cookie, NOW),
         Err(ConnectError::StateInvalid)
     ));
 
@@ -409,7 +422,7 @@ fn access_denied_consumes_the_flow_and_stores_nothing() {
     let store = MemoryStore::new();
     let s = start(&peer, &store);
     let params = CallbackParams {
-        state: Some(s.state.clone()),
+        state: Some(sealed(&s.state)),
         error: Some("access_denied".into()),
         error_description: Some("The user said no".into()),
         ..CallbackParams::default()
@@ -427,19 +440,29 @@ fn access_denied_consumes_the_flow_and_stores_nothing() {
 }
 
 #[test]
-fn invalid_client_at_the_callback_forgets_the_cached_registration() {
+fn invalid_client_at_the_callback_is_reported_and_the_next_flow_registers_anew() {
     let peer = peer();
     let store = MemoryStore::new();
     let s = start(&peer, &store);
-    assert!(store.keys().iter().any(|k| k.starts_with("client:")));
     let params = CallbackParams {
-        state: Some(s.state.clone()),
+        state: Some(sealed(&s.state)),
         error: Some("invalid_client".into()),
         ..CallbackParams::default()
     };
     let err = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect_err("error");
     assert_eq!(err.problem().code, "authorization_error");
-    assert!(!store.keys().iter().any(|k| k.starts_with("client:")));
+    assert!(store.keys().is_empty());
+    peer.on(
+        "POST",
+        "https://auth.example.com/register",
+        201,
+        r#"{"client_id":"client-456","token_endpoint_auth_method":"none"}"#,
+    );
+    let again = start(&peer, &store);
+    assert_eq!(
+        query(&again.begun.authorize_url, "client_id").as_deref(),
+        Some("client-456")
+    );
 }
 
 #[test]
@@ -455,8 +478,143 @@ fn a_mixed_up_issuer_is_refused() {
     ));
     params.iss = Some(format!("{ISSUER}/"));
     let s = start(&peer, &store);
-    params.state = Some(s.state.clone());
+    params.state = Some(sealed(&s.state));
     assert!(finish(&peer, &store, &params, Some(&s.cookie_header), NOW).is_ok());
+}
+
+/// The metadata of `peer()` with `authorization_response_iss_parameter_supported` (RFC 9207).
+fn peer_naming_itself() -> ScriptedPeer {
+    let peer = peer();
+    peer.on(
+        "GET",
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        200,
+        &serde_json::json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": "https://auth.example.com/authorize",
+            "token_endpoint": "https://auth.example.com/token",
+            "registration_endpoint": "https://auth.example.com/register",
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
+        })
+        .to_string(),
+    );
+    peer
+}
+
+#[test]
+fn iss_is_required_when_the_server_promises_it() {
+    let peer = peer_naming_itself();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    let without = callback("c", &s.state);
+    let err = finish(&peer, &store, &without, Some(&s.cookie_header), NOW).expect_err("no iss");
+    assert!(matches!(err, ConnectError::IssuerMissing));
+    assert_eq!(
+        (err.problem().status, err.problem().code),
+        (400, "issuer_missing")
+    );
+    assert!(
+        peer.requests_to("https://auth.example.com/token")
+            .is_empty()
+    );
+
+    let s = start(&peer, &store);
+    let mut with = callback("c", &s.state);
+    with.iss = Some(ISSUER.into());
+    assert!(finish(&peer, &store, &with, Some(&s.cookie_header), NOW).is_ok());
+
+    // A server that does not promise it may leave it out (the default metadata).
+    let plain = self::peer();
+    let store = MemoryStore::new();
+    let s = start(&plain, &store);
+    let without = callback("c", &s.state);
+    assert!(finish(&plain, &store, &without, Some(&s.cookie_header), NOW).is_ok());
+}
+
+#[test]
+fn an_error_from_another_issuer_is_a_mix_up_and_forgets_nothing() {
+    let peer = peer_naming_itself();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    let params = CallbackParams {
+        state: Some(sealed(&s.state)),
+        error: Some("invalid_client".into()),
+        error_description: Some("from elsewhere".into()),
+        iss: Some("https://evil.example.com".into()),
+        ..CallbackParams::default()
+    };
+    let err = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect_err("mix-up");
+    assert!(matches!(err, ConnectError::IssuerMismatch));
+    assert!(!err.problem().detail.contains("from elsewhere"));
+    assert!(
+        flow_keys(&store).is_empty(),
+        "the flow is consumed, nothing else touched"
+    );
+}
+
+#[test]
+fn without_a_valid_state_the_query_text_is_never_shown() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    for state in [None, Some("made-up".to_owned()), Some(String::new())] {
+        let params = CallbackParams {
+            state: state.as_deref().map(sealed),
+            error: Some("access_denied".into()),
+            error_description: Some("Call +1 555 0100 to restore access".into()),
+            ..CallbackParams::default()
+        };
+        let err = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect_err("refused");
+        let problem = err.problem();
+        let expected = if state.as_deref().is_some_and(|s| !s.is_empty()) {
+            "state_invalid"
+        } else {
+            "state_missing"
+        };
+        assert_eq!(problem.code, expected);
+        assert!(!problem.message().contains("555"), "{}", problem.message());
+        assert!(!crate::pages::error_page(&problem).contains("555"));
+    }
+}
+
+#[test]
+fn debug_output_never_shows_codes_cookies_verifiers_or_url_secrets() {
+    let peer = peer();
+    let store = MemoryStore::new();
+    let s = start(&peer, &store);
+    let cookie_value = s.cookie_header.split('=').nth(1).expect("value").to_owned();
+    let begun = format!("{:?}", s.begun);
+    assert!(
+        !begun.contains(&cookie_value) && !begun.contains(&s.state),
+        "{begun}"
+    );
+
+    let flow_key = flow_keys(&store).pop().expect("pending flow");
+    let sealed = block_on(store.get(&flow_key))
+        .expect("get")
+        .expect("stored");
+    let pending: PendingFlow = keyring()
+        .open_json(flow_key.as_bytes(), &sealed)
+        .expect("opens");
+    assert!(!format!("{pending:?}").contains(pending.pkce_verifier.expose()));
+    let claims =
+        StateClaims::open(&keyring(), &SealedState::new(s.state.clone()), NOW).expect("state");
+    assert!(!format!("{claims:?}").contains(&claims.bind));
+
+    let params = callback("the-authorization-code", &s.state);
+    let shown = format!("{params:?}");
+    assert!(
+        !shown.contains("the-authorization-code") && !shown.contains(&s.state),
+        "{shown}"
+    );
+
+    let done = finish(&peer, &store, &params, Some(&s.cookie_header), NOW).expect("completed");
+    let shown = format!("{done:?}");
+    assert!(
+        !shown.contains(done.secret.expose()) && !shown.contains("AT-secret-1"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -520,6 +678,7 @@ fn a_reconnect_flow_carries_the_connection_id_through() {
         FlowExtras {
             reconnect_id: Some("conn-7".into()),
             cli_code: Some("code-hash".into()),
+            reconnect_scopes: Vec::new(),
         },
         NOW,
     ))
@@ -539,6 +698,7 @@ fn a_failure_after_the_flow_is_known_carries_its_purpose() {
     let extras = FlowExtras {
         reconnect_id: None,
         cli_code: Some("h".into()),
+        reconnect_scopes: Vec::new(),
     };
     let begun = block_on(begin(
         &peer.client(),
@@ -553,7 +713,7 @@ fn a_failure_after_the_flow_is_known_carries_its_purpose() {
     let state = query(&begun.authorize_url, "state").expect("state");
     let cookie = begun.set_cookie.split(';').next().expect("pair").to_owned();
     let params = CallbackParams {
-        state: Some(state),
+        state: Some(sealed(&state)),
         error: Some("access_denied".into()),
         ..CallbackParams::default()
     };

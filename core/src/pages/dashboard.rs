@@ -1,132 +1,133 @@
-//! `GET /manage`: the owner's connections, with reconnect, rotate and revoke, and the label
-//! editable in place. Actions call the management API with the session cookie.
+//! `GET /manage`: the owner's connections, one card each (see [`super::dashboard_card`]), with
+//! the label editable, reconnect, and rotate and revoke behind an in-page confirmation. Actions
+//! call the management API with the session cookie.
 
-use super::layout::{escape, page};
+use super::copy::copy_script;
+use super::dashboard_card::connection_card;
+use super::dashboard_clients::{CLIENTS_SCRIPT, CLIENTS_STYLE, clients_section};
+use super::dashboard_script::DASHBOARD_SCRIPT;
+use super::dashboard_style::DASHBOARD_STYLE;
+use super::layout::{escape, page_with_style};
+use crate::owner_client::OwnerClientListing;
 use crate::record::ConnectionView;
+use crate::time::UnixMillis;
 
-pub fn dashboard_page(connections: &[ConnectionView], local_development_notice: bool) -> String {
-    let notice = if local_development_notice {
+/// What the dashboard shows.
+pub struct Dashboard<'a> {
+    pub connections: &'a [ConnectionView],
+    /// The server's clock: relative times are computed from it, not from the browser's.
+    pub now: UnixMillis,
+    /// The cron refreshes tokens expiring within this window ("Refreshing soon").
+    pub refresh_window_ms: i64,
+    /// How long a URL can still answer after it was rotated away or revoked: 0 is "at once".
+    pub old_url_answers_for_seconds: u64,
+    /// Open local development (no `ADMIN_TOKEN`): say that anyone who reaches it can manage.
+    pub local_development_notice: bool,
+    /// The clients the owner registered by hand.
+    pub entered_clients: &'a [OwnerClientListing],
+    /// The callback URL to register them with.
+    pub redirect_uri: &'a str,
+}
+
+/// The one sentence about an old URL, in every confirmation and after a rotation.
+pub fn old_url_sentence(seconds: u64) -> String {
+    match seconds {
+        0 => "The old URL stops working at once.".into(),
+        1 => "The old URL can still answer for up to 1 second, then stops working.".into(),
+        n => format!("The old URL can still answer for up to {n} seconds, then stops working."),
+    }
+}
+
+pub fn dashboard_page(model: &Dashboard) -> String {
+    let notice = if model.local_development_notice {
         r#"<p class="notice" id="open-notice">Local development: no <code>ADMIN_TOKEN</code> is set, so anyone who can reach this Worker can manage these connections.</p>"#
     } else {
         ""
     };
-    let rows: String = connections
+    let cards: String = model
+        .connections
         .iter()
-        .map(|c| {
-            format!(
-                r#"<tr data-id="{id}">
-<td><input class="label" value="{label}" maxlength="100" aria-label="Label"></td>
-<td class="upstream">{upstream}</td>
-<td class="state state-{state}">{state}</td>
-<td>{expires}</td>
-<td>{refreshed}</td>
-<td class="error">{error}</td>
-<td class="actions">
-<button class="secondary" type="button" data-action="reconnect">Reconnect</button>
-<button class="secondary" type="button" data-action="rotate">Rotate URL</button>
-<button class="secondary" type="button" data-action="revoke">Revoke</button>
-</td>
-</tr>"#,
-                id = escape(&c.id),
-                label = escape(&c.label),
-                upstream = escape(&c.upstream),
-                state = escape(state_name(c)),
-                expires = escape(c.access_token_expires_at.as_deref().unwrap_or("—")),
-                refreshed = escape(c.last_refresh_at.as_deref().unwrap_or("never")),
-                error = escape(c.last_error.as_deref().unwrap_or("")),
-            )
-        })
+        .map(|c| connection_card(c, model.now, model.refresh_window_ms))
         .collect();
-    let empty = if connections.is_empty() {
+    let empty = if model.connections.is_empty() {
         r#"<p id="no-connections">No connections yet. <a href="/">Connect a service</a>.</p>"#
     } else {
         ""
     };
+    let old_url = escape(&old_url_sentence(model.old_url_answers_for_seconds));
     let body = format!(
-        r##"<h1>Connections</h1>
+        r##"<div class="page-head">
+<h1>Connections</h1>
+<nav class="page-links"><a href="/">Connect another service</a><button class="link" type="button" id="logout">Sign out</button></nav>
+</div>
 {notice}
-<p><a href="/">Connect another service</a> · <a href="#" id="logout">Sign out</a></p>
+<p id="status-line" role="status" tabindex="-1"></p>
 {empty}
-<table id="connections">
-<thead><tr><th>Label</th><th>Upstream</th><th>State</th><th>Token expires</th><th>Last refresh</th><th>Last error</th><th></th></tr></thead>
-<tbody>{rows}</tbody>
-</table>
-<section id="new-urls" hidden>
-<h2>New permanent URLs</h2>
-<p>The old URL no longer works. Copy these now: they are shown once.</p>
+<div id="connections" data-now="{now}">
+{cards}
+</div>
+<section id="new-urls" class="new-urls" hidden aria-labelledby="new-urls-title">
+<h3 id="new-urls-title" tabindex="-1">New permanent URLs</h3>
+<p>{old_url} Copy these now: they are shown once.</p>
+<p class="url-kind">Streamable HTTP</p>
 <div class="url-row"><code class="url" id="mcp-url"></code><button class="secondary" type="button" data-copy-target="mcp-url">Copy</button></div>
+<p class="url-kind">HTTP+SSE</p>
 <div class="url-row"><code class="url" id="sse-url"></code><button class="secondary" type="button" data-copy-target="sse-url">Copy</button></div>
 </section>
-<p id="status-line" role="status"></p>
-<script>
-(function () {{
-  var status = document.getElementById("status-line");
-  function api(method, path, body) {{
-    return fetch(path, {{ method: method, credentials: "same-origin",
-      headers: body ? {{ "content-type": "application/json" }} : {{}},
-      body: body ? JSON.stringify(body) : undefined }})
-      .then(function (r) {{ return r.json().then(function (j) {{ if (!r.ok) throw new Error(j.message || j.error); return j; }}); }});
-  }}
-  document.querySelectorAll("#connections tbody tr").forEach(function (row) {{
-    var id = row.dataset.id;
-    row.querySelector("input.label").addEventListener("change", function (e) {{
-      api("PATCH", "/api/connections/" + id, {{ label: e.target.value }})
-        .then(function () {{ status.textContent = "Label saved."; }}, function (err) {{ status.textContent = err.message; }});
-    }});
-    row.querySelector("[data-action=reconnect]").addEventListener("click", function () {{
-      location.href = "/manage/" + id + "/reconnect";
-    }});
-    row.querySelector("[data-action=rotate]").addEventListener("click", function () {{
-      if (!confirm("Issue a new URL? The current one stops working at once.")) return;
-      api("POST", "/api/connections/" + id + "/rotate").then(function (j) {{
-        document.getElementById("mcp-url").textContent = j.mcp_url;
-        document.getElementById("sse-url").textContent = j.sse_url;
-        document.getElementById("new-urls").hidden = false;
-        status.textContent = "URL rotated.";
-      }}, function (err) {{ status.textContent = err.message; }});
-    }});
-    row.querySelector("[data-action=revoke]").addEventListener("click", function () {{
-      if (!confirm("Revoke this connection? Its URL stops working and its tokens are revoked.")) return;
-      api("DELETE", "/api/connections/" + id).then(function () {{
-        row.remove();
-        status.textContent = "Connection revoked.";
-      }}, function (err) {{ status.textContent = err.message; }});
-    }});
-  }});
-  document.querySelectorAll("[data-copy-target]").forEach(function (button) {{
-    button.addEventListener("click", function () {{
-      var text = document.getElementById(button.dataset.copyTarget).textContent;
-      var area = document.createElement("textarea");
-      area.value = text; document.body.appendChild(area); area.select();
-      try {{ document.execCommand("copy"); button.textContent = "Copied"; }} catch (e) {{ button.textContent = "Select and copy by hand"; }}
-      area.remove();
-    }});
-  }});
-  document.getElementById("logout").addEventListener("click", function (e) {{
-    e.preventDefault();
-    fetch("/logout", {{ method: "POST", credentials: "same-origin" }}).then(function () {{ location.href = "/login"; }});
-  }});
-}})();
-</script>"##
+<dialog id="rotate-dialog" class="confirm" aria-labelledby="rotate-title" aria-describedby="rotate-text">
+<form method="dialog">
+<h2 id="rotate-title">Rotate the URL of <span class="confirm-label"></span>?</h2>
+<div id="rotate-text">
+<p>Bindify issues a new permanent URL for this connection and keeps its authorization. {old_url} Every client using it needs the new URL, which is shown once.</p>
+</div>
+<div class="dialog-actions"><button class="secondary" value="cancel" autofocus>Cancel</button><button class="danger" value="confirm">Rotate URL</button></div>
+</form>
+</dialog>
+<dialog id="revoke-dialog" class="confirm" aria-labelledby="revoke-title" aria-describedby="revoke-text">
+<form method="dialog">
+<h2 id="revoke-title">Revoke <span class="confirm-label"></span>?</h2>
+<div id="revoke-text">
+<p>Bindify deletes this connection and asks the authorization server to revoke its tokens. {old_url} This cannot be undone: to use the service again, connect it anew.</p>
+</div>
+<div class="dialog-actions"><button class="secondary" value="cancel" autofocus>Cancel</button><button class="danger" value="confirm">Revoke</button></div>
+</form>
+</dialog>
+{clients}
+<script>{copy}</script>
+<script>{script}</script>
+<script>{clients_script}</script>"##,
+        clients = clients_section(model.entered_clients, model.redirect_uri),
+        clients_script = CLIENTS_SCRIPT,
+        now = model.now,
+        copy = copy_script(),
+        script = DASHBOARD_SCRIPT,
     );
-    page("Connections", "dashboard", &body)
-}
-
-fn state_name(c: &ConnectionView) -> &'static str {
-    match c.state {
-        crate::record::ConnectionState::Active => "active",
-        crate::record::ConnectionState::NeedsReauth => "needs_reauth",
-        crate::record::ConnectionState::Error => "error",
-    }
+    let style = format!("{DASHBOARD_STYLE}{CLIENTS_STYLE}");
+    page_with_style("Connections", "dashboard", &style, &body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::record::ConnectionState;
+    use crate::time::rfc3339;
+
+    const NOW: UnixMillis = 1_795_690_200_000;
+
+    fn model(connections: &[ConnectionView], grace: u64, open: bool) -> String {
+        dashboard_page(&Dashboard {
+            connections,
+            now: NOW,
+            refresh_window_ms: 15 * 60_000,
+            old_url_answers_for_seconds: grace,
+            local_development_notice: open,
+            entered_clients: &[],
+            redirect_uri: "https://b.example/oauth/callback",
+        })
+    }
 
     #[test]
-    fn lists_connections_with_actions_and_escapes() {
+    fn lists_connections_with_actions_and_the_servers_clock() {
         let view = ConnectionView {
             id: "abc".into(),
             label: "<Work>".into(),
@@ -135,16 +136,43 @@ mod tests {
             access_token_expires_at: None,
             last_refresh_at: None,
             last_error: Some("invalid_grant".into()),
-            created_at: "2026-11-26T10:00:00Z".into(),
+            created_at: rfc3339(NOW - 60_000),
+            refreshable: true,
+            next_attempt_at: None,
+            kind: crate::record::ConnectionKind::Oauth,
+            grant_expires_at: None,
         };
-        let html = dashboard_page(&[view], true);
-        assert!(html.contains(r#"<tr data-id="abc">"#));
+        let html = model(&[view], 0, true);
+        assert!(html.contains(r#"<article class="connection" data-id="abc""#));
         assert!(html.contains("&lt;Work&gt;"));
-        assert!(html.contains("state-needs_reauth"));
+        assert!(html.contains(r#"data-standing="needs-reauth""#));
         assert!(html.contains(r#"id="open-notice""#));
+        assert!(html.contains(r#"<div id="connections" data-now="1795690200000">"#));
         for action in ["reconnect", "rotate", "revoke"] {
             assert!(html.contains(&format!(r#"data-action="{action}""#)));
         }
-        assert!(dashboard_page(&[], false).contains(r#"id="no-connections""#));
+        assert!(!html.contains("confirm("), "no window.confirm");
+        assert!(model(&[], 0, false).contains(r#"id="no-connections""#));
+        assert!(!model(&[], 0, false).contains(r#"id="open-notice""#));
+    }
+
+    #[test]
+    fn confirmations_say_how_long_the_old_url_answers() {
+        let html = model(&[], 0, false);
+        assert_eq!(
+            html.matches("The old URL stops working at once.").count(),
+            3
+        );
+        let html = model(&[], 5, false);
+        assert_eq!(
+            html.matches("The old URL can still answer for up to 5 seconds, then stops working.")
+                .count(),
+            3
+        );
+        assert!(!html.contains("at once"));
+        assert_eq!(
+            old_url_sentence(1),
+            "The old URL can still answer for up to 1 second, then stops working."
+        );
     }
 }

@@ -27,7 +27,13 @@ Your client never sees an expired token again.</p>
 <input type="url" name="server" required placeholder="https://mcp.example.com/mcp" aria-label="MCP server URL">
 <button type="submit">Connect</button>
 </form>
-<p class="muted">The server must support OAuth as the MCP authorization spec describes it.</p>
+<p class="muted">Bindify finds how the server authorizes (OAuth as the MCP authorization spec
+describes it) and asks for whatever else it needs.</p>
+<h2>A server that takes an API key, or none</h2>
+<form class="connect" id="api-key-start" action="/connect/key" method="get">
+<input type="url" name="server" required placeholder="https://mcp.example.com/mcp" aria-label="MCP server URL for an API key">
+<button type="submit">Connect with an API key</button>
+</form>
 <h2>Your connections</h2>
 <p><a href="/manage" id="manage-link">See, relabel, reconnect, rotate or revoke them</a>.</p>"#
     );
@@ -41,10 +47,13 @@ mod tests {
 
     #[test]
     fn lists_presets_and_form() {
-        let html = landing_page(&presets::all(None));
+        let html = landing_page(&presets::all(None, &[]));
         assert!(html.contains(r#"href="/connect/notion""#));
         assert!(html.contains(r#"id="connect-form""#));
         assert!(html.contains(r#"name="server""#));
         assert!(html.contains(r#"href="/manage""#));
+        assert!(html.contains(r#"id="api-key-start" action="/connect/key" method="get""#));
+        // The OAuth form comes first: it is the one for a pasted URL.
+        assert!(html.find(r#"id="connect-form""#) < html.find(r#"id="api-key-start""#));
     }
 }

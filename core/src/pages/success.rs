@@ -1,6 +1,7 @@
 //! The page shown once after connecting: the permanent URLs and how to use them. It is the
 //! only place a URL secret is ever shown, so it is served with `Cache-Control: no-store`.
 
+use super::copy::copy_script;
 use super::layout::{escape, page};
 
 /// The page after `bindify connect`: the terminal shows the URLs.
@@ -52,22 +53,8 @@ connector URL and leave the OAuth fields empty.</p>
 <div class="url-row"><pre id="code-command">{code_cmd}</pre><button class="secondary" type="button" data-copy-target="code-command">Copy</button></div>
 </section>
 <p><a href="/">Connect another service</a></p>
-<script>
-document.querySelectorAll("[data-copy-target]").forEach(function (button) {{
-  button.addEventListener("click", function () {{
-    var text = document.getElementById(button.dataset.copyTarget).textContent;
-    var done = function () {{ button.textContent = "Copied"; setTimeout(function () {{ button.textContent = "Copy"; }}, 1500); }};
-    if (navigator.clipboard && window.isSecureContext) {{
-      navigator.clipboard.writeText(text).then(done, function () {{ button.textContent = "Select and copy by hand"; }});
-    }} else {{
-      var area = document.createElement("textarea");
-      area.value = text; document.body.appendChild(area); area.select();
-      try {{ document.execCommand("copy"); done(); }} catch (e) {{ button.textContent = "Select and copy by hand"; }}
-      area.remove();
-    }}
-  }});
-}});
-</script>"#
+<script>{copy}</script>"#,
+        copy = copy_script(),
     );
     page("Connected", "success", &body)
 }

@@ -25,22 +25,71 @@ fn answer(peer: &ScriptedPeer, status: u16, body: &str) {
 #[test]
 fn a_fresh_token_is_used_and_an_expiring_one_refreshed() {
     let r = record(Some(T0 + HOUR));
-    assert_eq!(decide(&r, T0, None), Ok(Decision::UseCurrent));
+    assert_eq!(decide(&r, T0, None, None), Ok(Decision::UseCurrent));
     assert_eq!(
-        decide(&r, T0 + HOUR - REFRESH_BUFFER_MS, None),
+        decide(&r, T0 + HOUR - REFRESH_BUFFER_MS, None, None),
         Ok(Decision::Refresh)
     );
-    assert_eq!(decide(&record(None), T0, None), Ok(Decision::UseCurrent));
+    assert_eq!(
+        decide(&record(None), T0, None, None),
+        Ok(Decision::UseCurrent)
+    );
 }
 
 #[test]
 fn a_401_on_the_current_token_refreshes_but_a_stale_401_does_not() {
     let r = record(Some(T0 + HOUR));
-    assert_eq!(decide(&r, T0, Some(&hash("AT-1"))), Ok(Decision::Refresh));
+    assert_eq!(
+        decide(&r, T0, Some(&hash("AT-1")), None),
+        Ok(Decision::RefreshRejected)
+    );
     // Another request already refreshed: the rejected token is not the current one.
     assert_eq!(
-        decide(&r, T0, Some(&hash("AT-0"))),
+        decide(&r, T0, Some(&hash("AT-0")), None),
         Ok(Decision::UseCurrent)
+    );
+    // Refused and expiring anyway: an ordinary refresh, which no refusal limit holds back.
+    assert_eq!(
+        decide(&r, T0 + HOUR - 1, Some(&hash("AT-1")), None),
+        Ok(Decision::Refresh)
+    );
+}
+
+#[test]
+fn refusals_refresh_once_per_token_and_once_a_minute() {
+    let mut limit = RejectionRefreshes::default();
+    assert_eq!(limit.check(&hash("AT-1"), T0), Ok(()));
+    limit.note(&hash("AT-1"), T0);
+    // The same token again (the authorization server handed it back): never again.
+    assert_eq!(
+        limit.check(&hash("AT-1"), T0 + 10 * HOUR),
+        Err(RefreshLimited { retry_at: None })
+    );
+    // The next token, refused too soon after.
+    assert_eq!(
+        limit.check(&hash("AT-2"), T0 + 1),
+        Err(RefreshLimited {
+            retry_at: Some(T0 + REJECTION_REFRESH_INTERVAL_MS)
+        })
+    );
+    assert_eq!(
+        limit.check(&hash("AT-2"), T0 + REJECTION_REFRESH_INTERVAL_MS - 1),
+        Err(RefreshLimited {
+            retry_at: Some(T0 + REJECTION_REFRESH_INTERVAL_MS)
+        })
+    );
+    assert_eq!(
+        limit.check(&hash("AT-2"), T0 + REJECTION_REFRESH_INTERVAL_MS),
+        Ok(())
+    );
+    // A clock at the end of time does not overflow.
+    let mut late = RejectionRefreshes::default();
+    late.note(&hash("AT-1"), i64::MAX - 1);
+    assert_eq!(
+        late.check(&hash("AT-2"), i64::MAX - 1),
+        Err(RefreshLimited {
+            retry_at: Some(i64::MAX)
+        })
     );
 }
 
@@ -48,7 +97,7 @@ fn a_401_on_the_current_token_refreshes_but_a_stale_401_does_not() {
 fn needs_reauth_never_refreshes() {
     let mut r = record(Some(T0 - 1));
     r.state = ConnectionState::NeedsReauth;
-    assert_eq!(decide(&r, T0, None), Err(Unavailable::NeedsReauth));
+    assert_eq!(decide(&r, T0, None, None), Err(Unavailable::NeedsReauth));
     assert!(!due_for_cron(&r, T0, DEFAULT_CRON_WINDOW_MS));
 }
 
@@ -121,7 +170,10 @@ fn invalid_grant_needs_reauth_and_stops_refreshing() {
         r.tokens.refresh_token.as_ref().map(|t| t.secret().as_str()),
         Some("RT-1")
     );
-    assert_eq!(decide(&r, T0 + HOUR, None), Err(Unavailable::NeedsReauth));
+    assert_eq!(
+        decide(&r, T0 + HOUR, None, None),
+        Err(Unavailable::NeedsReauth)
+    );
     assert!(!due_for_cron(&r, T0 + HOUR, DEFAULT_CRON_WINDOW_MS));
 }
 
@@ -134,10 +186,12 @@ fn transient_failures_keep_tokens_and_back_off() {
     assert_eq!(
         err,
         Unavailable::Transient {
-            retry_at: T0 + BACKOFF_BASE_MS
+            authorization_server: "https://auth.example.com".into(),
+            retry_at: T0 + DEMAND_REFRESH_INTERVAL_MS
         }
     );
     assert_eq!((r.state, r.failures), (ConnectionState::Error, 1));
+    assert_eq!(r.next_attempt_at, Some(T0 + BACKOFF_BASE_MS));
     assert_eq!(r.tokens.access_token.secret(), "AT-1");
     assert_eq!(
         r.tokens.refresh_token.as_ref().map(|t| t.secret().as_str()),
@@ -146,28 +200,62 @@ fn transient_failures_keep_tokens_and_back_off() {
     assert!(r.last_error.is_some());
 
     // While backing off, an unexpired token is still used; the cron waits.
-    assert_eq!(decide(&r, T0 + 1, None), Ok(Decision::UseCurrent));
+    assert_eq!(decide(&r, T0 + 1, None, Some(T0)), Ok(Decision::UseCurrent));
     assert!(!due_for_cron(&r, T0 + 1, DEFAULT_CRON_WINDOW_MS));
     assert!(due_for_cron(
         &r,
         T0 + BACKOFF_BASE_MS,
         DEFAULT_CRON_WINDOW_MS
     ));
-    // An expired token during backoff is reported as transient, not refreshed again.
-    let mut expired = r.clone();
-    expired.tokens.expires_at = Some(T0);
-    assert_eq!(
-        decide(&expired, T0 + 1, None),
-        Err(Unavailable::Transient {
-            retry_at: T0 + BACKOFF_BASE_MS
-        })
-    );
 
     peer.fail("POST", TOKEN);
     let _ = block_on(refresh(&peer.client(), &mut r, T0 + BACKOFF_BASE_MS));
     assert_eq!(r.failures, 2);
     assert_eq!(r.next_attempt_at, Some(T0 + 3 * BACKOFF_BASE_MS));
     assert_ne!(r.state, ConnectionState::NeedsReauth);
+}
+
+/// The backoff spaces the cron's attempts only: a request that needs a token tries the token
+/// endpoint itself, at most once per [`DEMAND_REFRESH_INTERVAL_MS`] after the last attempt.
+#[test]
+fn a_request_tries_again_after_a_few_seconds_whatever_the_backoff() {
+    let mut r = record(Some(T0));
+    r.state = ConnectionState::Error;
+    r.failures = 6;
+    r.next_attempt_at = Some(T0 + BACKOFF_MAX_MS);
+    let transient = |retry_at| {
+        Err(Unavailable::Transient {
+            authorization_server: "https://auth.example.com".into(),
+            retry_at,
+        })
+    };
+    // Right after an attempt: no new one, and the answer says when the next may be.
+    assert_eq!(decide(&r, T0 + 1, None, Some(T0)), transient(T0 + 5_000));
+    assert_eq!(
+        decide(&r, T0 + 4_999, None, Some(T0)),
+        transient(T0 + 5_000)
+    );
+    // A few seconds later, or with no attempt known (a fresh object), the request tries.
+    assert_eq!(
+        decide(&r, T0 + 5_000, None, Some(T0)),
+        Ok(Decision::Refresh)
+    );
+    assert_eq!(decide(&r, T0 + 1, None, None), Ok(Decision::Refresh));
+    // Long before the background retry, which stays where the backoff put it.
+    assert!(!due_for_cron(&r, T0 + 5_000, DEFAULT_CRON_WINDOW_MS));
+    // A refused token that has not expired may be refreshed too (the refusal limits apply).
+    r.tokens.expires_at = Some(T0 + HOUR);
+    assert_eq!(
+        decide(&r, T0 + 5_000, Some(&hash("AT-1")), Some(T0)),
+        Ok(Decision::RefreshRejected)
+    );
+    // A revoked grant is never retried.
+    r.state = ConnectionState::NeedsReauth;
+    assert_eq!(
+        decide(&r, T0 + 5_000, None, None),
+        Err(Unavailable::NeedsReauth)
+    );
+    assert_eq!(DEMAND_REFRESH_INTERVAL_MS, 5_000);
 }
 
 #[test]
@@ -206,8 +294,8 @@ fn short_lived_tokens_use_a_quarter_of_their_lifetime_as_buffer() {
     let mut r = record(Some(T0 + 4_000));
     r.tokens.obtained_at = Some(T0);
     assert_eq!(refresh_buffer(&r), 1_000);
-    assert_eq!(decide(&r, T0 + 2_999, None), Ok(Decision::UseCurrent));
-    assert_eq!(decide(&r, T0 + 3_000, None), Ok(Decision::Refresh));
+    assert_eq!(decide(&r, T0 + 2_999, None, None), Ok(Decision::UseCurrent));
+    assert_eq!(decide(&r, T0 + 3_000, None, None), Ok(Decision::Refresh));
     r.tokens.expires_at = Some(T0 + 8 * HOUR);
     assert_eq!(refresh_buffer(&r), REFRESH_BUFFER_MS);
     // A 3-second token: `exp` is rounded down to the second, so the buffer is at least 1 s.

@@ -1,0 +1,30 @@
+//! Reading a request body with a hard limit: a declared length over the limit is refused before
+//! reading, and a streamed body stops being read as soon as it passes the limit.
+
+use bindify_core::headers as header;
+use futures_util::StreamExt;
+use worker::{Request, Result};
+
+/// The body, or `None` when it is longer than `limit` bytes.
+pub async fn read_capped(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)?
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    let Ok(mut stream) = req.stream() else {
+        // No body at all.
+        return Ok(Some(body));
+    };
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
