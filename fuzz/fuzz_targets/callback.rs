@@ -212,13 +212,16 @@ fn check(query: &str, cookie: &str, script: &[u8], iss_required: bool) {
                     failure.error
                 );
                 let state_only = CallbackParams {
-                    state: params.state.as_ref().map(|s| {
-                        bindify_core::flow::SealedState::new(s.expose().to_owned())
-                    }),
+                    state: params
+                        .state
+                        .as_ref()
+                        .map(|s| bindify_core::flow::SealedState::new(s.expose().to_owned())),
                     ..CallbackParams::default()
                 };
                 let alone = run(&state_only, cookie, script, iss_required);
-                let alone = alone.result.expect_err("the state alone fails the same way");
+                let alone = alone
+                    .result
+                    .expect_err("the state alone fails the same way");
                 assert_eq!(text, page(&alone), "the query shaped the page");
             }
             let state_quoted = [&params.error, &params.error_description, &params.iss]

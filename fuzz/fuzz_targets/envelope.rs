@@ -7,9 +7,9 @@
 //! shape calls for; neither a state nor a session cookie made of it is ever accepted.
 #![no_main]
 
-use bindify_core::admin::{AdminToken, session_valid};
+use bindify_core::admin::{AdminToken, SessionCookie, session_valid};
 use bindify_core::envelope::{EnvelopeError, Keyring, MIN_SEALED_LEN, MasterKey};
-use bindify_core::flow::StateClaims;
+use bindify_core::flow::{SealedState, StateClaims};
 use bindify_core::secret::b64url_decode;
 use bindify_fuzz::{keyring, master_key};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
@@ -78,10 +78,11 @@ fuzz_target!(|input: Input| {
         }
         Some(_) => assert_eq!(error, EnvelopeError::Decrypt),
     }
-    assert!(StateClaims::open(&ring, &input.text, input.now).is_err());
-    let token =
-        AdminToken::new("an admin token of at least thirty-two bytes".into()).expect("token");
-    assert!(!session_valid(&ring, &token, &input.text, input.now));
+    let state = SealedState::new(input.text.clone());
+    assert!(StateClaims::open(&ring, &state, input.now).is_err());
+    let token = AdminToken::new("an admin token of at least thirty-two bytes".into());
+    let cookie = SessionCookie::new(input.text.clone());
+    assert!(!session_valid(&ring, &token, &cookie, input.now));
 
     // A key from configuration text: accepted only as 32 bytes of base64.
     if MasterKey::from_base64(3, &input.text).is_ok() {

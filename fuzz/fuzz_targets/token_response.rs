@@ -3,8 +3,10 @@
 //! (fuzz/src/lib.rs; the first section answers the exchange, the second the refresh).
 //!
 //! Properties: expiries are absolute and never before `now`; a refresh without a new refresh
-//! token keeps the old one; only `invalid_grant`, `invalid_client` and `unauthorized_client`
-//! end the grant; text taken from the server is cut and free of control characters.
+//! token keeps the old one; only the codes that say the grant is gone
+//! (`invalid_grant`, `invalid_target`, GitHub's `bad_refresh_token` and
+//! `bad_verification_code`) end the grant, and only the codes about Bindify's client or request
+//! ask the owner to act; text taken from the server is cut and free of control characters.
 #![no_main]
 
 use bindify_core::record::TokenSet;
@@ -26,13 +28,35 @@ fn check(result: &Result<TokenSet, TokenError>) {
         }
         Err(TokenError::Rejected { error, description }) => {
             assert!(
-                ["invalid_grant", "invalid_client", "unauthorized_client"]
-                    .contains(&error.as_str())
+                [
+                    "invalid_grant",
+                    "invalid_target",
+                    "bad_refresh_token",
+                    "bad_verification_code"
+                ]
+                .contains(&error.as_str())
             );
             if let Some(d) = description {
                 assert!(d.chars().count() <= 301 && !has_control(d), "{d:?}");
             }
         }
+        Err(TokenError::Refused { error, description }) => {
+            assert!(
+                [
+                    "invalid_client",
+                    "unauthorized_client",
+                    "incorrect_client_credentials",
+                    "unsupported_grant_type",
+                    "invalid_request",
+                    "invalid_scope"
+                ]
+                .contains(&error.as_str())
+            );
+            if let Some(d) = description {
+                assert!(d.chars().count() <= 301 && !has_control(d), "{d:?}");
+            }
+        }
+        Err(TokenError::Client(text)) => panic!("a public client needs no credential: {text}"),
         Err(TokenError::Transient(text)) | Err(TokenError::InvalidResponse(text)) => {
             assert!(
                 text.chars().count() <= 301,
@@ -52,11 +76,13 @@ fuzz_target!(|script: &[u8]| {
         auth_method: TokenAuthMethod::None,
         source: ClientSource::Dynamic,
         registered_at: 0,
+        private_key: None,
     };
     let endpoint = TokenEndpoint {
         token_endpoint: "https://auth.example.com/token",
         client: &client,
         resource: "https://mcp.example.com/mcp",
+        issuer: "https://auth.example.com/",
     };
     let exchanged = block_on(exchange_code(
         &peer.client(),
@@ -69,13 +95,17 @@ fuzz_target!(|script: &[u8]| {
     check(&exchanged);
 
     let old = RefreshToken::new("old-refresh".into());
-    let refreshed = block_on(refresh(&peer.client(), &endpoint, &old, NOW));
+    let old_expiry = Some(NOW + 86_400_000);
+    let refreshed = block_on(refresh(&peer.client(), &endpoint, &old, old_expiry, NOW));
     check(&refreshed);
     if let Ok(tokens) = &refreshed {
         assert!(
             tokens.refresh_token.is_some(),
             "the old refresh token is kept"
         );
+        if let Some(e) = tokens.refresh_token_expires_at {
+            assert!(e >= NOW);
+        }
     }
     assert_eq!(peer.seen().len(), 2);
 });
