@@ -4,7 +4,8 @@
 //!
 //! Properties: discovery makes a bounded number of requests, sends no credentials, and only
 //! ever fetches URLs the upstream policy allows; what it returns passes the metadata checks and
-//! names a resource that is the server itself.
+//! names a resource that covers the server: the server itself, or a URL on its origin, without
+//! a fragment, whose path is a prefix of the server's at a segment boundary.
 #![no_main]
 
 use bindify_core::discovery::discover;
@@ -49,6 +50,14 @@ fuzz_target!(|script: &[u8]| {
             .validate(&found.issuer, policy)
             .expect("returned metadata is valid");
         let resource = Url::parse(&found.resource).expect("the resource is a URL");
-        assert_eq!(canonical_resource(&resource), canonical_resource(&server));
+        if found.resource != canonical_resource(&server) {
+            assert_eq!(resource.origin(), server.origin());
+            assert!(resource.fragment().is_none());
+            let with_slash = |path: &str| format!("{}/", path.trim_end_matches('/'));
+            assert!(
+                with_slash(server.path()).starts_with(&with_slash(resource.path())),
+                "{resource} does not cover {server}"
+            );
+        }
     }
 });
