@@ -500,3 +500,41 @@ fn an_unknown_error_code_is_cut_and_cleaned() {
         TokenError::Transient(format!("vendor_codeforged log line {}…", "x".repeat(37)))
     );
 }
+
+#[test]
+fn an_unexpected_token_type_is_quoted_cut_and_cleaned() {
+    // The identity provider chooses `issued_token_type`: an error quotes at most 100 characters
+    // of it, without control characters (checked by fuzz/fuzz_targets/token_grants.rs).
+    let peer = ScriptedPeer::new();
+    let idp_token = "https://idp.example.com/token";
+    let long = format!("urn:vendor\n{}", "t".repeat(5000));
+    peer.on(
+        "POST",
+        idp_token,
+        200,
+        &serde_json::json!({ "access_token": "other", "issued_token_type": long }).to_string(),
+    );
+    let client = owner_client(TokenAuthMethod::ClientSecretPost);
+    let idp = Call {
+        token_endpoint: idp_token,
+        client: &client,
+        issuer: "https://idp.example.com",
+    };
+    let error = block_on(exchange_identity_token(
+        &peer.client(),
+        &idp,
+        "ID-TOKEN",
+        "https://auth.example.com",
+        "https://mcp.example.com/mcp",
+        &[],
+        1_000,
+    ))
+    .expect_err("not an ID-JAG");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "the token response is invalid: the identity provider issued \"urn:vendor{}…\", not an ID-JAG",
+            "t".repeat(90)
+        )
+    );
+}
