@@ -35,7 +35,7 @@ done
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-if ! rustup toolchain list | grep -q '^nightly'; then
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
   step "Installing the nightly Rust toolchain (minimal profile), which cargo-fuzz needs"
   rustup toolchain install nightly --profile minimal
 fi
