@@ -17,9 +17,9 @@ printf '\033[1m==> native tests\033[0m\n'
 cargo test --workspace
 
 # Every fuzz target builds and runs 10,000 executions from its seeds, with a fixed random seed
-# so the run is the same each time: about three minutes from scratch, cargo-fuzz's install
-# included (plus the nightly toolchain's download where it is missing). The real budget is
-# scripts/fuzz.sh's default.
+# so the run is the same each time: building the targets from scratch takes about two and a half
+# CPU-minutes, the runs about a minute and a half (scripts/setup.sh installs the nightly
+# toolchain and cargo-fuzz). The real budget is scripts/fuzz.sh's default.
 printf '\033[1m==> fuzz smoke run\033[0m\n'
 scripts/fuzz.sh --runs 10000 --seed 1
 
