@@ -3,6 +3,7 @@
 # Idempotent: every step checks first, so running it again is quick.
 #
 #   - the wasm32-unknown-unknown Rust target
+#   - a nightly Rust toolchain (minimal profile) and cargo-fuzz, for the fuzz targets (fuzz/)
 #   - worker-build matching the `worker` crate, and the wasm-bindgen CLI matching Cargo.lock
 #   - Node 22, wrangler (workerd), oidc-provider, the MCP SDK, the MCP conformance suite and
 #     playwright-core (tests/)
@@ -22,6 +23,17 @@ locked() { awk -v n="$1" '$0 == "name = \"" n "\"" { getline; gsub(/version = |"
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   step "Adding the wasm32-unknown-unknown Rust target"
   rustup target add wasm32-unknown-unknown
+fi
+
+# cargo-fuzz builds with sanitizer flags that only nightly accepts. `+nightly` must resolve,
+# so a dated nightly alone does not count.
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+  step "Installing the nightly Rust toolchain (minimal profile), which cargo-fuzz needs"
+  rustup toolchain install nightly --profile minimal
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  step "Installing cargo-fuzz (a few minutes, once)"
+  cargo install cargo-fuzz --locked
 fi
 
 worker_version=$(locked worker)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: formatting and lints, the native unit tests of the core, then the
-# end-to-end tests against the built Worker in workerd with real peers and headless Chromium,
-# and the official MCP conformance suite with Bindify as the client and as the server.
+# Runs every test: formatting and lints, the native unit tests of the core, a short run of
+# every fuzz target, then the end-to-end tests against the built Worker in workerd with real
+# peers and headless Chromium, and the official MCP conformance suite with Bindify as the client
+# and as the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,10 +10,18 @@ scripts/setup.sh
 
 printf '\033[1m==> cargo fmt --check\033[0m\n'
 cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 printf '\033[1m==> cargo clippy\033[0m\n'
 cargo clippy --workspace --all-targets -- -D warnings
 printf '\033[1m==> native tests\033[0m\n'
 cargo test --workspace
+
+# Every fuzz target builds and runs 10,000 executions from its seeds, with a fixed random seed
+# so the run is the same each time: building the targets from scratch takes about two and a half
+# CPU-minutes, the runs about a minute and a half (scripts/setup.sh installs the nightly
+# toolchain and cargo-fuzz). The real budget is scripts/fuzz.sh's default.
+printf '\033[1m==> fuzz smoke run\033[0m\n'
+scripts/fuzz.sh --runs 10000 --seed 1
 
 printf '\033[1m==> building the Worker and the CLI once for the end-to-end tests\033[0m\n'
 sh scripts/build-worker.sh

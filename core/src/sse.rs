@@ -422,9 +422,7 @@ fn write_field(out: &mut String, name: &str, value: &str) {
 
 /// Splits on CRLF, LF and CR, the SSE line ends. Always yields at least one (maybe empty) line.
 fn lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .flat_map(|l| l.split('\r'))
+    text.split("\r\n").flat_map(|l| l.split(['\r', '\n']))
 }
 
 /// `value` without CR and LF.

@@ -76,7 +76,12 @@ pub fn on_insufficient_scope(
         union_into(&mut scopes, &split(granted));
     }
     union_into(&mut scopes, challenge);
-    let asks_for_new = challenge.iter().any(|s| !grant.scopes.contains(s));
+    // Only a scope the next authorization will ask for counts as new: one that is not a scope
+    // token, or past the limits, is never asked for, so naming it again and again must not
+    // send the owner through consent forever.
+    let asks_for_new = challenge
+        .iter()
+        .any(|s| scopes.contains(s) && !grant.scopes.contains(s));
     if !asks_for_new && grant.scope_authorizations >= MAX_AUTHORIZATIONS_PER_SCOPES {
         grant.step_up = None;
         return StepUp::Exhausted { scopes };

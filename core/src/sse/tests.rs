@@ -428,6 +428,16 @@ fn serializer_cannot_break_framing() {
 }
 
 #[test]
+fn trailing_cr_in_data_is_a_line_end() {
+    // Found by fuzzing (fuzz/fuzz_targets/sse_write.rs): a lone CR at the end of the data was
+    // dropped instead of ending a line, so the event parsed back without its last line break.
+    let e = ev("a\r");
+    assert_eq!(e.to_bytes(), b"data: a\ndata:\n\n");
+    assert_eq!(events(&parse_all(&e.to_bytes())), vec![ev("a\n")]);
+    assert_eq!(comment("a\r"), b": a\n:\n\n");
+}
+
+#[test]
 fn comment_serializer() {
     assert_eq!(comment("keepalive"), b": keepalive\n\n");
     assert_eq!(comment(""), b":\n\n");

@@ -105,3 +105,29 @@ fn an_insufficient_scope_challenge_names_its_scopes() {
     assert_eq!(challenged_scopes([r#"Bearer error="invalid_token""#]), None);
     assert_eq!(challenged_scopes(std::iter::empty()), None);
 }
+
+/// Repeats `challenge` against `g`, reconnecting as asked each time; the consents it took.
+fn consents_for(mut g: OAuthGrant, tokens: &TokenSet, challenge: &[String]) -> u32 {
+    let mut consents = 0;
+    while let StepUp::Reauthorize { scopes } = on_insufficient_scope(&mut g, tokens, challenge) {
+        consents += 1;
+        assert!(consents <= 10, "never exhausted");
+        g.scope_authorizations = authorizations_after(&g, &scopes);
+        g.scopes = scopes;
+        g.step_up = None;
+    }
+    consents
+}
+
+#[test]
+fn a_challenge_for_scopes_that_cannot_be_asked_for_is_not_new_each_time() {
+    // A scope that is not an RFC 6749 §3.3 scope token is never asked for, so a challenge
+    // naming it asks for nothing new once the valid scopes are granted.
+    let (g, tokens) = grant(&["mcp:basic"]);
+    let challenge = owned(&["mcp:basic", "a\"b"]);
+    assert_eq!(consents_for(g, &tokens, &challenge), 2);
+    // Scopes past the limits are left out the same way.
+    let (g, tokens) = grant(&[]);
+    let many: Vec<String> = (0..MAX_SCOPES + 5).map(|i| format!("s{i}")).collect();
+    assert_eq!(consents_for(g, &tokens, &many), 3);
+}

@@ -11,12 +11,17 @@ use super::response::{self, Call};
 use super::{TokenEndpoint, TokenError, token_set};
 use crate::http::HttpClient;
 use crate::record::TokenSet;
+use crate::registration::truncate;
 use crate::time::UnixMillis;
 
 pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
 pub const ID_JAG_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id-jag";
+
+/// The most characters of an unexpected `issued_token_type` quoted in an error: the identity
+/// provider chooses that text.
+const MAX_TOKEN_TYPE_CHARS: usize = 100;
 
 /// An Identity Assertion JWT Authorization Grant, as the identity provider issued it.
 /// `Debug` is redacted by `AccessToken`.
@@ -53,7 +58,7 @@ pub async fn exchange_identity_token<C: HttpClient>(
             "the identity provider issued {}, not an ID-JAG",
             other.map_or_else(
                 || "a token of no stated type".to_owned(),
-                |t| format!("{t:?}")
+                |t| format!("{:?}", truncate(t, MAX_TOKEN_TYPE_CHARS))
             )
         ))),
     }

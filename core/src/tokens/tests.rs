@@ -482,3 +482,59 @@ fn an_identity_token_becomes_an_id_jag_and_then_an_access_token() {
         "the token response is invalid: the identity provider issued \"urn:ietf:params:oauth:token-type:access_token\", not an ID-JAG"
     );
 }
+
+#[test]
+fn an_unknown_error_code_is_cut_and_cleaned() {
+    // Found by fuzzing (fuzz/fuzz_targets/token_response.rs): a code outside RFC 6749 §5.2 is
+    // any text the server chose, line breaks included; it reaches the error cut and cleaned.
+    let peer = ScriptedPeer::new();
+    let code = format!("vendor_code\nforged log line {}", "x".repeat(500));
+    peer.on(
+        "POST",
+        TOKEN,
+        400,
+        &serde_json::json!({ "error": code }).to_string(),
+    );
+    assert_eq!(
+        refresh_with(&peer).expect_err("refused"),
+        TokenError::Transient(format!("vendor_codeforged log line {}…", "x".repeat(37)))
+    );
+}
+
+#[test]
+fn an_unexpected_token_type_is_quoted_cut_and_cleaned() {
+    // The identity provider chooses `issued_token_type`: an error quotes at most 100 characters
+    // of it, without control characters (checked by fuzz/fuzz_targets/token_grants.rs).
+    let peer = ScriptedPeer::new();
+    let idp_token = "https://idp.example.com/token";
+    let long = format!("urn:vendor\n{}", "t".repeat(5000));
+    peer.on(
+        "POST",
+        idp_token,
+        200,
+        &serde_json::json!({ "access_token": "other", "issued_token_type": long }).to_string(),
+    );
+    let client = owner_client(TokenAuthMethod::ClientSecretPost);
+    let idp = Call {
+        token_endpoint: idp_token,
+        client: &client,
+        issuer: "https://idp.example.com",
+    };
+    let error = block_on(exchange_identity_token(
+        &peer.client(),
+        &idp,
+        "ID-TOKEN",
+        "https://auth.example.com",
+        "https://mcp.example.com/mcp",
+        &[],
+        1_000,
+    ))
+    .expect_err("not an ID-JAG");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "the token response is invalid: the identity provider issued \"urn:vendor{}…\", not an ID-JAG",
+            "t".repeat(90)
+        )
+    );
+}
