@@ -13,7 +13,7 @@
 # grew in earlier runs (fuzz/work/<target>, not committed), with its dictionary
 # (fuzz/dict/<target>.dict) when there is one. A crash leaves its input in
 # fuzz/artifacts/<target>/; reproduce it with
-# `cargo +nightly fuzz run <target> fuzz/artifacts/<target>/<file>`.
+# `cargo +nightly fuzz run -O <target> fuzz/artifacts/<target>/<file>`.
 # Exits non-zero when any target crashed. Run it under `nice` to keep a shared machine usable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +49,9 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 step "Building the fuzz targets (libFuzzer, address sanitizer, debug assertions and overflow checks)"
-cargo +nightly fuzz build
+# -O builds with fuzz/Cargo.toml's release profile, which turns the assertions and overflow
+# checks on for every crate but one (see there); cargo-fuzz's default would force them on all.
+cargo +nightly fuzz build -O
 
 if [ -n "$seconds" ]; then
   budget=(-max_total_time="$seconds")
@@ -74,7 +76,7 @@ for target in "${targets[@]}"; do
   before=$(find "fuzz/artifacts/$target" -type f | wc -l)
   start=$(date +%s)
   status=0
-  cargo +nightly fuzz run "$target" "${corpora[@]}" -- "${options[@]}" >"$logs/$target.log" 2>&1 || status=$?
+  cargo +nightly fuzz run -O "$target" "${corpora[@]}" -- "${options[@]}" >"$logs/$target.log" 2>&1 || status=$?
   elapsed=$(( $(date +%s) - start ))
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logs/$target.log" | tail -n 1)
   after=$(find "fuzz/artifacts/$target" -type f | wc -l)

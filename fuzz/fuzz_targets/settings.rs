@@ -13,7 +13,7 @@
 
 use base64::Engine as _;
 use bindify_core::settings::{
-    Bounds, CONNECT_STATE_TTL_SECONDS, CRON_MAX_REFRESHES, REFRESH_WINDOW_SECONDS, Settings,
+    Bounds, CONNECT_STATE_TTL_SECONDS, CRON_MAX_REFRESHES, REVOCATION_BOUND_SECONDS, Settings,
     Variable, parse_number,
 };
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
@@ -57,7 +57,7 @@ struct Input {
     admin_token: Option<String>,
     allow_loopback_http: Option<String>,
     allowed_origins: Option<String>,
-    refresh_window: Option<String>,
+    revocation_bound: Option<String>,
     cron_max: Option<String>,
     state_ttl: Option<String>,
     clients: Option<Clients>,
@@ -73,7 +73,7 @@ fn number(value: &Option<String>, bounds: Bounds, variable: Variable, settings: 
     let problems = settings
         .problems
         .iter()
-        .filter(|p| p.variable() == variable)
+        .filter(|p| p.name() == variable.name())
         .count();
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => {
@@ -131,7 +131,10 @@ fuzz_target!(|input: Input| {
             input.allow_loopback_http.clone(),
         ),
         (Variable::AllowedOrigins, input.allowed_origins.clone()),
-        (Variable::RefreshWindowSeconds, input.refresh_window.clone()),
+        (
+            Variable::RevocationBoundSeconds,
+            input.revocation_bound.clone(),
+        ),
         (Variable::CronMaxRefreshes, input.cron_max.clone()),
         (Variable::ConnectStateTtlSeconds, input.state_ttl.clone()),
         (Variable::OauthClients, clients_text.clone()),
@@ -152,30 +155,30 @@ fuzz_target!(|input: Input| {
     for problem in &settings.problems {
         let value = &values
             .iter()
-            .find(|(v, _)| *v == problem.variable())
+            .find(|(v, _)| v.name() == problem.name())
             .expect("a known variable")
             .1;
         assert!(
             set(value),
-            "a problem with {:?}, which is not set",
-            problem.variable()
+            "a problem with {}, which is not set",
+            problem.name()
         );
         assert_eq!(
             settings
                 .problems
                 .iter()
-                .filter(|p| p.variable() == problem.variable())
+                .filter(|p| p.name() == problem.name())
                 .count(),
             1
         );
     }
-    let window = number(
-        &input.refresh_window,
-        REFRESH_WINDOW_SECONDS,
-        Variable::RefreshWindowSeconds,
+    let bound = number(
+        &input.revocation_bound,
+        REVOCATION_BOUND_SECONDS,
+        Variable::RevocationBoundSeconds,
         &settings,
     );
-    assert_eq!(settings.refresh_window_ms, window * 1000);
+    assert_eq!(settings.revocation_bound_ms, bound * 1000);
     let cron = number(
         &input.cron_max,
         CRON_MAX_REFRESHES,
