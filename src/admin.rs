@@ -1,14 +1,14 @@
 //! The owner's credential on requests: the API's bearer token or session cookie, the pages'
 //! session, and the throttle on wrong tokens. Decisions are `bindify_core::admin`'s and
-//! `bindify_core::throttle`'s; the counting happens in the `Throttle` Durable Object.
+//! `bindify_core::admin::throttle`'s; the counting happens in the `Throttle` Durable Object.
 
+use bindify_core::admin::throttle;
 use bindify_core::admin::{self, AdminToken, Denied, Guard, Presented, SessionCookie};
-use bindify_core::flow::Problem;
+use bindify_core::connect::flow::Problem;
 use bindify_core::headers as header;
-use bindify_core::object_protocol::throttle::{ThrottleCall, ThrottleReply};
+use bindify_core::lifecycle::object_protocol::throttle::{ThrottleCall, ThrottleReply};
 use bindify_core::pages::{self, safe_next};
 use bindify_core::settings::Settings;
-use bindify_core::throttle;
 use worker::{Env, Method, Request, Response, Result};
 
 use crate::{clock, config, object_call, respond};
@@ -30,7 +30,7 @@ pub fn session_value(req: &Request) -> Option<SessionCookie> {
 
 fn session_cookie(req: &Request) -> Option<SessionCookie> {
     let header = req.headers().get(header::COOKIE).ok().flatten();
-    bindify_core::cookies::find(header.as_deref(), admin::SESSION_COOKIE)
+    bindify_core::connect::cookies::find(header.as_deref(), admin::SESSION_COOKIE)
         .map(|value| SessionCookie::new(value.to_owned()))
 }
 

@@ -1,11 +1,11 @@
 //! The `CliCode` Durable Object: one per `bindify connect` code, named by the code's hash. It
-//! runs `bindify_core::cli_flow::CliCodes` over its own storage, one request at a time, which
+//! runs `bindify_core::connect::cli_flow::CliCodes` over its own storage, one request at a time, which
 //! makes a code single use; an alarm removes it once it can no longer matter. Its calls and
-//! replies are `bindify_core::object_protocol::cli_code`'s.
+//! replies are `bindify_core::lifecycle::object_protocol::cli_code`'s.
 
-use bindify_core::cli_flow::{CODE_TTL_MS, CliCodes};
+use bindify_core::connect::cli_flow::{CODE_TTL_MS, CliCodes};
 use bindify_core::failure::{OwnFailure, StorageFailure};
-use bindify_core::object_protocol::cli_code::{CliCodeCall, CliCodeReply};
+use bindify_core::lifecycle::object_protocol::cli_code::{CliCodeCall, CliCodeReply};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::object_call::{self, Incoming};
@@ -37,7 +37,7 @@ impl DurableObject for CliCode {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        bindify_core::cli_flow::expire(&ObjectStore(self.state.storage()))
+        bindify_core::connect::cli_flow::expire(&ObjectStore(self.state.storage()))
             .await
             .map_err(|e| worker::Error::RustError(e.to_string()))?;
         Response::empty()

@@ -1,11 +1,11 @@
 //! The Worker's side of the `CliCode` objects: one per `bindify connect` code, named by the
 //! code's hash, so storage never holds the code itself. Each function makes one call of
-//! `bindify_core::object_protocol::cli_code`; the object decides (see
-//! `bindify_core::cli_flow`).
+//! `bindify_core::lifecycle::object_protocol::cli_code`; the object decides (see
+//! `bindify_core::connect::cli_flow`).
 
-use bindify_core::cli_flow::{CliRecord, CliStatus, ConnectCode, Poll};
-use bindify_core::object_protocol::cli_code::{CliCodeCall, CliCodeReply};
-use bindify_core::store::StoreError;
+use bindify_core::connect::cli_flow::{CliRecord, CliStatus, ConnectCode, Poll};
+use bindify_core::lifecycle::object_protocol::cli_code::{CliCodeCall, CliCodeReply};
+use bindify_core::vault::store::StoreError;
 use worker::Env;
 
 use crate::{config, object_call};

@@ -1,21 +1,21 @@
 //! The Worker's side of the `Connection` objects: each function makes one call of
-//! `bindify_core::object_protocol::connection` and reads its reply. The URL secret itself never
+//! `bindify_core::lifecycle::object_protocol::connection` and reads its reply. The URL secret itself never
 //! crosses: only its hash, which the object compares in constant time against the record's.
 //!
 //! An object that cannot be reached, or that answers with something that is not a reply, is
 //! Bindify's own storage failing: the object is where the connection is stored.
 
-use bindify_core::activity::Batch;
-use bindify_core::activity::view::ActivityView;
-use bindify_core::connection_service::{Deleted, ReconnectPlan, Visit};
+use bindify_core::connect::flow::ConnectError;
+use bindify_core::connect::flow::revoke::ReplacedGrant;
 use bindify_core::failure::{OwnFailure, StorageFailure};
-use bindify_core::flow::ConnectError;
-use bindify_core::flow::revoke::ReplacedGrant;
-use bindify_core::object_protocol::connection::{ConnectionCall, ConnectionReply};
-use bindify_core::record::{ConnectionRecord, ConnectionView, StatusView};
+use bindify_core::lifecycle::activity::Batch;
+use bindify_core::lifecycle::activity::view::ActivityView;
+use bindify_core::lifecycle::connection_service::{Deleted, ReconnectPlan, Visit};
+use bindify_core::lifecycle::object_protocol::connection::{ConnectionCall, ConnectionReply};
 use bindify_core::secret::{SecretHash, sha256};
-use bindify_core::store::StoreError;
 use bindify_core::time::UnixMillis;
+use bindify_core::vault::record::{ConnectionRecord, ConnectionView, StatusView};
+use bindify_core::vault::store::StoreError;
 use oauth2::AccessToken;
 use worker::Env;
 

@@ -1,14 +1,14 @@
 //! The `Connection` Durable Object: one per connection, the single writer of its tokens. Its
-//! `fetch` reads a call of `bindify_core::object_protocol::connection`, runs it on
-//! `bindify_core::connection_service`, and answers with the reply; its `alarm` runs the
+//! `fetch` reads a call of `bindify_core::lifecycle::object_protocol::connection`, runs it on
+//! `bindify_core::lifecycle::connection_service`, and answers with the reply; its `alarm` runs the
 //! service's alarm handler, which refreshes the token ahead of its expiry and sets the next
-//! alarm (`bindify_core::schedule`). It decides nothing itself.
+//! alarm (`bindify_core::lifecycle::schedule`). It decides nothing itself.
 
-use bindify_core::connection_service::{ConnectionService, CronOutcome, ObjectMemory};
 use bindify_core::failure::OwnFailure;
-use bindify_core::keys;
-use bindify_core::object_protocol::connection::{ConnectionCall, ConnectionReply};
+use bindify_core::lifecycle::connection_service::{ConnectionService, CronOutcome, ObjectMemory};
+use bindify_core::lifecycle::object_protocol::connection::{ConnectionCall, ConnectionReply};
 use bindify_core::settings::Settings;
+use bindify_core::vault::keys;
 use bindify_core::vault::{Vault, VaultError};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
@@ -36,7 +36,7 @@ impl DurableObject for Connection {
         let incoming = Incoming::read(&mut req).await?;
         let reply = match incoming
             .received()
-            .ok_or(bindify_core::object_protocol::ProtocolError::UnknownCall)
+            .ok_or(bindify_core::lifecycle::object_protocol::ProtocolError::UnknownCall)
             .and_then(|received| ConnectionCall::receive(&received))
         {
             Ok((id, call)) => self.answer(&id, call).await,
@@ -215,13 +215,15 @@ impl Connection {
     }
 }
 
-fn view(view: Option<bindify_core::record::ConnectionView>) -> ConnectionReply {
+fn view(view: Option<bindify_core::vault::record::ConnectionView>) -> ConnectionReply {
     view.map_or(ConnectionReply::NotFound, |view| ConnectionReply::View {
         view,
     })
 }
 
-fn activity(view: Option<bindify_core::activity::view::ActivityView>) -> ConnectionReply {
+fn activity(
+    view: Option<bindify_core::lifecycle::activity::view::ActivityView>,
+) -> ConnectionReply {
     view.map_or(ConnectionReply::NotFound, |activity| {
         ConnectionReply::Activity { activity }
     })

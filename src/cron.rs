@@ -1,8 +1,8 @@
 //! The scheduled handler: the sweep behind the connections' alarms (see
-//! `bindify_core::cron`). It lists connection metadata from KV, lets the core plan the run,
+//! `bindify_core::lifecycle::cron`). It lists connection metadata from KV, lets the core plan the run,
 //! and visits the planned connections' objects, a few at a time.
 
-use bindify_core::cron::{self, CONCURRENCY, Tally};
+use bindify_core::lifecycle::cron::{self, CONCURRENCY, Tally};
 use futures_util::future::join_all;
 use worker::Env;
 
@@ -39,7 +39,7 @@ pub async fn run(env: &Env) {
 }
 
 /// Records that the cron runs (for `bindify doctor`), at most about hourly (see
-/// `bindify_core::cron::note_run`).
+/// `bindify_core::lifecycle::cron::note_run`).
 async fn note_run(env: &Env, now: i64) {
     let noted = match storage::kv(env) {
         Ok(kv) => cron::note_run(&kv, now).await,

@@ -9,12 +9,12 @@
 
 use std::time::Duration;
 
-use bindify_core::connection_service::Grant;
 use bindify_core::failure;
-use bindify_core::object_protocol::connection::ConnectionReply;
-use bindify_core::proxy::UPSTREAM_HEADERS_TIMEOUT_MS;
+use bindify_core::lifecycle::connection_service::Grant;
+use bindify_core::lifecycle::object_protocol::connection::ConnectionReply;
+use bindify_core::mcp::proxy::UPSTREAM_HEADERS_TIMEOUT_MS;
+use bindify_core::oauth::step_up;
 use bindify_core::secret::SecretHash;
-use bindify_core::step_up;
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
 use futures_util::stream::LocalBoxStream;

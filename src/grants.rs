@@ -1,16 +1,16 @@
 //! The grant a request sends upstream: from this isolate's memory when
-//! `bindify_core::grant_cache` allows it, else from the connection's object. This file holds
+//! `bindify_core::lifecycle::grant_cache` allows it, else from the connection's object. This file holds
 //! the isolate's cache and makes the object calls; every decision (when to use the cache, when
 //! to renew it in the background, what to forget) is the core's.
 
 use std::cell::RefCell;
 use std::future::Future;
 
-use bindify_core::activity::Batch;
-use bindify_core::connection_service::Grant;
 use bindify_core::failure::{self, OwnFailure};
-use bindify_core::grant_cache::{GrantCache, Lookup};
-use bindify_core::object_protocol::connection::ConnectionReply;
+use bindify_core::lifecycle::activity::Batch;
+use bindify_core::lifecycle::connection_service::Grant;
+use bindify_core::lifecycle::grant_cache::{GrantCache, Lookup};
+use bindify_core::lifecycle::object_protocol::connection::ConnectionReply;
 use bindify_core::secret::SecretHash;
 use worker::{Context, Env};
 

@@ -2,9 +2,9 @@
 //! `bindify_core::vault::list_connections`): the cron plans from it and the management API
 //! lists from it.
 
-use bindify_core::record::IndexMetadata;
-use bindify_core::store::StoreError;
 use bindify_core::vault::list_connections;
+use bindify_core::vault::record::IndexMetadata;
+use bindify_core::vault::store::StoreError;
 use worker::Env;
 
 use crate::storage;

@@ -1,9 +1,9 @@
-//! `bindify_core::object_protocol` over the runtime: a call's [`Wire`] becomes a request to a
+//! `bindify_core::lifecycle::object_protocol` over the runtime: a call's [`Wire`] becomes a request to a
 //! Durable Object stub, and a request an object received becomes the protocol's [`Received`].
 //! The URL's host is a placeholder: the request goes to the stub, never to the network.
 
 use bindify_core::headers as header;
-use bindify_core::object_protocol::{Method, Received, Reply, Wire};
+use bindify_core::lifecycle::object_protocol::{Method, Received, Reply, Wire};
 use worker::{Env, Headers, Request, RequestInit, Response, Result};
 
 const HOST: &str = "https://object.internal";

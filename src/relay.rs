@@ -1,12 +1,12 @@
 //! What a client of a permanent URL gets back: the upstream's answer as
-//! `bindify_core::relay` allows it, or a JSON-RPC refusal. Every answer built here carries the
+//! `bindify_core::mcp::relay` allows it, or a JSON-RPC refusal. Every answer built here carries the
 //! sandbox `Content-Security-Policy` and `nosniff`, so nothing on a permanent URL renders as a
 //! page of Bindify's origin.
 
 use bindify_core::failure::{self, Refusal};
 use bindify_core::headers as header;
-use bindify_core::jsonrpc::Inbound;
-use bindify_core::relay::{Foreign, NOSNIFF, RELAY_CSP, Verdict};
+use bindify_core::mcp::jsonrpc::Inbound;
+use bindify_core::mcp::relay::{Foreign, NOSNIFF, RELAY_CSP, Verdict};
 use worker::{Headers, Response, ResponseBuilder, Result};
 
 use crate::forward::Failure;
@@ -74,9 +74,9 @@ pub fn refused(failed: &failure::Failure, inbound: Option<&Inbound>) -> Result<R
 }
 
 /// The upstream's answer as it may reach the client: its status, the header fields
-/// `bindify_core::proxy_headers` allows, and its body streamed through untouched (an SSE
+/// `bindify_core::mcp::proxy_headers` allows, and its body streamed through untouched (an SSE
 /// answer reaches the client event by event; when the client goes away the runtime cancels
-/// the upstream read). An answer `bindify_core::relay` refuses becomes a JSON-RPC error naming
+/// the upstream read). An answer `bindify_core::mcp::relay` refuses becomes a JSON-RPC error naming
 /// `upstream`.
 pub async fn relayed(
     mut response: Response,
@@ -86,8 +86,11 @@ pub async fn relayed(
     let status = response.status_code();
     let content_type = response.headers().get(header::CONTENT_TYPE)?;
     let content_length = response.headers().get(header::CONTENT_LENGTH)?;
-    let verdict =
-        bindify_core::relay::verdict(status, content_type.as_deref(), content_length.as_deref());
+    let verdict = bindify_core::mcp::relay::verdict(
+        status,
+        content_type.as_deref(),
+        content_length.as_deref(),
+    );
     let with_body = match verdict {
         Verdict::Relay(_) => true,
         Verdict::RelayWithoutBody => false,
@@ -111,7 +114,7 @@ pub async fn relayed(
     };
     let headers = Headers::new();
     for (name, value) in
-        bindify_core::proxy_headers::filter_response_headers(response.headers().entries())
+        bindify_core::mcp::proxy_headers::filter_response_headers(response.headers().entries())
     {
         headers.append(&name, &value)?;
     }

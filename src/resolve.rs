@@ -1,16 +1,16 @@
 //! The URL index from the Worker's side: resolving a permanent URL's secret to its connection,
 //! and creating, rotating and removing entries. The rules (the order of writes, the rollbacks,
-//! the caches) are `bindify_core::url_index`'s; this file holds the isolate's cache and makes
+//! the caches) are `bindify_core::vault::url_index`'s; this file holds the isolate's cache and makes
 //! the `Connection` objects reachable to the core.
 
 use std::cell::RefCell;
 
+use bindify_core::connect::flow::ConnectError;
 use bindify_core::failure::OwnFailure;
-use bindify_core::flow::ConnectError;
-use bindify_core::record::ConnectionRecord;
 use bindify_core::secret::{SecretHash, UrlSecret};
-use bindify_core::store::StoreError;
-use bindify_core::url_index::{Connections, IndexCache, IndexError, Rotated, UrlIndex};
+use bindify_core::vault::record::ConnectionRecord;
+use bindify_core::vault::store::StoreError;
+use bindify_core::vault::url_index::{Connections, IndexCache, IndexError, Rotated, UrlIndex};
 use worker::Env;
 
 use crate::{clock, connection_client, storage};
@@ -87,7 +87,7 @@ pub async fn rotate(
 
 /// Removes the index entry of a connection that is gone. This isolate's memory of the entry
 /// stays like every other isolate's: the connection's object, or within the revocation bound
-/// `bindify_core::grant_cache`, decides what the old URL still gets, the same way everywhere.
+/// `bindify_core::lifecycle::grant_cache`, decides what the old URL still gets, the same way everywhere.
 pub async fn remove(env: &Env, hash: &SecretHash) -> Result<(), StoreError> {
     UrlIndex {
         kv: &storage::kv(env)?,

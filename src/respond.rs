@@ -1,8 +1,8 @@
 //! Building responses: pages, JSON, redirects and the one 404. Security headers are set here
 //! for every page.
 
+use bindify_core::connect::flow::Problem;
 use bindify_core::failure::OwnFailure;
-use bindify_core::flow::Problem;
 use bindify_core::headers as header;
 use bindify_core::pages;
 use worker::{Headers, Response, Result};

@@ -2,8 +2,8 @@
 //! Worker touches either: what is read and written is decided by the core type the adapter is
 //! handed to.
 
-use bindify_core::store::{AlarmSlot, KvStore, ListPage, PutOptions, StoreError};
 use bindify_core::time::UnixMillis;
+use bindify_core::vault::store::{AlarmSlot, KvStore, ListPage, PutOptions, StoreError};
 use worker::{Env, ListOptions};
 
 use crate::config;

@@ -1,11 +1,11 @@
 //! The `Throttle` Durable Object: one for the whole Worker, counting wrong admin tokens in its
-//! memory (no storage writes, no KV writes). The decisions are `bindify_core::throttle`'s; its
-//! call and replies are `bindify_core::object_protocol::throttle`'s.
+//! memory (no storage writes, no KV writes). The decisions are `bindify_core::admin::throttle`'s; its
+//! call and replies are `bindify_core::lifecycle::object_protocol::throttle`'s.
 
 use std::cell::RefCell;
 
-use bindify_core::object_protocol::throttle::{ThrottleCall, ThrottleReply};
-use bindify_core::throttle;
+use bindify_core::admin::throttle;
+use bindify_core::lifecycle::object_protocol::throttle::{ThrottleCall, ThrottleReply};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::clock;

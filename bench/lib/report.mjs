@@ -173,7 +173,7 @@ export function markdown(results) {
     out.push('');
     out.push('Workerd reports no CPU time per invocation locally; the last column is the CPU time of the whole runtime workerd process during the run (handler, Connection objects, local KV) from /proc (schedstat). KV list pages are computed (1,000 keys a page; a listing of an exact multiple of 1,000 may take one more, empty, page). The trigger answered when the handler had finished (its summary line was already in the log). Each refreshed object also makes its own subrequests (the token request, its KV mirror write).');
     const over = cr.runs.filter((r) => r.subrequests.total_of_the_cron_invocation > 50);
-    if (over.length) out.push(`\nWith this budget a run of ${over[0].due} due connections makes ${over[0].subrequests.total_of_the_cron_invocation} subrequests, above the 50 per invocation of the Free plan that \`core/src/cron.rs\` plans for; the default budget of 40 keeps a run at 41.`);
+    if (over.length) out.push(`\nWith this budget a run of ${over[0].due} due connections makes ${over[0].subrequests.total_of_the_cron_invocation} subrequests, above the 50 per invocation of the Free plan that \`core/src/lifecycle/cron.rs\` plans for; the default budget of 40 keeps a run at 41.`);
   }
 
   const cap = results.capacity;

@@ -1,7 +1,7 @@
 //! What each command prints, as pure functions of the API's answers (and the time, for
 //! "in 42 min"), so the exact text is unit tested.
 
-use bindify_core::activity::view::{
+use bindify_core::lifecycle::activity::view::{
     ActivityView, counts_text, last_used_text, notice_text, outcome_text, trigger_text,
 };
 use bindify_core::pages::old_url_sentence;

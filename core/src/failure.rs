@@ -17,8 +17,8 @@ mod own;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::jsonrpc::{self, Inbound, JsonRpcReject};
-use crate::relay::Foreign;
+use crate::mcp::jsonrpc::{self, Inbound, JsonRpcReject};
+use crate::mcp::relay::Foreign;
 use crate::settings::Variable;
 use crate::time::{UnixMillis, rfc3339};
 pub use own::{ConfigProblem, OwnFailure, StorageFailure};
@@ -32,17 +32,17 @@ pub const AUTH_SERVER_UNAVAILABLE: i64 = -32002;
 pub const UPSTREAM_UNREACHABLE: i64 = -32003;
 /// A browser page on another origin tried to use the connection.
 pub const FORBIDDEN_ORIGIN: i64 = -32004;
-/// The upstream answered with something Bindify does not relay (see [`crate::relay`]).
+/// The upstream answered with something Bindify does not relay (see [`crate::mcp::relay`]).
 pub const UPSTREAM_BAD_ANSWER: i64 = -32005;
 /// The upstream refused Bindify's access token, and a refresh did not help or is not allowed
-/// yet (see [`crate::refresh::RejectionRefreshes`]).
+/// yet (see [`crate::lifecycle::refresh::RejectionRefreshes`]).
 pub const UPSTREAM_REFUSED_TOKEN: i64 = -32006;
 /// Bindify's own storage failed.
 pub const STORAGE_FAILED: i64 = -32007;
 /// Bindify's configuration is missing or wrong.
 pub const MISCONFIGURED: i64 = -32008;
 /// The upstream needs a token with more scopes (`403 insufficient_scope`): the owner authorizes
-/// again, asking for them (see [`crate::step_up`]).
+/// again, asking for them (see [`crate::oauth::step_up`]).
 pub const INSUFFICIENT_SCOPE: i64 = -32009;
 
 /// `Retry-After` of an unreachable upstream, in seconds.
@@ -282,7 +282,7 @@ impl Failure {
                 format!(
                     "Bindify: the MCP server {upstream} keeps refusing this request for lack of the scopes {}, although they were authorized {} times in a row. Authorizing again will not help: the server's operator must grant them.",
                     scopes.join(" "),
-                    crate::step_up::MAX_AUTHORIZATIONS_PER_SCOPES
+                    crate::oauth::step_up::MAX_AUTHORIZATIONS_PER_SCOPES
                 ),
                 json!({
                     "upstream": upstream,

@@ -1,9 +1,9 @@
 //! Every header field name Bindify reads or writes, spelled once, lowercase (field names
 //! compare case-insensitively, RFC 9110 §5.1). The standard ones are checked against
 //! `http::header`; the MCP transport's live with the rules that forward them
-//! ([`crate::proxy_headers`]) and are re-exported here.
+//! ([`crate::mcp::proxy_headers`]) and are re-exported here.
 
-pub use crate::proxy_headers::{LAST_EVENT_ID, MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
+pub use crate::mcp::proxy_headers::{LAST_EVENT_ID, MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
 
 pub const ACCEPT: &str = "accept";
 pub const ALLOW: &str = "allow";

@@ -19,10 +19,10 @@ use std::num::IntErrorKind;
 use url::Url;
 
 use crate::admin::{AdminToken, TokenProblem, is_loopback_host};
-use crate::envelope::{KeyError, Keyring, MasterKey};
-use crate::flow::{ConnectError, ConnectSettings};
-use crate::registration::{self, ConfiguredClient};
-use crate::upstream::UpstreamPolicy;
+use crate::connect::flow::{ConnectError, ConnectSettings};
+use crate::oauth::registration::{self, ConfiguredClient};
+use crate::oauth::upstream::UpstreamPolicy;
+use crate::vault::envelope::{KeyError, Keyring, MasterKey};
 
 #[cfg(test)]
 mod tests;
@@ -122,15 +122,15 @@ pub const KEY_VERSION: Bounds = Bounds {
 pub const CRON_MAX_REFRESHES: Bounds = Bounds {
     min: 1,
     max: 10_000,
-    default: crate::cron::DEFAULT_MAX_REFRESHES_PER_RUN as i64,
+    default: crate::lifecycle::cron::DEFAULT_MAX_REFRESHES_PER_RUN as i64,
 };
 /// `REVOCATION_BOUND_SECONDS`: the longest time a rotated-away or revoked URL can still be
-/// answered by an isolate that served it before (see [`crate::grant_cache`]); 0 asks the
+/// answered by an isolate that served it before (see [`crate::lifecycle::grant_cache`]); 0 asks the
 /// connection's object on every request. Seconds, never minutes: at most one.
 pub const REVOCATION_BOUND_SECONDS: Bounds = Bounds {
     min: 0,
     max: 60,
-    default: crate::grant_cache::DEFAULT_BOUND_MS / 1000,
+    default: crate::lifecycle::grant_cache::DEFAULT_BOUND_MS / 1000,
 };
 /// `CONNECT_STATE_TTL_SECONDS`: up to an hour.
 pub const CONNECT_STATE_TTL_SECONDS: Bounds = Bounds {
@@ -289,10 +289,10 @@ impl Settings {
             admin_token: AdminToken::from_config(text(Variable::AdminToken).as_deref()),
             allow_loopback_http,
             allowed_origins: text(Variable::AllowedOrigins)
-                .map(|v| crate::origin::parse_allowed_origins(&v))
+                .map(|v| crate::mcp::origin::parse_allowed_origins(&v))
                 .unwrap_or_default(),
             cron_max_refreshes: usize::try_from(cron_max_refreshes)
-                .unwrap_or(crate::cron::DEFAULT_MAX_REFRESHES_PER_RUN),
+                .unwrap_or(crate::lifecycle::cron::DEFAULT_MAX_REFRESHES_PER_RUN),
             revocation_bound_ms,
             connect_state_ttl_ms,
             oauth_clients,

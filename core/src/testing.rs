@@ -5,8 +5,8 @@ use std::cell::RefCell;
 use std::future::{Ready, ready};
 use std::rc::Rc;
 
-use crate::envelope::{Keyring, MasterKey};
 use crate::http::{HttpError, HttpRequest, HttpResponse};
+use crate::vault::envelope::{Keyring, MasterKey};
 
 /// One request the peer received.
 #[derive(Debug, Clone)]
@@ -154,9 +154,11 @@ pub fn sample_record(
     id: &str,
     secret_hash: crate::secret::SecretHash,
     expires_at: Option<crate::time::UnixMillis>,
-) -> crate::record::ConnectionRecord {
-    use crate::record::{ConnectionRecord, ConnectionState, OAuthGrant, TokenSet, UpstreamAuth};
-    use crate::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
+) -> crate::vault::record::ConnectionRecord {
+    use crate::oauth::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
+    use crate::vault::record::{
+        ConnectionRecord, ConnectionState, OAuthGrant, TokenSet, UpstreamAuth,
+    };
     use oauth2::{AccessToken, RefreshToken};
     ConnectionRecord {
         id: id.into(),

@@ -13,8 +13,8 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use bindify_core::admin::{AdminToken, LoginForm};
-use bindify_core::envelope::{Keyring, MasterKey};
 use bindify_core::secret::{SecretHash, UrlSecret};
+use bindify_core::vault::envelope::{Keyring, MasterKey};
 
 /// `Probe::<T>::PARTIAL_EQ` is true exactly when `T: PartialEq`, decided at compile time: the
 /// inherent constant applies when its bound holds, the trait's constant otherwise.

@@ -1,5 +1,5 @@
-//! The owner's credentials (core/src/admin.rs) and the wrong-token throttle
-//! (core/src/throttle.rs): a bearer token, a session cookie and an `Origin` from any client, the
+//! The owner's credentials (core/src/admin/mod.rs) and the wrong-token throttle
+//! (core/src/admin/throttle.rs): a bearer token, a session cookie and an `Origin` from any client, the
 //! sign-in form's body, the configured `ADMIN_TOKEN`, and the client addresses (the
 //! `CF-Connecting-IP` header) and clock readings of a run of wrong tokens.
 //!
@@ -12,12 +12,12 @@
 //! unless the global limit is reached; no more than 100 wrong tokens are counted in one window.
 #![no_main]
 
+use bindify_core::admin::throttle::{
+    FREE_ATTEMPTS, GLOBAL_MAX, Throttle, Verdict, WINDOW_MS, client_bucket,
+};
 use bindify_core::admin::{
     AdminToken, Guard, LoginForm, MIN_TOKEN_BYTES, Presented, SessionCookie, TokenProblem,
     authorize,
-};
-use bindify_core::throttle::{
-    FREE_ATTEMPTS, GLOBAL_MAX, Throttle, Verdict, WINDOW_MS, client_bucket,
 };
 use bindify_fuzz::keyring;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};

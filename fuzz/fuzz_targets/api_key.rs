@@ -1,4 +1,4 @@
-//! API keys as the owner enters them (core/src/api_key.rs `header_name`, `header_value`): the
+//! API keys as the owner enters them (core/src/connect/api_key.rs `header_name`, `header_value`): the
 //! header's name and the key, typed or pasted on a page or given to the CLI.
 //!
 //! Properties: an accepted name is a valid HTTP field name of at most 64 characters, the typed
@@ -9,7 +9,7 @@
 //! typed text trimmed, at most 4096 bytes, accepted again as itself; its `Debug` never shows it.
 #![no_main]
 
-use bindify_core::api_key::{
+use bindify_core::connect::api_key::{
     ApiKeyError, DEFAULT_HEADER, MAX_NAME_CHARS, MAX_VALUE_BYTES, header_name, header_value,
 };
 use libfuzzer_sys::arbitrary::{self, Arbitrary};

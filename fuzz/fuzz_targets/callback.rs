@@ -1,4 +1,4 @@
-//! The OAuth callback (core/src/flow/mod.rs `complete`, core/src/flow/state.rs) and the page it
+//! The OAuth callback (core/src/connect/flow/mod.rs `complete`, core/src/connect/flow/state.rs) and the page it
 //! shows (core/src/pages/error.rs): the query of `GET /oauth/callback` parsed the way the Worker
 //! parses it, the `Cookie` header, and the token endpoint's answer, against a real pending flow
 //! in an in-memory store. Each input runs twice: against a flow whose authorization server
@@ -22,14 +22,14 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use bindify_core::flow::{
+use bindify_core::connect::flow::{
     CallbackCode, CallbackParams, Completed, ConnectError, ConnectSettings, Failure, StateClaims,
     binding_of, complete, cookie_name,
 };
-use bindify_core::keys;
+use bindify_core::oauth::upstream::UpstreamPolicy;
 use bindify_core::pages::error_page;
-use bindify_core::store::{KvStore, MemoryStore, PutOptions};
-use bindify_core::upstream::UpstreamPolicy;
+use bindify_core::vault::keys;
+use bindify_core::vault::store::{KvStore, MemoryStore, PutOptions};
 use bindify_fuzz::{Peer, block_on, keyring};
 use libfuzzer_sys::fuzz_target;
 use url::Url;
@@ -168,8 +168,8 @@ fn check(query: &str, cookie: &str, script: &[u8], iss_required: bool) {
     let flow_key = keys::flow(FLOW);
 
     let genuine_state = params.state.as_ref().map(|s| s.expose()) == Some(state);
-    let genuine_browser =
-        bindify_core::cookies::find(Some(cookie), &cookie_name(FLOW)) == Some(COOKIE_VALUE);
+    let genuine_browser = bindify_core::connect::cookies::find(Some(cookie), &cookie_name(FLOW))
+        == Some(COOKIE_VALUE);
     let flow_left = block_on(store.get(&flow_key)).expect("store").is_some();
     if !genuine_state {
         assert!(result.is_err(), "completed without the genuine state");
@@ -212,10 +212,9 @@ fn check(query: &str, cookie: &str, script: &[u8], iss_required: bool) {
                     failure.error
                 );
                 let state_only = CallbackParams {
-                    state: params
-                        .state
-                        .as_ref()
-                        .map(|s| bindify_core::flow::SealedState::new(s.expose().to_owned())),
+                    state: params.state.as_ref().map(|s| {
+                        bindify_core::connect::flow::SealedState::new(s.expose().to_owned())
+                    }),
                     ..CallbackParams::default()
                 };
                 let alone = run(&state_only, cookie, script, iss_required);

@@ -1,13 +1,13 @@
-//! Cookies (core/src/cookies.rs `find`, and the flow's browser binding in
-//! core/src/flow/state.rs `check_binding`): the `Cookie` header a browser, or anyone, sends.
+//! Cookies (core/src/connect/cookies.rs `find`, and the flow's browser binding in
+//! core/src/connect/flow/state.rs `check_binding`): the `Cookie` header a browser, or anyone, sends.
 //!
 //! Properties: a found value lies inside the header and holds no `;`; in a header built from
 //! well-formed pairs, the first pair with the name is found; a state's binding is accepted only
 //! for the exact cookie value it was made for.
 #![no_main]
 
-use bindify_core::cookies::find;
-use bindify_core::flow::{StateClaims, binding_of, cookie_name};
+use bindify_core::connect::cookies::find;
+use bindify_core::connect::flow::{StateClaims, binding_of, cookie_name};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 

@@ -1,4 +1,4 @@
-//! Discovery (core/src/discovery/mod.rs `discover`), driven end to end by a scripted peer that
+//! Discovery (core/src/oauth/discovery/mod.rs `discover`), driven end to end by a scripted peer that
 //! answers every request with fuzzer-chosen responses: the probe's status and
 //! `WWW-Authenticate`, then the metadata documents (see fuzz/src/lib.rs for the format).
 //!
@@ -8,8 +8,8 @@
 //! a fragment, whose path is a prefix of the server's at a segment boundary.
 #![no_main]
 
-use bindify_core::discovery::discover;
-use bindify_core::upstream::{UpstreamPolicy, canonical_resource, validate_server_url};
+use bindify_core::oauth::discovery::discover;
+use bindify_core::oauth::upstream::{UpstreamPolicy, canonical_resource, validate_server_url};
 use bindify_fuzz::{Peer, block_on};
 use libfuzzer_sys::fuzz_target;
 use url::Url;

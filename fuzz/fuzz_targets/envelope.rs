@@ -1,4 +1,4 @@
-//! Envelope opening (core/src/envelope.rs): sealed text an attacker controls (the OAuth `state`
+//! Envelope opening (core/src/vault/envelope.rs): sealed text an attacker controls (the OAuth `state`
 //! of a callback, the dashboard session cookie) and records altered at rest.
 //!
 //! Properties: sealing then opening gives the plaintext back; a sealed record with any change
@@ -8,9 +8,9 @@
 #![no_main]
 
 use bindify_core::admin::{AdminToken, SessionCookie, session_valid};
-use bindify_core::envelope::{EnvelopeError, Keyring, MIN_SEALED_LEN, MasterKey};
-use bindify_core::flow::{SealedState, StateClaims};
+use bindify_core::connect::flow::{SealedState, StateClaims};
 use bindify_core::secret::b64url_decode;
+use bindify_core::vault::envelope::{EnvelopeError, Keyring, MIN_SEALED_LEN, MasterKey};
 use bindify_fuzz::{keyring, master_key};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;

@@ -1,11 +1,11 @@
-//! Header filtering at the proxy (core/src/proxy_headers.rs): the header fields a client sends
+//! Header filtering at the proxy (core/src/mcp/proxy_headers.rs): the header fields a client sends
 //! and an upstream answers, including the `Connection` field that names more fields to drop.
 //!
 //! Properties: what passes is a subset of the input in order, names lowercased; no field named
 //! by a `Connection` field passes; credentials, cookies and hop-by-hop fields never pass.
 #![no_main]
 
-use bindify_core::proxy_headers::{
+use bindify_core::mcp::proxy_headers::{
     connection_listed, filter_request_headers, filter_response_headers,
 };
 use libfuzzer_sys::fuzz_target;

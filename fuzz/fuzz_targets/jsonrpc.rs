@@ -1,4 +1,4 @@
-//! JSON-RPC admission (core/src/jsonrpc.rs `inspect`, core/src/proxy.rs `check_body` and
+//! JSON-RPC admission (core/src/mcp/jsonrpc.rs `inspect`, core/src/mcp/proxy.rs `check_body` and
 //! `check_declared_length`): the body an MCP client POSTs, and its `Content-Length`, checked
 //! before anything goes upstream.
 //!
@@ -7,10 +7,10 @@
 //! them); every refusal is a JSON-RPC error object with the right code, status and id.
 #![no_main]
 
-use bindify_core::jsonrpc::{
+use bindify_core::mcp::jsonrpc::{
     INVALID_REQUEST, Inbound, MAX_BODY_BYTES, PARSE_ERROR, RejectKind, inspect,
 };
-use bindify_core::proxy::{check_body, check_declared_length};
+use bindify_core::mcp::proxy::{check_body, check_declared_length};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! The legacy HTTP+SSE transport's `endpoint` event (core/src/legacy_sse.rs): an upstream's
+//! The legacy HTTP+SSE transport's `endpoint` event (core/src/mcp/legacy_sse.rs): an upstream's
 //! stream parsed as SSE, then the data of each `endpoint` event resolved against the stream's
 //! URL, and the whole input resolved directly as well, against each of a few stream URLs.
 //!
@@ -6,10 +6,10 @@
 //! token there), carries no credentials and no fragment.
 #![no_main]
 
-use bindify_core::legacy_sse::{
+use bindify_core::mcp::legacy_sse::{
     EndpointError, MAX_ENDPOINT_LEN, is_endpoint_event, is_message_event, resolve_endpoint,
 };
-use bindify_core::sse::{SseItem, SseParser};
+use bindify_core::mcp::sse::{SseItem, SseParser};
 use libfuzzer_sys::fuzz_target;
 use url::Url;
 

@@ -1,4 +1,4 @@
-//! Authorization server and protected resource metadata (core/src/discovery/metadata.rs): the
+//! Authorization server and protected resource metadata (core/src/oauth/discovery/metadata.rs): the
 //! JSON documents discovery fetches, parsed and checked.
 //!
 //! Properties: metadata that passes `validate` names the issuer it was fetched for and has only
@@ -8,10 +8,10 @@
 //! it, and refuses a server that offers none.
 #![no_main]
 
-use bindify_core::discovery::{
+use bindify_core::oauth::discovery::{
     AuthServerMetadata, DiscoveryError, ProtectedResourceMetadata, SignIn,
 };
-use bindify_core::upstream::{UpstreamPolicy, validate_server_url};
+use bindify_core::oauth::upstream::{UpstreamPolicy, validate_server_url};
 use libfuzzer_sys::fuzz_target;
 use url::Url;
 

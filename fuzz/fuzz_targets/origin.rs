@@ -1,12 +1,14 @@
-//! `Origin` checks (core/src/origin.rs, core/src/proxy.rs `check_origin`): the header any
+//! `Origin` checks (core/src/mcp/origin.rs, core/src/mcp/proxy.rs `check_origin`): the header any
 //! browser page sends, and the allow-list from configuration.
 //!
 //! Properties: normalising is idempotent and yields a bare origin; with an empty allow-list only
 //! the Worker's own origin passes; with a list, only its entries (or everything with `*`).
 #![no_main]
 
-use bindify_core::origin::{ANY_ORIGIN, normalize_origin, origin_allowed, parse_allowed_origins};
-use bindify_core::proxy::check_origin;
+use bindify_core::mcp::origin::{
+    ANY_ORIGIN, normalize_origin, origin_allowed, parse_allowed_origins,
+};
+use bindify_core::mcp::proxy::check_origin;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use url::Url;

@@ -1,4 +1,4 @@
-//! Dynamic client registration responses (core/src/registration.rs `register`): the JSON an
+//! Dynamic client registration responses (core/src/oauth/registration.rs `register`): the JSON an
 //! authorization server answers, success or error, from a scripted peer (fuzz/src/lib.rs).
 //!
 //! Properties: one POST to the registration endpoint; a registration has a client id and a
@@ -6,8 +6,8 @@
 //! characters.
 #![no_main]
 
-use bindify_core::discovery::AuthServerMetadata;
-use bindify_core::registration::{RegistrationError, TokenAuthMethod, register};
+use bindify_core::oauth::discovery::AuthServerMetadata;
+use bindify_core::oauth::registration::{RegistrationError, TokenAuthMethod, register};
 use bindify_fuzz::{Peer, block_on, has_control};
 use libfuzzer_sys::fuzz_target;
 use url::Url;

@@ -6,7 +6,7 @@
 //! and what it accepts is the canonical text (writing it back gives the input).
 #![no_main]
 
-use bindify_core::cli_flow::code_hash_hex;
+use bindify_core::connect::cli_flow::code_hash_hex;
 use bindify_core::secret::{SecretHash, URL_SECRET_LEN, UrlSecret, b64url, b64url_decode};
 use libfuzzer_sys::fuzz_target;
 

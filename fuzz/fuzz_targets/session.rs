@@ -1,4 +1,4 @@
-//! The legacy SSE session (core/src/session.rs): a reconnecting client's `Last-Event-ID`, and
+//! The legacy SSE session (core/src/mcp/session.rs): a reconnecting client's `Last-Event-ID`, and
 //! the JSON bodies an upstream answers that are turned into SSE messages.
 //!
 //! Properties: an accepted event id writes back to the same text; replaying after any id a
@@ -6,11 +6,11 @@
 //! computes it; JSON bodies split into messages that are each JSON.
 #![no_main]
 
-use bindify_core::session::{
+use bindify_core::mcp::session::{
     EventLog, REPLAY_EVENTS, Replay, is_initialize, messages_of_json_body, negotiated_version,
     parse_event_id, response_id,
 };
-use bindify_core::sse::{SseEvent, SseItem, SseParser};
+use bindify_core::mcp::sse::{SseEvent, SseItem, SseParser};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 

@@ -1,4 +1,4 @@
-//! SSE framing (core/src/sse.rs): an upstream's event stream, parsed incrementally.
+//! SSE framing (core/src/mcp/sse.rs): an upstream's event stream, parsed incrementally.
 //!
 //! Properties, beyond not panicking:
 //! - chunk boundaries do not matter: the stream fed whole, cut in two (at every point of a
@@ -12,7 +12,7 @@
 //!   `Overflow` marks a dropped event and is not serialized).
 #![no_main]
 
-use bindify_core::sse::{SseEvent, SseItem, SseParser, comment};
+use bindify_core::mcp::sse::{SseEvent, SseItem, SseParser, comment};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, PartialEq)]

@@ -1,9 +1,9 @@
-//! SSE serialization (core/src/sse.rs `SseEvent::to_bytes`, `comment`): whatever a value holds,
+//! SSE serialization (core/src/mcp/sse.rs `SseEvent::to_bytes`, `comment`): whatever a value holds,
 //! the written stream parses back to exactly that event (or those comments), so no upstream
 //! value relayed by Bindify can inject a field or an event.
 #![no_main]
 
-use bindify_core::sse::{SseEvent, SseItem, SseParser, comment};
+use bindify_core::mcp::sse::{SseEvent, SseItem, SseParser, comment};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 

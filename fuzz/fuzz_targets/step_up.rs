@@ -1,4 +1,4 @@
-//! Scope step-up (core/src/step_up.rs): the `WWW-Authenticate` values of an upstream's `403`
+//! Scope step-up (core/src/oauth/step_up.rs): the `WWW-Authenticate` values of an upstream's `403`
 //! (`error="insufficient_scope"`, `scope="…"`, RFC 6750 §3.1), the scopes an authorization
 //! server says it granted, and a hostile upstream that answers every request with the same
 //! challenge.
@@ -10,12 +10,12 @@
 //! through consent at most three times in a row, then is told no further authorization helps.
 #![no_main]
 
-use bindify_core::record::{OAuthGrant, TokenSet};
-use bindify_core::step_up::{
+use bindify_core::oauth::step_up::{
     MAX_AUTHORIZATIONS_PER_SCOPES, MAX_SCOPE_CHARS, MAX_SCOPES, StepUp, authorizations_after,
     challenged_scopes, on_insufficient_scope, reconnect_scopes, split, union_into,
 };
-use bindify_core::www_authenticate::parse_bearer_challenge;
+use bindify_core::oauth::www_authenticate::parse_bearer_challenge;
+use bindify_core::vault::record::{OAuthGrant, TokenSet};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 

@@ -1,5 +1,5 @@
-//! The grants without a browser (core/src/tokens.rs `client_credentials`,
-//! core/src/tokens/assertion.rs `exchange_identity_token` and `jwt_bearer`): what an
+//! The grants without a browser (core/src/oauth/tokens.rs `client_credentials`,
+//! core/src/oauth/tokens/assertion.rs `exchange_identity_token` and `jwt_bearer`): what an
 //! authorization server answers to a client credentials request, and what an identity provider
 //! and then the authorization server answer to the two steps of an identity assertion grant,
 //! from a scripted peer (fuzz/src/lib.rs; the sections answer the requests in that order).
@@ -11,12 +11,12 @@
 //! sent (unless the server's answer quotes them).
 #![no_main]
 
-use bindify_core::record::TokenSet;
-use bindify_core::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
-use bindify_core::tokens::{
+use bindify_core::oauth::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
+use bindify_core::oauth::tokens::{
     Call, ID_JAG_TOKEN_TYPE, TokenEndpoint, TokenError, client_credentials,
     exchange_identity_token, jwt_bearer,
 };
+use bindify_core::vault::record::TokenSet;
 use bindify_fuzz::{Peer, block_on, has_control};
 use libfuzzer_sys::fuzz_target;
 use oauth2::ClientSecret;

@@ -1,4 +1,4 @@
-//! Token endpoint responses (core/src/tokens.rs `exchange_code`, `refresh`): what an
+//! Token endpoint responses (core/src/oauth/tokens.rs `exchange_code`, `refresh`): what an
 //! authorization server answers to a code exchange and to a refresh, from a scripted peer
 //! (fuzz/src/lib.rs; the first section answers the exchange, the second the refresh).
 //!
@@ -9,9 +9,9 @@
 //! ask the owner to act; text taken from the server is cut and free of control characters.
 #![no_main]
 
-use bindify_core::record::TokenSet;
-use bindify_core::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
-use bindify_core::tokens::{TokenEndpoint, TokenError, exchange_code, refresh};
+use bindify_core::oauth::registration::{ClientRegistration, ClientSource, TokenAuthMethod};
+use bindify_core::oauth::tokens::{TokenEndpoint, TokenError, exchange_code, refresh};
+use bindify_core::vault::record::TokenSet;
 use bindify_fuzz::{Peer, block_on, has_control};
 use libfuzzer_sys::fuzz_target;
 use oauth2::RefreshToken;

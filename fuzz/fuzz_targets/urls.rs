@@ -1,5 +1,5 @@
-//! MCP server URLs and the URLs derived from them (core/src/upstream.rs `validate_server_url`,
-//! `canonical_resource`; core/src/wellknown.rs; core/src/presets.rs `default_label`): a URL a
+//! MCP server URLs and the URLs derived from them (core/src/oauth/upstream.rs `validate_server_url`,
+//! `canonical_resource`; core/src/oauth/wellknown.rs; core/src/connect/presets.rs `default_label`): a URL a
 //! user pastes, or one that metadata names, the well-known metadata URLs and the connection
 //! label built from it.
 //!
@@ -8,9 +8,9 @@
 //! well-known URLs stay on its origin, without query, fragment or credentials.
 #![no_main]
 
-use bindify_core::presets::default_label;
-use bindify_core::upstream::{UpstreamPolicy, canonical_resource, validate_server_url};
-use bindify_core::wellknown::{
+use bindify_core::connect::presets::default_label;
+use bindify_core::oauth::upstream::{UpstreamPolicy, canonical_resource, validate_server_url};
+use bindify_core::oauth::wellknown::{
     authorization_server_metadata_urls, protected_resource_metadata_urls,
 };
 use libfuzzer_sys::fuzz_target;

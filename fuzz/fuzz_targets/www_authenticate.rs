@@ -1,11 +1,13 @@
-//! `WWW-Authenticate` (core/src/www_authenticate.rs): the Bearer challenge of an upstream's 401.
+//! `WWW-Authenticate` (core/src/oauth/www_authenticate.rs): the Bearer challenge of an upstream's 401.
 //!
 //! Properties: input over the limit is refused; every kept value is printable ASCII (plus space
 //! and tab); writing the kept parameters back as a challenge and parsing it gives the same
 //! challenge.
 #![no_main]
 
-use bindify_core::www_authenticate::{BearerChallenge, MAX_HEADER_LEN, parse_bearer_challenge};
+use bindify_core::oauth::www_authenticate::{
+    BearerChallenge, MAX_HEADER_LEN, parse_bearer_challenge,
+};
 use libfuzzer_sys::fuzz_target;
 
 fn quoted(value: &str) -> String {

@@ -24,8 +24,8 @@ use std::future::{Ready, ready};
 use std::rc::Rc;
 
 use base64::Engine as _;
-use bindify_core::envelope::{Keyring, MasterKey};
 use bindify_core::http::{HttpError, HttpRequest, HttpResponse};
+use bindify_core::vault::envelope::{Keyring, MasterKey};
 
 /// A keyring whose current key has `version` and is 32 copies of `byte`.
 pub fn keyring(version: u8, byte: u8) -> Keyring {

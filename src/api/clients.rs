@@ -3,12 +3,12 @@
 //! /api/connections`: connections made without a browser (an API key, an open server, a
 //! client's own credentials).
 
-use bindify_core::discovery;
-use bindify_core::flow::direct::{self, StaticCredential};
-use bindify_core::flow::{ConnectError, machine};
-use bindify_core::owner_client::{self, OwnerClient, OwnerClientListing, OwnerClients};
+use bindify_core::connect::flow::direct::{self, StaticCredential};
+use bindify_core::connect::flow::{ConnectError, machine};
+use bindify_core::connect::owner_client::{self, OwnerClient, OwnerClientListing, OwnerClients};
+use bindify_core::oauth::discovery;
 use bindify_core::settings::Settings;
-use bindify_core::store::StoreError;
+use bindify_core::vault::store::StoreError;
 use serde::Deserialize;
 use worker::{Env, Request, Response, Result};
 
@@ -164,10 +164,10 @@ pub async fn create(req: &mut Request, env: &Env, settings: &Settings) -> Result
                     StaticCredential::Open
                 } else {
                     StaticCredential::ApiKey {
-                        name: bindify_core::api_key::header_name(
+                        name: bindify_core::connect::api_key::header_name(
                             body.header_name.as_deref().unwrap_or_default(),
                         )?,
-                        value: bindify_core::api_key::header_value(
+                        value: bindify_core::connect::api_key::header_value(
                             body.api_key.as_deref().unwrap_or_default(),
                         )?,
                     }

@@ -1,6 +1,6 @@
 //! `POST /api/connect` and `GET /api/connect/<code>`: `bindify connect`.
 
-use bindify_core::cli_flow::{CliRecord, ConnectCode, Poll};
+use bindify_core::connect::cli_flow::{CliRecord, ConnectCode, Poll};
 use bindify_core::failure::{OwnFailure, StorageFailure};
 use bindify_core::settings::Settings;
 use bindify_core::time::rfc3339;

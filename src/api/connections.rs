@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use bindify_core::activity::view::ActivityView;
-use bindify_core::record::{ConnectionView, MAX_LABEL_CHARS};
+use bindify_core::lifecycle::activity::view::ActivityView;
 use bindify_core::secret::UrlSecret;
 use bindify_core::settings::Settings;
-use bindify_core::store::StoreError;
 use bindify_core::time::parse_rfc3339;
-use bindify_core::url_index::{IndexError, OldEntry, Rotated};
+use bindify_core::vault::record::{ConnectionView, MAX_LABEL_CHARS};
+use bindify_core::vault::store::StoreError;
+use bindify_core::vault::url_index::{IndexError, OldEntry, Rotated};
 use worker::{Env, Request, Response, Result};
 
 use super::{own_failure, storage_failed, unknown_connection};

@@ -1,9 +1,9 @@
 //! `GET /api/health`: what `bindify doctor` checks. Every field is read separately, so one
 //! missing setting does not hide the others.
 
-use bindify_core::envelope::KeyError;
-use bindify_core::flow::ConnectError;
+use bindify_core::connect::flow::ConnectError;
 use bindify_core::settings::Settings;
+use bindify_core::vault::envelope::KeyError;
 use worker::{Env, Response, Result};
 
 use crate::{api::connections::list_views, respond, storage};
@@ -25,7 +25,7 @@ pub async fn show(env: &Env, settings: &Settings) -> Result<Response> {
     let (storage, last_cron, connections) = match storage::kv(env) {
         Err(_) => ("unbound", None, None),
         Ok(kv) => {
-            let last_cron = bindify_core::cron::last_run(&kv).await;
+            let last_cron = bindify_core::lifecycle::cron::last_run(&kv).await;
             let connections = list_views(env).await.map(|v| v.len());
             match (last_cron, connections) {
                 (Ok(last), Ok(n)) => ("ok", last.map(bindify_core::time::rfc3339), Some(n)),

@@ -1,7 +1,7 @@
 //! Reading a request body with a hard limit, so an oversized body is refused without being
 //! held in memory whole.
 
-use bindify_core::jsonrpc::MAX_BODY_BYTES;
+use bindify_core::mcp::jsonrpc::MAX_BODY_BYTES;
 use futures_util::StreamExt;
 use worker::{Request, Result};
 

@@ -2,9 +2,9 @@
 //! the session in an `SseSession` object and gives the client an `Mcp-Session-Id` of its own,
 //! which routes the client's later requests back to that object.
 
-use bindify_core::object_protocol::sse_session::{Opening, SseCall, UNKNOWN_SESSION};
+use bindify_core::lifecycle::object_protocol::sse_session::{Opening, SseCall, UNKNOWN_SESSION};
+use bindify_core::mcp::session::BRIDGE_SESSION_PREFIX;
 use bindify_core::secret::{b64url, random_bytes};
-use bindify_core::session::BRIDGE_SESSION_PREFIX;
 use worker::{Headers, Method, Response, ResponseBuilder, Result};
 
 use super::{Admitted, legacy};
@@ -16,7 +16,7 @@ pub fn session_of(admitted: &Admitted) -> Option<String> {
     admitted
         .headers
         .iter()
-        .find(|(name, _)| name == bindify_core::proxy_headers::MCP_SESSION_ID)
+        .find(|(name, _)| name == bindify_core::mcp::proxy_headers::MCP_SESSION_ID)
         .map(|(_, value)| value.clone())
         .filter(|value| value.starts_with(BRIDGE_SESSION_PREFIX))
 }
@@ -47,7 +47,7 @@ pub async fn start(
     for (name, value) in response.headers().entries() {
         headers.append(&name, &value)?;
     }
-    headers.set(bindify_core::proxy_headers::MCP_SESSION_ID, &session)?;
+    headers.set(bindify_core::mcp::proxy_headers::MCP_SESSION_ID, &session)?;
     guard(&headers)?;
     let (_, body) = response.into_parts();
     Ok(ResponseBuilder::new()

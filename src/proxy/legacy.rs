@@ -7,10 +7,10 @@
 
 use bindify_core::failure::{Failure, OwnFailure, StorageFailure};
 use bindify_core::headers as header;
-use bindify_core::object_protocol::sse_session::{Opening, SseCall};
-use bindify_core::proxy;
+use bindify_core::lifecycle::object_protocol::sse_session::{Opening, SseCall};
+use bindify_core::mcp::proxy;
+use bindify_core::mcp::session::parse_event_id;
 use bindify_core::secret::{b64url, random_bytes};
-use bindify_core::session::parse_event_id;
 use bindify_core::settings::Settings;
 use worker::{Env, Method, Request, Response, Result};
 

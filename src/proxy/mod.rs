@@ -1,5 +1,5 @@
 //! `/s/<secret>/mcp`: the permanent URL as a Streamable HTTP MCP endpoint. A request goes
-//! through five steps (see `bindify_core::proxy`): [`resolve`] the secret to its connection,
+//! through five steps (see `bindify_core::mcp::proxy`): [`resolve`] the secret to its connection,
 //! [`admit`] the request before any token is attached, load a token and forward it upstream
 //! (both in `crate::forward`, which refreshes and replays once on a 401), and relay the answer
 //! through `crate::relay`. An upstream that only speaks HTTP+SSE is bridged (see `bridge`).
@@ -10,10 +10,10 @@ pub mod legacy;
 
 use bindify_core::failure::{self, OwnFailure, Refusal, StorageFailure};
 use bindify_core::headers as header;
-use bindify_core::jsonrpc::Inbound;
-use bindify_core::proxy;
+use bindify_core::mcp::jsonrpc::Inbound;
+use bindify_core::mcp::proxy;
+use bindify_core::mcp::upstream_session::means_legacy_upstream;
 use bindify_core::settings::Settings;
-use bindify_core::upstream_session::means_legacy_upstream;
 use worker::{
     Context, Env, Headers, Method, Request, RequestInit, RequestRedirect, Response, Result,
 };
@@ -112,7 +112,7 @@ async fn admit(
         return Ok(Err(refused));
     }
     let method = req.method();
-    let headers = bindify_core::proxy_headers::filter_request_headers(req.headers().entries());
+    let headers = bindify_core::mcp::proxy_headers::filter_request_headers(req.headers().entries());
     match method {
         Method::Post => {
             if let Err(refused) =
@@ -148,7 +148,7 @@ async fn admit(
 /// followed: a redirect reaches `crate::relay`, which refuses it.
 fn upstream_request(
     admitted: &Admitted,
-    grant: &bindify_core::connection_service::Grant,
+    grant: &bindify_core::lifecycle::connection_service::Grant,
 ) -> Result<Request> {
     let headers = Headers::new();
     for (name, value) in &admitted.headers {

@@ -1,9 +1,9 @@
 //! `GET /oauth/callback`: finish the flow, store the connection, show the permanent URLs (or,
 //! for a reconnect, say the URL works again; for the CLI, leave the result for it).
 
-use bindify_core::cli_flow::CliStatus;
-use bindify_core::flow::revoke::ReplacedGrant;
-use bindify_core::flow::{self, CallbackParams, Completed, ConnectError, Failure};
+use bindify_core::connect::cli_flow::CliStatus;
+use bindify_core::connect::flow::revoke::ReplacedGrant;
+use bindify_core::connect::flow::{self, CallbackParams, Completed, ConnectError, Failure};
 use bindify_core::headers as header;
 use bindify_core::pages;
 use bindify_core::settings::Settings;
@@ -64,7 +64,7 @@ async fn complete(
     let keyring = settings.keyring()?;
     let origin = req
         .url()
-        .map_err(|_| bindify_core::flow::ConnectError::StateMissing)?;
+        .map_err(|_| bindify_core::connect::flow::ConnectError::StateMissing)?;
     let connect = settings.connect_settings(&origin)?;
     let params: CallbackParams = req.query().unwrap_or_default();
     let cookie = req.headers().get(header::COOKIE).ok().flatten();

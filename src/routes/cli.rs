@@ -2,10 +2,10 @@
 //! session (without one, the sign-in form appears in place and comes back here), and the code
 //! starts one flow, once.
 
-use bindify_core::cli_flow::{CliStatus, ConnectCode};
-use bindify_core::flow::{ConnectError, FlowExtras, Problem};
+use bindify_core::connect::cli_flow::{CliStatus, ConnectCode};
+use bindify_core::connect::flow::{ConnectError, FlowExtras, Problem};
+use bindify_core::oauth::upstream::validate_server_url;
 use bindify_core::settings::Settings;
-use bindify_core::upstream::validate_server_url;
 use worker::{Env, Request, Response, Result};
 
 use super::connect::{begin_flow, redirect_or_problem};

@@ -2,9 +2,9 @@
 //! accept those read instead of registering Bindify. 404 when this deployment has no https URL
 //! for it (a Worker on plain http without `CLIENT_METADATA_URL`).
 
-use bindify_core::flow::CLIENT_NAME;
+use bindify_core::connect::flow::CLIENT_NAME;
 use bindify_core::headers as header;
-use bindify_core::registration::client_metadata_document;
+use bindify_core::oauth::registration::client_metadata_document;
 use bindify_core::settings::Settings;
 use worker::{Request, Response, Result};
 

@@ -1,15 +1,15 @@
 //! `GET /connect/<preset>` starts the OAuth flow at once. `GET /connect?server=<url>` shows a
 //! confirmation page naming the host, and its `POST /connect` starts the flow (see
-//! `bindify_core::flow::confirm`). Connecting needs the owner (a dashboard session), except in
+//! `bindify_core::connect::flow::confirm`). Connecting needs the owner (a dashboard session), except in
 //! local development without `ADMIN_TOKEN`.
 
-use bindify_core::flow::confirm::{self, ConfirmForm, MAX_CONFIRM_FORM_BYTES};
-use bindify_core::flow::{self, ConnectError, FlowExtras};
+use bindify_core::connect::flow::confirm::{self, ConfirmForm, MAX_CONFIRM_FORM_BYTES};
+use bindify_core::connect::flow::{self, ConnectError, FlowExtras};
+use bindify_core::connect::owner_client::OwnerClients;
 use bindify_core::headers as header;
-use bindify_core::owner_client::OwnerClients;
+use bindify_core::oauth::upstream::validate_server_url;
 use bindify_core::settings::Settings;
-use bindify_core::upstream::validate_server_url;
-use bindify_core::{admin as rules, pages, presets};
+use bindify_core::{admin as rules, connect::presets, pages};
 use worker::{Env, Request, Response, Result};
 
 use super::credentials::begun_or_form;

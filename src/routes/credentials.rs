@@ -5,15 +5,17 @@
 //! from the Worker's own origin (or `Origin: null`), and the sealed confirmation the form
 //! carries, bound to the server, the session and the connection a form reconnects.
 
-use bindify_core::discovery::{self, MachineGrants};
-use bindify_core::flow::confirm::{self, ConfirmToken, MAX_CREDENTIALS_FORM_BYTES, SecretForm};
-use bindify_core::flow::direct::{self, StaticCredential};
-use bindify_core::flow::{self, ConnectError, Created, FlowExtras, machine};
-use bindify_core::owner_client::{self, OwnerClient, OwnerClients};
+use bindify_core::connect::flow::confirm::{
+    self, ConfirmToken, MAX_CREDENTIALS_FORM_BYTES, SecretForm,
+};
+use bindify_core::connect::flow::direct::{self, StaticCredential};
+use bindify_core::connect::flow::{self, ConnectError, Created, FlowExtras, machine};
+use bindify_core::connect::owner_client::{self, OwnerClient, OwnerClients};
+use bindify_core::oauth::discovery::{self, MachineGrants};
+use bindify_core::oauth::registration::RegistrationError;
 use bindify_core::pages::{self, FormTarget};
-use bindify_core::registration::RegistrationError;
 use bindify_core::settings::Settings;
-use bindify_core::{admin as rules, api_key, headers as header};
+use bindify_core::{admin as rules, connect::api_key, headers as header};
 use worker::{Env, Request, Response, Result};
 
 use super::connect::{begin_flow, redirect_or_problem, resolve_server};

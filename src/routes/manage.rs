@@ -1,18 +1,18 @@
 //! `GET /manage` (the dashboard) and `GET /manage/<id>/reconnect`.
 
-use bindify_core::flow::{ConnectError, FlowExtras};
+use bindify_core::connect::flow::{ConnectError, FlowExtras};
+use bindify_core::oauth::upstream::validate_server_url;
 use bindify_core::pages;
 use bindify_core::settings::Settings;
-use bindify_core::upstream::validate_server_url;
 use worker::{Env, Request, Response, Result};
 
 use super::connect::{begin_flow, redirect_or_problem};
 use super::credentials::{begun_or_form, credentials_form, key_form};
 use crate::admin::{self, PageAccess};
 use crate::{api, clock, connection_client, respond};
-use bindify_core::api_key;
-use bindify_core::discovery::MachineGrants;
-use bindify_core::record::ConnectionKind;
+use bindify_core::connect::api_key;
+use bindify_core::oauth::discovery::MachineGrants;
+use bindify_core::vault::record::ConnectionKind;
 
 pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<Response> {
     let access = admin::page_access(req, settings);
@@ -24,7 +24,7 @@ pub async fn dashboard(req: &Request, env: &Env, settings: &Settings) -> Result<
         Err(e) => {
             worker::console_error!("dashboard: listing failed: {e}");
             return respond::problem_page(
-                &ConnectError::Store(bindify_core::store::StoreError {
+                &ConnectError::Store(bindify_core::vault::store::StoreError {
                     op: "list",
                     reason: e.to_string(),
                 })

@@ -25,7 +25,7 @@ pub async fn handle(req: Request, env: Env, ctx: &Context) -> Result<Response> {
 
 async fn route(req: Request, env: &Env, settings: &Settings, ctx: &Context) -> Result<Response> {
     let url = req.url()?;
-    if settings.allow_loopback_http && !bindify_core::upstream::local_request_allowed(&url) {
+    if settings.allow_loopback_http && !bindify_core::oauth::upstream::local_request_allowed(&url) {
         return respond::json(
             403,
             &serde_json::json!({

@@ -23,5 +23,8 @@ pub async fn start(env: &Env, secret: &str) -> Result<Response> {
         Ok(None) => return respond::not_found(),
         Err(failed) => return respond::own_failure(&failed),
     }
-    respond::redirect(&bindify_core::proxy::reconnect_url("", &found.id), None)
+    respond::redirect(
+        &bindify_core::mcp::proxy::reconnect_url("", &found.id),
+        None,
+    )
 }

@@ -9,11 +9,11 @@ mod upstream;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use bindify_core::jsonrpc::Inbound;
-use bindify_core::legacy_sse;
-use bindify_core::object_protocol::sse_session::{Opening, SseCall};
+use bindify_core::lifecycle::object_protocol::sse_session::{Opening, SseCall};
+use bindify_core::mcp::jsonrpc::Inbound;
+use bindify_core::mcp::legacy_sse;
+use bindify_core::mcp::session::Replay;
 use bindify_core::secret::SecretHash;
-use bindify_core::session::Replay;
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 use crate::object_call::Incoming;
@@ -57,7 +57,7 @@ impl DurableObject for SseSession {
                 open_stream(&self.shared, vec![first])
             }
             SseCall::BridgePost { opening, body } => {
-                let inbound = match bindify_core::proxy::check_body(&body) {
+                let inbound = match bindify_core::mcp::proxy::check_body(&body) {
                     Ok(inbound) => inbound,
                     Err(refused) => return refusal(&refused),
                 };
@@ -126,7 +126,7 @@ impl DurableObject for SseSession {
                 if !self.owned_by(&hash) {
                     return respond::not_found();
                 }
-                let inbound = match bindify_core::proxy::check_body(&body) {
+                let inbound = match bindify_core::mcp::proxy::check_body(&body) {
                     Ok(inbound) => inbound,
                     Err(refused) => return refusal(&refused),
                 };

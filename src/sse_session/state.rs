@@ -6,10 +6,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use bindify_core::headers as header;
+use bindify_core::mcp::session::{EventLog, KEEPALIVE_MS};
+use bindify_core::mcp::sse::{self, SseEvent};
+use bindify_core::mcp::upstream_session::UpstreamState;
 use bindify_core::secret::SecretHash;
-use bindify_core::session::{EventLog, KEEPALIVE_MS};
-use bindify_core::sse::{self, SseEvent};
-use bindify_core::upstream_session::UpstreamState;
 use futures_channel::mpsc::{UnboundedSender, unbounded};
 use futures_util::StreamExt;
 use worker::{Delay, Headers, Response, Result};
@@ -47,7 +47,7 @@ struct Bridge {
 impl Bridge {
     /// Sends an event to where it belongs; `false` when nothing could take it.
     fn route(&mut self, data: &str, bytes: Vec<u8>) -> bool {
-        if let Some(id) = bindify_core::session::response_id(data)
+        if let Some(id) = bindify_core::mcp::session::response_id(data)
             && let Some(index) = self.pending.iter().position(|(pending, _)| *pending == id)
         {
             // Removing the entry drops its sender; the POST's stream ends once all of its

@@ -2,19 +2,19 @@
 //! HTTP POSTs or to a legacy server's endpoint, and pumping what the upstream sends back onto
 //! the client's stream. The transport rules (which transport, when the session is lost, the
 //! replayed `initialize`, the `endpoint` wait, the reconnect backoff) are
-//! `bindify_core::upstream_session`'s; every request goes through `crate::forward`.
+//! `bindify_core::mcp::upstream_session`'s; every request goes through `crate::forward`.
 
 use std::time::Duration;
 
-use bindify_core::connection_service::Grant;
 use bindify_core::failure::{self, Refusal};
 use bindify_core::headers as header;
-use bindify_core::jsonrpc::Inbound;
-use bindify_core::legacy_sse;
-use bindify_core::relay::{Body, Verdict};
-use bindify_core::session::{is_initialize, messages_of_json_body, negotiated_version};
-use bindify_core::sse::{MAX_EVENT_BYTES, SseItem, SseParser};
-use bindify_core::upstream_session::{
+use bindify_core::lifecycle::connection_service::Grant;
+use bindify_core::mcp::jsonrpc::Inbound;
+use bindify_core::mcp::legacy_sse;
+use bindify_core::mcp::relay::{Body, Verdict};
+use bindify_core::mcp::session::{is_initialize, messages_of_json_body, negotiated_version};
+use bindify_core::mcp::sse::{MAX_EVENT_BYTES, SseItem, SseParser};
+use bindify_core::mcp::upstream_session::{
     ENDPOINT_WAIT_MS, EndpointWait, INITIALIZED, LEGACY_STREAM_STABLE_MS, UpstreamState, Waited,
     is_reinitialize_answer, legacy_reconnect_delay_ms, lost_session, means_legacy_upstream,
     reinitialize_body,
@@ -206,7 +206,7 @@ async fn deliver_streamable(env: &Env, shared: &Shared, body: &[u8]) -> Result<(
     relay_streamable(shared, response, initialize).await
 }
 
-/// Relays a Streamable HTTP answer onto the client's stream, as far as `bindify_core::relay`
+/// Relays a Streamable HTTP answer onto the client's stream, as far as `bindify_core::mcp::relay`
 /// lets it through.
 async fn relay_streamable(
     shared: &Shared,
@@ -235,7 +235,11 @@ async fn relay_streamable(
         .get(header::CONTENT_LENGTH)
         .ok()
         .flatten();
-    match bindify_core::relay::verdict(status, content_type.as_deref(), content_length.as_deref()) {
+    match bindify_core::mcp::relay::verdict(
+        status,
+        content_type.as_deref(),
+        content_length.as_deref(),
+    ) {
         Verdict::Relay(Body::EventStream) => {
             let stream = response
                 .stream()
@@ -346,8 +350,11 @@ fn start_listening(env: &Env, shared: &Shared) {
         // 405: the server offers no such stream; that is allowed. Anything but an event
         // stream is not read.
         let content_type = response.headers().get(header::CONTENT_TYPE).ok().flatten();
-        let verdict =
-            bindify_core::relay::verdict(response.status_code(), content_type.as_deref(), None);
+        let verdict = bindify_core::mcp::relay::verdict(
+            response.status_code(),
+            content_type.as_deref(),
+            None,
+        );
         if response.status_code() != 200 || verdict != Verdict::Relay(Body::EventStream) {
             return;
         }
@@ -368,7 +375,7 @@ async fn open_legacy(env: &Env, shared: &Shared) -> Result<String, Failure> {
     .await?;
     let status = response.status_code();
     let content_type = response.headers().get(header::CONTENT_TYPE).ok().flatten();
-    match bindify_core::relay::verdict(status, content_type.as_deref(), None) {
+    match bindify_core::mcp::relay::verdict(status, content_type.as_deref(), None) {
         Verdict::Relay(Body::EventStream) if status == 200 => {}
         Verdict::Refuse(foreign) => {
             return Err(Failure::Failed(failure::Failure::UpstreamBadAnswer {

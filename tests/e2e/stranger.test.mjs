@@ -17,7 +17,7 @@ import { startWorker } from '../lib/worker.mjs';
 import { connectClient, textOf } from './mcp-clients.mjs';
 import { connectInBrowser, kvWrites, newKey } from './support.mjs';
 
-// bindify_core::throttle: five free per client, and 100 answered per window across all clients.
+// bindify_core::admin::throttle: five free per client, and 100 answered per window across all clients.
 const FREE_PER_CLIENT = 5;
 const GLOBAL_MAX = 100;
 const FLOOD = 3000;

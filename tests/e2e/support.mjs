@@ -366,7 +366,7 @@ export function connectionRecords(persistDir) {
   return records;
 }
 
-// The scheduled handler logs one summary line per run (`bindify_core::cron::summary`).
+// The scheduled handler logs one summary line per run (`bindify_core::lifecycle::cron::summary`).
 const CRON_LINE = /cron: (\d+) connections, (\d+) without the alarm mark; (\d+) visited this run: refreshed (\d+), not due (\d+), needs_reauth (\d+), transient (\d+), failed (\d+); re-armed (\d+)/g;
 
 /** Every cron summary line in the Worker's log, parsed. */

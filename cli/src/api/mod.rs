@@ -13,7 +13,7 @@ use crate::error::{CliError, Result};
 use crate::fixes;
 use crate::worker_url::{WorkerUrl, segment};
 use bindify_core::admin::AdminToken;
-use bindify_core::cli_flow::ConnectCode;
+use bindify_core::connect::cli_flow::ConnectCode;
 use transport::{Method, Response, Transport};
 use types::{
     ApiErrorBody, ConnectStarted, ConnectStatus, Connected, Connection, ConnectionList,

@@ -1,4 +1,4 @@
-use bindify_core::cli_flow::ConnectCode;
+use bindify_core::connect::cli_flow::ConnectCode;
 use serde_json::json;
 
 use super::fake::{Fake, TOKEN, client, client_with, connection};
@@ -247,7 +247,7 @@ fn each_failure_maps_to_its_exit_code() {
 
 #[test]
 fn the_workers_connection_view_reads_as_a_listed_connection() {
-    use bindify_core::record::{ConnectionState, ConnectionView};
+    use bindify_core::vault::record::{ConnectionState, ConnectionView};
     let view = ConnectionView {
         id: "Q2v1xXU0m0v8uQ4Nf0a9Zw".into(),
         label: "Notion".into(),
@@ -260,7 +260,7 @@ fn the_workers_connection_view_reads_as_a_listed_connection() {
         refreshable: true,
         token_expires: true,
         next_attempt_at: None,
-        kind: bindify_core::record::ConnectionKind::Oauth,
+        kind: bindify_core::vault::record::ConnectionKind::Oauth,
         grant_expires_at: None,
     };
     let read: super::types::Connection =

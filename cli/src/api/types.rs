@@ -2,8 +2,8 @@
 //! unknown field is ignored and `state` is free text, so a CLI works with a Worker a version
 //! ahead of it.
 
-use bindify_core::activity::view::ActivityView;
-use bindify_core::cli_flow::ConnectCode;
+use bindify_core::connect::cli_flow::ConnectCode;
+use bindify_core::lifecycle::activity::view::ActivityView;
 use serde::{Deserialize, Serialize};
 
 /// A connection as `GET /api/connections` lists it. Holds no token and no URL secret.

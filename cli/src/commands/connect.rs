@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use bindify_core::cli_flow::ConnectCode;
-use bindify_core::presets;
+use bindify_core::connect::cli_flow::ConnectCode;
+use bindify_core::connect::presets;
 use zeroize::Zeroizing;
 
 use crate::api::Client;

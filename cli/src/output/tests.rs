@@ -150,7 +150,7 @@ fn details_warn_of_a_grant_that_ends_within_a_week() {
 }
 
 fn with_activity(c: &mut Connection) {
-    use bindify_core::activity::{
+    use bindify_core::lifecycle::activity::{
         Activity, Batch, Place, RefreshNote, RefreshResult, RefreshTrigger,
     };
     let at = |text: &str| parse_rfc3339(text).expect("time");

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Source;
-use crate::envelope::{EnvelopeError, KeyError};
-use crate::flow::ConnectError;
+use crate::connect::flow::ConnectError;
 use crate::settings::{KEY_VERSION, Variable};
 use crate::vault::VaultError;
+use crate::vault::envelope::{EnvelopeError, KeyError};
 
 /// `Retry-After` of a storage failure, in seconds.
 const STORAGE_RETRY_AFTER: u64 = 60;
@@ -41,7 +41,7 @@ pub enum ConfigProblem {
     /// `TOKEN_ENCRYPTION_KEY` is not set.
     KeyMissing,
     /// `TOKEN_ENCRYPTION_KEY` (or `TOKEN_ENCRYPTION_KEY_PREVIOUS`) is not 32 bytes of base64;
-    /// `reason` is [`crate::envelope::KeyError`]'s message.
+    /// `reason` is [`crate::vault::envelope::KeyError`]'s message.
     KeyMalformed { reason: String },
     /// `TOKEN_ENCRYPTION_KEY_VERSION` is set but is not a version byte.
     KeyVersionInvalid,

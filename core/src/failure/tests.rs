@@ -1,11 +1,11 @@
 use super::*;
-use crate::envelope::KeyError;
-use crate::flow::ConnectError;
-use crate::proxy::check_body;
+use crate::connect::flow::ConnectError;
+use crate::mcp::proxy::check_body;
 use crate::secret::UrlSecret;
-use crate::store::MemoryStore;
 use crate::testing::{block_on, keyring, keyring_with, sample_record};
 use crate::vault::Vault;
+use crate::vault::envelope::KeyError;
+use crate::vault::store::MemoryStore;
 
 const NOW: UnixMillis = 1_795_690_200_000;
 const LINK: &str = "https://b.example/manage/conn-1/reconnect";
@@ -468,11 +468,11 @@ fn a_failing_vault_is_storage_and_a_foreign_key_is_configuration() {
     );
 
     object.set_failing_prefix(None);
-    block_on(crate::store::KvStore::put(
+    block_on(crate::vault::store::KvStore::put(
         &object,
-        crate::keys::OBJECT_RECORD,
+        crate::vault::keys::OBJECT_RECORD,
         "not a sealed record",
-        crate::store::PutOptions::default(),
+        crate::vault::store::PutOptions::default(),
     ))
     .expect("written");
     let damaged = block_on(vault.load("c1")).expect_err("damaged");

@@ -6,8 +6,8 @@
 //! it hands a client (`client_id`, `client_secret`, `private_key_pem`, …).
 
 use super::layout::{escape, page_with_style};
-use crate::discovery::MachineGrants;
-use crate::flow::Problem;
+use crate::connect::flow::Problem;
+use crate::oauth::discovery::MachineGrants;
 
 const STYLE: &str = r#"
 form.credentials { display: grid; gap: .75rem; max-width: 34rem; margin-top: 1rem; }
@@ -162,8 +162,8 @@ that needs none.</p>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::ConnectError;
-    use crate::registration::RegistrationError;
+    use crate::connect::flow::ConnectError;
+    use crate::oauth::registration::RegistrationError;
 
     fn target() -> FormTarget<'static> {
         FormTarget {

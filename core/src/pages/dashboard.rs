@@ -11,10 +11,10 @@ use super::dashboard_clients::{CLIENTS_SCRIPT, CLIENTS_STYLE, clients_section};
 use super::dashboard_script::DASHBOARD_SCRIPT;
 use super::dashboard_style::DASHBOARD_STYLE;
 use super::layout::{escape, page_with_style};
-use crate::activity::view::ActivityView;
-use crate::owner_client::OwnerClientListing;
-use crate::record::ConnectionView;
+use crate::connect::owner_client::OwnerClientListing;
+use crate::lifecycle::activity::view::ActivityView;
 use crate::time::UnixMillis;
+use crate::vault::record::ConnectionView;
 
 /// What the dashboard shows.
 pub struct Dashboard<'a> {
@@ -118,8 +118,8 @@ pub fn dashboard_page(model: &Dashboard) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::ConnectionState;
     use crate::time::rfc3339;
+    use crate::vault::record::ConnectionState;
 
     const NOW: UnixMillis = 1_795_690_200_000;
 
@@ -149,7 +149,7 @@ mod tests {
             refreshable: true,
             token_expires: true,
             next_attempt_at: None,
-            kind: crate::record::ConnectionKind::Oauth,
+            kind: crate::vault::record::ConnectionKind::Oauth,
             grant_expires_at: None,
         };
         let html = model(&[view], 0, true);

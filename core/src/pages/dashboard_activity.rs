@@ -1,10 +1,10 @@
 //! A connection's activity on its dashboard card: new-place notices (dismissable), when and
 //! from where the URL was last used, requests and errors over 24 hours and 7 days, and the
-//! last refreshes in a details section. Words from [`crate::activity::view`].
+//! last refreshes in a details section. Words from [`crate::lifecycle::activity::view`].
 
 use super::layout::escape;
 use super::times::time_element;
-use crate::activity::view::{
+use crate::lifecycle::activity::view::{
     ActivityView, counts_text, new_place_text, outcome_text, place_text, trigger_text,
 };
 use crate::time::{UnixMillis, parse_rfc3339};
@@ -132,7 +132,9 @@ pub const ACTIVITY_SCRIPT: &str = r#"(function () {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activity::{Activity, Batch, Place, RefreshNote, RefreshResult, RefreshTrigger};
+    use crate::lifecycle::activity::{
+        Activity, Batch, Place, RefreshNote, RefreshResult, RefreshTrigger,
+    };
 
     const NOW: UnixMillis = 1_795_690_200_000;
 

@@ -4,8 +4,8 @@
 use super::layout::escape;
 use super::standing::{GrantEnd, ReauthReason, Standing, grant_end, standing};
 use super::times::time_element;
-use crate::record::{ConnectionKind, ConnectionView};
 use crate::time::{UnixMillis, parse_rfc3339};
+use crate::vault::record::{ConnectionKind, ConnectionView};
 
 /// The card of `view`, seen at `now`.
 #[cfg(test)]
@@ -194,17 +194,17 @@ fn kind_key(kind: ConnectionKind) -> &'static str {
 /// The record's state as the API names it, for tests and scripts.
 fn state_name(view: &ConnectionView) -> &'static str {
     match view.state {
-        crate::record::ConnectionState::Active => "active",
-        crate::record::ConnectionState::NeedsReauth => "needs_reauth",
-        crate::record::ConnectionState::Error => "error",
+        crate::vault::record::ConnectionState::Active => "active",
+        crate::vault::record::ConnectionState::NeedsReauth => "needs_reauth",
+        crate::vault::record::ConnectionState::Error => "error",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::ConnectionState;
     use crate::time::rfc3339;
+    use crate::vault::record::ConnectionState;
 
     const NOW: UnixMillis = 1_795_690_200_000; // 2026-11-26T10:50:00Z
     const MIN: i64 = 60_000;
@@ -223,7 +223,7 @@ mod tests {
             refreshable: true,
             token_expires: true,
             next_attempt_at: None,
-            kind: crate::record::ConnectionKind::Oauth,
+            kind: crate::vault::record::ConnectionKind::Oauth,
             grant_expires_at: None,
         }
     }

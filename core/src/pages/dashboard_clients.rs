@@ -3,7 +3,7 @@
 //! one. The form and the buttons call `/api/clients` with the session cookie.
 
 use super::layout::escape;
-use crate::owner_client::OwnerClientListing;
+use crate::connect::owner_client::OwnerClientListing;
 
 /// The section: the entered clients, the form, and the callback URL to register.
 pub fn clients_section(clients: &[OwnerClientListing], redirect_uri: &str) -> String {

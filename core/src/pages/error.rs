@@ -1,7 +1,7 @@
 //! The page for every failure of the connect flow.
 
 use super::layout::{escape, page};
-use crate::flow::Problem;
+use crate::connect::flow::Problem;
 
 pub fn error_page(problem: &Problem) -> String {
     let body = format!(
@@ -22,7 +22,7 @@ pub fn error_page(problem: &Problem) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::ConnectError;
+    use crate::connect::flow::ConnectError;
 
     #[test]
     fn names_the_code_and_escapes_detail() {

@@ -1,7 +1,7 @@
 //! `GET /`: pick a service or paste any MCP server URL.
 
 use super::layout::{escape, page};
-use crate::presets::Preset;
+use crate::connect::presets::Preset;
 
 pub fn landing_page(presets: &[Preset]) -> String {
     let items: String = presets
@@ -43,7 +43,7 @@ describes it) and asks for whatever else it needs.</p>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::presets;
+    use crate::connect::presets;
 
     #[test]
     fn lists_presets_and_form() {

@@ -2,7 +2,7 @@
 //! also says what became of the authorization the reconnect replaced.
 
 use super::layout::{escape, page};
-use crate::flow::revoke::ReplacedGrant;
+use crate::connect::flow::revoke::ReplacedGrant;
 
 pub fn reconnected_page(server_url: &str, replaced: ReplacedGrant) -> String {
     let (outcome, note) = match replaced {

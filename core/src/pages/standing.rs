@@ -8,8 +8,8 @@
 //! token) and for one whose end is stated (`grant_expires_at`: the refresh token's stated
 //! expiry, or the lifetime the provider documents). The badge warns [`GRANT_WARNING_MS`] ahead.
 
-use crate::record::{ConnectionState, ConnectionView};
 use crate::time::{UnixMillis, parse_rfc3339};
+use crate::vault::record::{ConnectionState, ConnectionView};
 
 /// The dashboard's reading of one connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +150,7 @@ mod tests {
             refreshable,
             token_expires: expires_in_min.is_some(),
             next_attempt_at: None,
-            kind: crate::record::ConnectionKind::Oauth,
+            kind: crate::vault::record::ConnectionKind::Oauth,
             grant_expires_at: None,
         }
     }

@@ -1,9 +1,9 @@
 use super::*;
-use crate::record::ConnectionState;
+use crate::vault::record::ConnectionState;
 
 use crate::secret::UrlSecret;
-use crate::store::MemoryStore;
 use crate::testing::{block_on, keyring, sample_record};
+use crate::vault::store::MemoryStore;
 use oauth2::{AccessToken, RefreshToken};
 
 fn record(secret: &UrlSecret) -> ConnectionRecord {
@@ -148,7 +148,7 @@ fn metadata_of_an_earlier_version_reads() {
     let meta: IndexMetadata = serde_json::from_value(earlier).expect("reads");
     assert!(!meta.alarm);
     assert_eq!(meta.final_token_expiry(), None);
-    let view = crate::record::ConnectionView::from_metadata("c1", &meta);
+    let view = crate::vault::record::ConnectionView::from_metadata("c1", &meta);
     assert_eq!(view.access_token_expires_at, None);
     assert_eq!(view.last_refresh_at, None);
     assert_eq!(view.next_attempt_at, None);
