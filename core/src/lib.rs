@@ -26,6 +26,7 @@ pub mod flow;
 pub mod grant_cache;
 pub mod headers;
 pub mod http;
+pub mod json;
 pub mod jsonrpc;
 pub mod jwt;
 pub mod keys;
