@@ -190,7 +190,8 @@ impl<'de> SeqAccess<'de> for Items {
     }
 }
 
-/// The entries of an object; keys are strings.
+/// The entries of an object. Keys are strings, read as strings only (field and variant names,
+/// and the keys of string-keyed maps).
 struct Fields {
     entries: serde_json::map::IntoIter,
     value: Option<Value>,
@@ -206,7 +207,7 @@ impl<'de> MapAccess<'de> for Fields {
         match self.entries.next() {
             Some((key, value)) => {
                 self.value = Some(value);
-                seed.deserialize(Tree(Value::String(key))).map(Some)
+                seed.deserialize(key.into_deserializer()).map(Some)
             }
             None => Ok(None),
         }
@@ -235,7 +236,7 @@ impl<'de> EnumAccess<'de> for Variant {
     type Variant = Tree;
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Tree), Error> {
-        let variant = seed.deserialize(Tree(Value::String(self.name)))?;
+        let variant = seed.deserialize(self.name.into_deserializer())?;
         Ok((variant, Tree(self.value)))
     }
 }
