@@ -49,7 +49,7 @@ impl KvStore for Kv {
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
-        let mut put = self.0.put(key, value).map_err(kv_failed("put"))?;
+        let mut put = self.0.put(key, Text(value)).map_err(kv_failed("put"))?;
         if let Some(ttl) = options.ttl_seconds {
             put = put.expiration_ttl(ttl);
         }
@@ -77,6 +77,17 @@ impl KvStore for Kv {
                 .collect(),
             cursor: page.cursor.filter(|_| !page.list_complete),
         })
+    }
+}
+
+/// A value written to KV as the string it is. `KvStore::put` of a `&str` goes through its
+/// generic reader of any serializable value (serde-wasm-bindgen, then number and boolean
+/// formatting), which adds their code to the Worker for nothing.
+struct Text<'a>(&'a str);
+
+impl worker::kv::ToRawKvValue for Text<'_> {
+    fn raw_kv_value(&self) -> Result<worker::wasm_bindgen::JsValue, worker::kv::KvError> {
+        Ok(worker::wasm_bindgen::JsValue::from(self.0))
     }
 }
 
