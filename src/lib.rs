@@ -26,6 +26,7 @@ mod cron;
 mod fetch_http;
 mod forward;
 mod grants;
+mod kv_list;
 mod listing;
 mod object_call;
 mod proxy;

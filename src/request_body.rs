@@ -34,5 +34,5 @@ pub async fn read_capped(req: &mut Request, limit: usize) -> Result<Option<Vec<u
 /// copy of each body type's reader.
 pub async fn json<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T> {
     let body = req.bytes().await?;
-    Ok(serde_json::from_slice(&body)?)
+    Ok(bindify_core::json::from_slice(&body)?)
 }

@@ -24,15 +24,22 @@ fn kv_failed(op: &'static str) -> impl FnOnce(worker::kv::KvError) -> StoreError
 
 /// The Worker's KV namespace (binding [`config::KV_BINDING`]).
 pub fn kv(env: &Env) -> Result<Kv, StoreError> {
-    env.kv(config::KV_BINDING).map(Kv).map_err(failed("bind"))
+    let store = env.kv(config::KV_BINDING).map_err(failed("bind"))?;
+    let namespace = worker::js_sys::Reflect::get(env, &config::KV_BINDING.into())
+        .map_err(|e| failed("bind")(e.into()))?;
+    Ok(Kv { store, namespace })
 }
 
-/// Workers KV.
-pub struct Kv(worker::kv::KvStore);
+/// Workers KV: the `worker` crate's store, and the binding's object for listing
+/// ([`crate::kv_list`]).
+pub struct Kv {
+    store: worker::kv::KvStore,
+    namespace: worker::wasm_bindgen::JsValue,
+}
 
 impl KvStore for Kv {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.0.get(key).text().await.map_err(kv_failed("get"))
+        self.store.get(key).text().await.map_err(kv_failed("get"))
     }
 
     async fn get_cached(
@@ -40,7 +47,7 @@ impl KvStore for Kv {
         key: &str,
         cache_ttl_seconds: u64,
     ) -> Result<Option<String>, StoreError> {
-        self.0
+        self.store
             .get(key)
             .cache_ttl(cache_ttl_seconds.max(60))
             .text()
@@ -49,7 +56,7 @@ impl KvStore for Kv {
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
-        let mut put = self.0.put(key, value).map_err(kv_failed("put"))?;
+        let mut put = self.store.put(key, Text(value)).map_err(kv_failed("put"))?;
         if let Some(ttl) = options.ttl_seconds {
             put = put.expiration_ttl(ttl);
         }
@@ -60,23 +67,22 @@ impl KvStore for Kv {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.0.delete(key).await.map_err(kv_failed("delete"))
+        self.store.delete(key).await.map_err(kv_failed("delete"))
     }
 
     async fn list(&self, prefix: &str, cursor: Option<String>) -> Result<ListPage, StoreError> {
-        let mut request = self.0.list().prefix(prefix.to_owned());
-        if let Some(cursor) = cursor {
-            request = request.cursor(cursor);
-        }
-        let page = request.execute().await.map_err(kv_failed("list"))?;
-        Ok(ListPage {
-            keys: page
-                .keys
-                .into_iter()
-                .map(|key| (key.name, key.metadata))
-                .collect(),
-            cursor: page.cursor.filter(|_| !page.list_complete),
-        })
+        crate::kv_list::list(&self.namespace, prefix, cursor.as_deref()).await
+    }
+}
+
+/// A value written to KV as the string it is. `KvStore::put` of a `&str` goes through its
+/// generic reader of any serializable value (serde-wasm-bindgen, then number and boolean
+/// formatting), which adds their code to the Worker for nothing.
+struct Text<'a>(&'a str);
+
+impl worker::kv::ToRawKvValue for Text<'_> {
+    fn raw_kv_value(&self) -> Result<worker::wasm_bindgen::JsValue, worker::kv::KvError> {
+        Ok(worker::wasm_bindgen::JsValue::from(self.0))
     }
 }
 

@@ -17,6 +17,7 @@ pub mod connect;
 pub mod failure;
 pub mod headers;
 pub mod http;
+pub mod json;
 pub mod lifecycle;
 pub mod mcp;
 pub mod oauth;

@@ -373,7 +373,8 @@ pub fn parse_number(text: &str, bounds: Bounds) -> Result<i64, NumberProblem> {
 
 /// `OAUTH_CLIENTS`: a JSON object from issuer URL to `{"client_id", "client_secret"?}`. Issuers
 /// are kept without a trailing slash. The error carries only the position: serde's messages
-/// can quote the value, which holds client secrets.
+/// can quote the value, which holds client secrets. Read straight from the text (not through
+/// `crate::json`) so that a wrong shape is located too.
 pub fn parse_oauth_clients(raw: &str) -> Result<BTreeMap<String, ConfiguredClient>, SettingError> {
     match serde_json::from_slice::<BTreeMap<String, ConfiguredClient>>(raw.as_bytes()) {
         Ok(clients) => Ok(clients

@@ -330,12 +330,12 @@ mod tests {
             let written = serde_json::to_value(&status).expect("json");
             assert!(written["status"].is_string());
             assert_eq!(
-                serde_json::from_value::<CliStatus>(written).ok(),
+                crate::json::from_value::<CliStatus>(written).ok(),
                 Some(status)
             );
         }
         assert!(
-            serde_json::from_value::<CliStatus>(serde_json::json!({"status": "failed"})).is_err()
+            crate::json::from_value::<CliStatus>(serde_json::json!({"status": "failed"})).is_err()
         );
     }
 }

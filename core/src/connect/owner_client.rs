@@ -160,7 +160,7 @@ pub async fn list<S: KvStore>(store: &S) -> Result<Vec<OwnerClientListing>, Stor
         listed.extend(
             page.keys
                 .into_iter()
-                .filter_map(|(_, metadata)| serde_json::from_value(metadata?).ok()),
+                .filter_map(|(_, metadata)| crate::json::from_value(metadata?).ok()),
         );
         cursor = page.cursor;
         if cursor.is_none() {

@@ -186,7 +186,7 @@ pub fn inspect(body: &[u8]) -> Result<Inbound, JsonRpcReject> {
         .map_err(|_| JsonRpcReject::parse("Parse error: body is not UTF-8"))?;
     // serde_json stops at 128 levels of nesting with an error, so deep input cannot overflow
     // the stack.
-    let value: Value = serde_json::from_slice(text.as_bytes())
+    let value: Value = crate::json::parse(text.as_bytes())
         .map_err(|_| JsonRpcReject::parse("Parse error: body is not valid JSON"))?;
 
     let (messages, batch) = match value {

@@ -119,7 +119,7 @@ impl EventLog {
 /// The JSON-RPC messages in a JSON response body (one message or a batch), re-serialized one
 /// per SSE `message` event. `None` when the body is not JSON.
 pub fn messages_of_json_body(body: &[u8]) -> Option<Vec<String>> {
-    match serde_json::from_slice::<Value>(body).ok()? {
+    match crate::json::parse(body).ok()? {
         Value::Array(items) => Some(items.iter().map(Value::to_string).collect()),
         other => Some(vec![other.to_string()]),
     }
@@ -127,7 +127,7 @@ pub fn messages_of_json_body(body: &[u8]) -> Option<Vec<String>> {
 
 /// The `protocolVersion` an `initialize` result names, to send as `MCP-Protocol-Version`.
 pub fn negotiated_version(message: &str) -> Option<String> {
-    let value: Value = serde_json::from_slice(message.as_bytes()).ok()?;
+    let value: Value = crate::json::parse(message.as_bytes()).ok()?;
     value
         .get("result")?
         .get("protocolVersion")?
@@ -139,7 +139,7 @@ pub fn negotiated_version(message: &str) -> Option<String> {
 /// The id of a JSON-RPC response (a message with `result` or `error` and a non-null id), used
 /// to route it to the request that is waiting for it.
 pub fn response_id(message: &str) -> Option<Value> {
-    let value: Value = serde_json::from_slice(message.as_bytes()).ok()?;
+    let value: Value = crate::json::parse(message.as_bytes()).ok()?;
     let is_response = value.get("result").is_some() || value.get("error").is_some();
     let id = value.get("id")?;
     (is_response && !id.is_null()).then(|| id.clone())
@@ -151,7 +151,7 @@ pub const BRIDGE_SESSION_PREFIX: &str = "bindify-bridge-";
 
 /// Whether a POST body is an `initialize` request.
 pub fn is_initialize(body: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(body)
+    crate::json::parse(body)
         .ok()
         .and_then(|v| {
             v.get("method")

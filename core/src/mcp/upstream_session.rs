@@ -213,7 +213,7 @@ pub fn lost_session(had_session: bool, status: u16) -> bool {
 /// The client's `initialize` request, with Bindify's own id, to start a new upstream session
 /// when the upstream lost the old one. `None` when `original` is not a JSON object.
 pub fn reinitialize_body(original: &[u8]) -> Option<Vec<u8>> {
-    let mut value: Value = serde_json::from_slice(original).ok()?;
+    let mut value: Value = crate::json::parse(original).ok()?;
     value
         .as_object_mut()?
         .insert("id".into(), Value::String(REINITIALIZE_ID.into()));
@@ -222,7 +222,7 @@ pub fn reinitialize_body(original: &[u8]) -> Option<Vec<u8>> {
 
 /// Whether `message` answers Bindify's own re-initialization (and must not reach the client).
 pub fn is_reinitialize_answer(message: &str) -> bool {
-    let Ok(value) = serde_json::from_slice::<Value>(message.as_bytes()) else {
+    let Ok(value) = crate::json::parse(message.as_bytes()) else {
         return false;
     };
     let answers = value.get("result").is_some() || value.get("error").is_some();

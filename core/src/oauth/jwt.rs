@@ -127,7 +127,7 @@ pub fn unverified_claims(token: &str) -> Result<UnverifiedClaims, JwtError> {
         return Err(JwtError::NotAJwt);
     };
     let bytes = crate::secret::b64url_decode(payload).ok_or(JwtError::NotAJwt)?;
-    serde_json::from_slice(&bytes).map_err(|_| JwtError::NotAJwt)
+    crate::json::from_slice(&bytes).map_err(|_| JwtError::NotAJwt)
 }
 
 mod pkcs8;

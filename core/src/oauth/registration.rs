@@ -268,7 +268,7 @@ pub async fn register<C: HttpClient>(
         ));
     }
     if !status.is_success() {
-        let detail = serde_json::from_slice::<RegistrationErrorBody>(response.body())
+        let detail = crate::json::from_slice::<RegistrationErrorBody>(response.body())
             .ok()
             .and_then(|b| match (b.error, b.error_description) {
                 (Some(e), Some(d)) => Some(format!("{e}: {d}")),
@@ -278,7 +278,7 @@ pub async fn register<C: HttpClient>(
             .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
         return Err(RegistrationError::Refused(truncate(&detail, 300)));
     }
-    let parsed: RegistrationResponse = serde_json::from_slice(response.body())
+    let parsed: RegistrationResponse = crate::json::from_slice(response.body())
         .map_err(|e| RegistrationError::InvalidResponse(e.to_string()))?;
     if parsed.client_id.is_empty() {
         return Err(RegistrationError::InvalidResponse("empty client_id".into()));

@@ -310,7 +310,7 @@ impl Keyring {
     ) -> Result<T, EnvelopeError> {
         let sealed = b64url_decode(text).ok_or(EnvelopeError::Malformed)?;
         let json = self.open(aad, &sealed)?;
-        serde_json::from_slice(&json).map_err(|_| EnvelopeError::Encode)
+        crate::json::from_slice(&json).map_err(|_| EnvelopeError::Encode)
     }
 }
 

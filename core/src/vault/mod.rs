@@ -91,7 +91,7 @@ impl<O: KvStore, K: KvStore> Vault<'_, O, K> {
             Some(json) => {
                 let options = PutOptions {
                     ttl_seconds: None,
-                    metadata: serde_json::from_str(json).ok(),
+                    metadata: crate::json::from_str(json).ok(),
                 };
                 self.kv.put(&kv_key, MIRROR_VALUE, options).await
             }
@@ -164,7 +164,7 @@ pub fn mirror_metadata(record: &ConnectionRecord) -> String {
 /// [`self::record::GRANT_END_SLACK_MS`] stays as listed (see [`IndexMetadata::settled`]), so
 /// a server that extends the grant with every refresh costs no KV write per refresh.
 pub fn settled_mirror_metadata(record: &ConnectionRecord, listed: Option<&str>) -> String {
-    let listed: Option<IndexMetadata> = listed.and_then(|json| serde_json::from_str(json).ok());
+    let listed: Option<IndexMetadata> = listed.and_then(|json| crate::json::from_str(json).ok());
     serde_json::to_string(&record.index_metadata().settled(listed.as_ref())).unwrap_or_default()
 }
 
@@ -182,7 +182,7 @@ pub async fn list_connections<K: KvStore>(
             let Some(id) = key.strip_prefix(keys::CONNECTION_PREFIX) else {
                 continue;
             };
-            let meta = metadata.and_then(|m| serde_json::from_value::<IndexMetadata>(m).ok());
+            let meta = metadata.and_then(|m| crate::json::from_value::<IndexMetadata>(m).ok());
             if let Some(meta) = meta {
                 listed.push((id.to_owned(), meta));
             }

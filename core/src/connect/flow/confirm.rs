@@ -143,32 +143,41 @@ impl ConfirmForm {
 pub const MAX_CREDENTIALS_FORM_BYTES: usize = 32 * 1024;
 
 /// A posted form that may carry secrets (a client secret, a key, a token): its fields by name,
-/// the first of each name, wiped from memory when dropped. `Debug` shows the names only.
+/// the first of each name, wiped from memory when dropped. `Debug` shows the names only. At
+/// most 64 fields, looked up by a linear search (a map type of its own would add its code).
 #[derive(Default)]
 pub struct SecretForm {
-    fields: std::collections::BTreeMap<String, zeroize::Zeroizing<String>>,
+    fields: Vec<(String, zeroize::Zeroizing<String>)>,
 }
 
 impl std::fmt::Debug for SecretForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.fields.keys()).finish()
+        f.debug_set()
+            .entries(self.fields.iter().map(|(name, _)| name))
+            .finish()
     }
 }
 
 impl SecretForm {
     pub fn parse(body: &[u8]) -> Self {
-        let mut fields = std::collections::BTreeMap::new();
+        let mut fields: Vec<(String, zeroize::Zeroizing<String>)> = Vec::new();
         for (name, value) in url::form_urlencoded::parse(body).take(64) {
-            fields
-                .entry(name.into_owned())
-                .or_insert_with(|| zeroize::Zeroizing::new(value.into_owned()));
+            if !fields.iter().any(|(known, _)| *known == name) {
+                fields.push((
+                    name.into_owned(),
+                    zeroize::Zeroizing::new(value.into_owned()),
+                ));
+            }
         }
         SecretForm { fields }
     }
 
     /// The field `name`, if the form has it.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).map(|v| v.as_str())
+        self.fields
+            .iter()
+            .find(|(known, _)| known == name)
+            .map(|(_, value)| value.as_str())
     }
 
     /// The form's confirmation token.

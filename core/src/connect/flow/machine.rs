@@ -295,7 +295,7 @@ async fn idp_metadata<C: HttpClient>(http: &C, issuer: &Url) -> Option<AuthServe
         };
         if response.status().is_success()
             && response.body().len() <= MAX_METADATA_BYTES
-            && let Ok(metadata) = serde_json::from_slice::<AuthServerMetadata>(response.body())
+            && let Ok(metadata) = crate::json::from_slice::<AuthServerMetadata>(response.body())
         {
             return Some(metadata);
         }

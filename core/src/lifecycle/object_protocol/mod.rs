@@ -78,7 +78,7 @@ impl Received<'_> {
     }
 
     fn json<T: DeserializeOwned>(&self) -> Result<T, ProtocolError> {
-        serde_json::from_slice(self.body).map_err(|_| ProtocolError::BadBody)
+        crate::json::from_slice(self.body).map_err(|_| ProtocolError::BadBody)
     }
 }
 
@@ -125,7 +125,7 @@ fn decode_reply<T: DeserializeOwned>(
     status_of: impl Fn(&T) -> u16,
 ) -> Result<T, ProtocolError> {
     let reply: T =
-        serde_json::from_slice(body.as_bytes()).map_err(|_| ProtocolError::BadReply { status })?;
+        crate::json::from_slice(body.as_bytes()).map_err(|_| ProtocolError::BadReply { status })?;
     if status_of(&reply) != status {
         return Err(ProtocolError::BadReply { status });
     }

@@ -233,7 +233,7 @@ where
             "the response was larger than {MAX_METADATA_BYTES} bytes"
         ));
     }
-    match serde_json::from_slice(response.body()) {
+    match crate::json::from_slice(response.body()) {
         Ok(value) => Fetched::Found(value),
         Err(_) => Fetched::Absent,
     }

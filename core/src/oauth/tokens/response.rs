@@ -78,11 +78,11 @@ pub async fn post<C: HttpClient>(
 /// whatever the status (GitHub sends them with 200); a body that is neither is a transient
 /// failure (a gateway page, a truncated answer).
 pub fn read(status: u16, body: &[u8]) -> Result<TokenResponse, TokenError> {
-    if let Ok(error) = serde_json::from_slice::<ErrorBody>(body) {
+    if let Ok(error) = crate::json::from_slice::<ErrorBody>(body) {
         return Err(classify(&error.error, error.error_description.as_deref()));
     }
     if (200..300).contains(&status)
-        && let Ok(response) = serde_json::from_slice::<TokenResponse>(body)
+        && let Ok(response) = crate::json::from_slice::<TokenResponse>(body)
     {
         if response.access_token.secret().is_empty() {
             return Err(TokenError::InvalidResponse("empty access_token".into()));
