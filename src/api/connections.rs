@@ -101,7 +101,7 @@ struct DismissBody {
 /// `POST /api/connections/<id>/dismiss-notices`: the owner saw the new-place notices up to
 /// `until` (RFC 3339, the newest notice shown); newer ones stay.
 pub async fn dismiss_notices(req: &mut Request, env: &Env, id: &str) -> Result<Response> {
-    let until = match req.json::<DismissBody>().await {
+    let until = match crate::request_body::json::<DismissBody>(req).await {
         Ok(body) => parse_rfc3339(&body.until),
         Err(_) => None,
     };

@@ -23,7 +23,7 @@ impl<O: KvStore + AlarmSlot, K: KvStore> ConnectionService<'_, O, K> {
             .object
             .get(keys::OBJECT_ACTIVITY)
             .await?
-            .and_then(|text| serde_json::from_str(&text).ok())
+            .and_then(|text| crate::json::from_str(&text).ok())
             .unwrap_or_default())
     }
 
