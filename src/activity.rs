@@ -1,11 +1,11 @@
 //! Counting the uses of a connection's URL without slowing them: each request to
 //! `/s/<secret>/…` that names a connection is counted in this isolate's
-//! `bindify_core::lifecycle::activity::pending::Pending`, after its response is made; the first use since
-//! the last delivery schedules one, `DELIVER_AFTER_MS` later, in the request's `wait_until`
+//! `bindify_core::lifecycle::activity::pending::Pending`, after its response is made; the first use
+//! since the last delivery schedules one, `DELIVER_AFTER_MS` later, in the request's `wait_until`
 //! (the runtime keeps the isolate for it after the response has gone), unless the token call
 //! with which a warm isolate renews its grant in the background (`crate::grants`) has taken
-//! them along first. Nothing is written to KV; the connection's object keeps the counts. What counts, and what a crash can lose, is
-//! the core's to say (`bindify_core::lifecycle::activity`).
+//! them along first. Nothing is written to KV; the connection's object keeps the counts. What
+//! counts, and what a crash can lose, is the core's to say (`bindify_core::lifecycle::activity`).
 
 use std::cell::RefCell;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The `CliCode` Durable Object: one per `bindify connect` code, named by the code's hash. It
-//! runs `bindify_core::connect::cli_flow::CliCodes` over its own storage, one request at a time, which
-//! makes a code single use; an alarm removes it once it can no longer matter. Its calls and
+//! runs `bindify_core::connect::cli_flow::CliCodes` over its own storage, one request at a time,
+//! which makes a code single use; an alarm removes it once it can no longer matter. Its calls and
 //! replies are `bindify_core::lifecycle::object_protocol::cli_code`'s.
 
 use bindify_core::connect::cli_flow::{CODE_TTL_MS, CliCodes};

@@ -1,6 +1,7 @@
 //! The Worker's side of the `Connection` objects: each function makes one call of
-//! `bindify_core::lifecycle::object_protocol::connection` and reads its reply. The URL secret itself never
-//! crosses: only its hash, which the object compares in constant time against the record's.
+//! `bindify_core::lifecycle::object_protocol::connection` and reads its reply. The URL secret
+//! itself never crosses: only its hash, which the object compares in constant time against the
+//! record's.
 //!
 //! An object that cannot be reached, or that answers with something that is not a reply, is
 //! Bindify's own storage failing: the object is where the connection is stored.

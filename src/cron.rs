@@ -1,6 +1,6 @@
 //! The scheduled handler: the sweep behind the connections' alarms (see
-//! `bindify_core::lifecycle::cron`). It lists connection metadata from KV, lets the core plan the run,
-//! and visits the planned connections' objects, a few at a time.
+//! `bindify_core::lifecycle::cron`). It lists connection metadata from KV, lets the core plan the
+//! run, and visits the planned connections' objects, a few at a time.
 
 use bindify_core::lifecycle::cron::{self, CONCURRENCY, Tally};
 use futures_util::future::join_all;

@@ -1,7 +1,7 @@
 //! The grant a request sends upstream: from this isolate's memory when
-//! `bindify_core::lifecycle::grant_cache` allows it, else from the connection's object. This file holds
-//! the isolate's cache and makes the object calls; every decision (when to use the cache, when
-//! to renew it in the background, what to forget) is the core's.
+//! `bindify_core::lifecycle::grant_cache` allows it, else from the connection's object. This file
+//! holds the isolate's cache and makes the object calls; every decision (when to use the cache,
+//! when to renew it in the background, what to forget) is the core's.
 
 use std::cell::RefCell;
 use std::future::Future;

@@ -1,5 +1,5 @@
-//! `bindify_core::lifecycle::object_protocol` over the runtime: a call's [`Wire`] becomes a request to a
-//! Durable Object stub, and a request an object received becomes the protocol's [`Received`].
+//! `bindify_core::lifecycle::object_protocol` over the runtime: a call's [`Wire`] becomes a request
+//! to a Durable Object stub, and a request an object received becomes the protocol's [`Received`].
 //! The URL's host is a placeholder: the request goes to the stub, never to the network.
 
 use bindify_core::headers as header;

@@ -1,7 +1,7 @@
 //! The URL index from the Worker's side: resolving a permanent URL's secret to its connection,
 //! and creating, rotating and removing entries. The rules (the order of writes, the rollbacks,
-//! the caches) are `bindify_core::vault::url_index`'s; this file holds the isolate's cache and makes
-//! the `Connection` objects reachable to the core.
+//! the caches) are `bindify_core::vault::url_index`'s; this file holds the isolate's cache and
+//! makes the `Connection` objects reachable to the core.
 
 use std::cell::RefCell;
 
@@ -87,7 +87,8 @@ pub async fn rotate(
 
 /// Removes the index entry of a connection that is gone. This isolate's memory of the entry
 /// stays like every other isolate's: the connection's object, or within the revocation bound
-/// `bindify_core::lifecycle::grant_cache`, decides what the old URL still gets, the same way everywhere.
+/// `bindify_core::lifecycle::grant_cache`, decides what the old URL still gets, the same way
+/// everywhere.
 pub async fn remove(env: &Env, hash: &SecretHash) -> Result<(), StoreError> {
     UrlIndex {
         kv: &storage::kv(env)?,

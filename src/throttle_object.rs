@@ -1,6 +1,6 @@
 //! The `Throttle` Durable Object: one for the whole Worker, counting wrong admin tokens in its
-//! memory (no storage writes, no KV writes). The decisions are `bindify_core::admin::throttle`'s; its
-//! call and replies are `bindify_core::lifecycle::object_protocol::throttle`'s.
+//! memory (no storage writes, no KV writes). The decisions are `bindify_core::admin::throttle`'s;
+//! its call and replies are `bindify_core::lifecycle::object_protocol::throttle`'s.
 
 use std::cell::RefCell;
 

@@ -73,7 +73,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// A preset (notion, linear, sentry, or one the Worker adds, such as github) or an MCP server URL
+    /// A preset (notion, linear, sentry, or one the Worker adds, such as github) or an MCP server
+    /// URL
     #[arg(value_name = "PRESET | MCP URL")]
     pub server: String,
     /// Print the authorization link instead of opening a browser

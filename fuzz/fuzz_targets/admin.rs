@@ -1,6 +1,6 @@
 //! The owner's credentials (core/src/admin/mod.rs) and the wrong-token throttle
-//! (core/src/admin/throttle.rs): a bearer token, a session cookie and an `Origin` from any client, the
-//! sign-in form's body, the configured `ADMIN_TOKEN`, and the client addresses (the
+//! (core/src/admin/throttle.rs): a bearer token, a session cookie and an `Origin` from any client,
+//! the sign-in form's body, the configured `ADMIN_TOKEN`, and the client addresses (the
 //! `CF-Connecting-IP` header) and clock readings of a run of wrong tokens.
 //!
 //! Properties: no bearer token or cookie the fuzzer makes is accepted (it cannot guess the token

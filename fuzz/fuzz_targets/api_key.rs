@@ -1,5 +1,5 @@
-//! API keys as the owner enters them (core/src/connect/api_key.rs `header_name`, `header_value`): the
-//! header's name and the key, typed or pasted on a page or given to the CLI.
+//! API keys as the owner enters them (core/src/connect/api_key.rs `header_name`, `header_value`):
+//! the header's name and the key, typed or pasted on a page or given to the CLI.
 //!
 //! Properties: an accepted name is a valid HTTP field name of at most 64 characters, the typed
 //! text trimmed (or `Authorization` when blank), accepted again as itself, and never one HTTP,

@@ -1,8 +1,8 @@
-//! The OAuth callback (core/src/connect/flow/mod.rs `complete`, core/src/connect/flow/state.rs) and the page it
-//! shows (core/src/pages/error.rs): the query of `GET /oauth/callback` parsed the way the Worker
-//! parses it, the `Cookie` header, and the token endpoint's answer, against a real pending flow
-//! in an in-memory store. Each input runs twice: against a flow whose authorization server
-//! promised to name itself (`iss`, RFC 9207 §2.4), and against one that did not.
+//! The OAuth callback (core/src/connect/flow/mod.rs `complete`, core/src/connect/flow/state.rs) and
+//! the page it shows (core/src/pages/error.rs): the query of `GET /oauth/callback` parsed the way
+//! the Worker parses it, the `Cookie` header, and the token endpoint's answer, against a real
+//! pending flow in an in-memory store. Each input runs twice: against a flow whose authorization
+//! server promised to name itself (`iss`, RFC 9207 §2.4), and against one that did not.
 //!
 //! Input: the first line is the query string, the second the `Cookie` header, the rest the
 //! token endpoint's answer (fuzz/src/lib.rs format). The fuzzer cannot forge a sealed state,

@@ -1,5 +1,6 @@
 //! Cookies (core/src/connect/cookies.rs `find`, and the flow's browser binding in
-//! core/src/connect/flow/state.rs `check_binding`): the `Cookie` header a browser, or anyone, sends.
+//! core/src/connect/flow/state.rs `check_binding`): the `Cookie` header a browser, or anyone,
+//! sends.
 //!
 //! Properties: a found value lies inside the header and holds no `;`; in a header built from
 //! well-formed pairs, the first pair with the name is found; a state's binding is accepted only

@@ -1,5 +1,5 @@
-//! Discovery (core/src/oauth/discovery/mod.rs `discover`), driven end to end by a scripted peer that
-//! answers every request with fuzzer-chosen responses: the probe's status and
+//! Discovery (core/src/oauth/discovery/mod.rs `discover`), driven end to end by a scripted peer
+//! that answers every request with fuzzer-chosen responses: the probe's status and
 //! `WWW-Authenticate`, then the metadata documents (see fuzz/src/lib.rs for the format).
 //!
 //! Properties: discovery makes a bounded number of requests, sends no credentials, and only

@@ -1,5 +1,5 @@
-//! Envelope opening (core/src/vault/envelope.rs): sealed text an attacker controls (the OAuth `state`
-//! of a callback, the dashboard session cookie) and records altered at rest.
+//! Envelope opening (core/src/vault/envelope.rs): sealed text an attacker controls (the OAuth
+//! `state` of a callback, the dashboard session cookie) and records altered at rest.
 //!
 //! Properties: sealing then opening gives the plaintext back; a sealed record with any change
 //! (a flipped bit, cut or extended, another key version, another associated data) never opens;

@@ -6,9 +6,9 @@
 //!
 //! Properties: an ID-JAG is taken only when the identity provider says it issued one
 //! (`issued_token_type`); expiries are absolute and never before `now`, and a refresh token's
-//! expiry comes only with a refresh token; an error carries at most a few hundred characters of the server's
-//! text, without control characters, and never the client secret or the identity token Bindify
-//! sent (unless the server's answer quotes them).
+//! expiry comes only with a refresh token; an error carries at most a few hundred characters of the
+//! server's text, without control characters, and never the client secret or the identity token
+//! Bindify sent (unless the server's answer quotes them).
 #![no_main]
 
 use bindify_core::oauth::registration::{ClientRegistration, ClientSource, TokenAuthMethod};

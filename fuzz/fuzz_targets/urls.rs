@@ -1,7 +1,7 @@
-//! MCP server URLs and the URLs derived from them (core/src/oauth/upstream.rs `validate_server_url`,
-//! `canonical_resource`; core/src/oauth/wellknown.rs; core/src/connect/presets.rs `default_label`): a URL a
-//! user pastes, or one that metadata names, the well-known metadata URLs and the connection
-//! label built from it.
+//! MCP server URLs and the URLs derived from them (core/src/oauth/upstream.rs
+//! `validate_server_url`, `canonical_resource`; core/src/oauth/wellknown.rs;
+//! core/src/connect/presets.rs `default_label`): a URL a user pastes, or one that metadata names,
+//! the well-known metadata URLs and the connection label built from it.
 //!
 //! Properties: an accepted URL is https (or loopback http when allowed), with a host and
 //! without credentials or fragment; its canonical resource is stable when parsed again; the

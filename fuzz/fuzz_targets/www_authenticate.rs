@@ -1,4 +1,5 @@
-//! `WWW-Authenticate` (core/src/oauth/www_authenticate.rs): the Bearer challenge of an upstream's 401.
+//! `WWW-Authenticate` (core/src/oauth/www_authenticate.rs): the Bearer challenge of an upstream's
+//! 401.
 //!
 //! Properties: input over the limit is refused; every kept value is printable ASCII (plus space
 //! and tab); writing the kept parameters back as a challenge and parsing it gives the same

@@ -1,7 +1,7 @@
 //! `GET /connect/<preset>` starts the OAuth flow at once. `GET /connect?server=<url>` shows a
 //! confirmation page naming the host, and its `POST /connect` starts the flow (see
-//! `bindify_core::connect::flow::confirm`). Connecting needs the owner (a dashboard session), except in
-//! local development without `ADMIN_TOKEN`.
+//! `bindify_core::connect::flow::confirm`). Connecting needs the owner (a dashboard session),
+//! except in local development without `ADMIN_TOKEN`.
 
 use bindify_core::connect::flow::confirm::{self, ConfirmForm, MAX_CONFIRM_FORM_BYTES};
 use bindify_core::connect::flow::{self, ConnectError, FlowExtras};

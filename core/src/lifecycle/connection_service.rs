@@ -25,10 +25,10 @@
 //! authorization server (RFC 7009, best effort); which token ends it is
 //! [`crate::connect::flow::revoke`]'s choice.
 //!
-//! After every change of the record the object sets its alarm from it ([`crate::lifecycle::schedule`]),
-//! and rewrites the KV mirror if the record's listed metadata changed ([`crate::vault`]); the
-//! alarm handler, the cron's visit and the catch-up that runs before each operation are in
-//! [`upkeep`].
+//! After every change of the record the object sets its alarm from it
+//! ([`crate::lifecycle::schedule`]), and rewrites the KV mirror if the record's listed metadata
+//! changed ([`crate::vault`]); the alarm handler, the cron's visit and the catch-up that runs
+//! before each operation are in [`upkeep`].
 
 use std::cell::{Cell, RefCell};
 

@@ -1,6 +1,6 @@
 //! Planning one cron run. Tokens are refreshed by each connection's own alarm
-//! ([`crate::lifecycle::schedule`]); the cron is the sweep behind it: it visits connections to set an
-//! alarm that is missing and to refresh a token whose alarm slipped. It plans from the
+//! ([`crate::lifecycle::schedule`]); the cron is the sweep behind it: it visits connections to set
+//! an alarm that is missing and to refresh a token whose alarm slipped. It plans from the
 //! plaintext metadata of the KV mirror alone, and visits at most a budget of connections per
 //! run (each visit is a subrequest; the Free plan allows 50 per invocation) without writing
 //! KV to remember where it stopped:
@@ -43,7 +43,8 @@ pub struct Sweep {
     pub scheduled: usize,
 }
 
-/// Whether a connection listed with `meta` needs an alarm (see [`crate::lifecycle::schedule::alarm_at`]).
+/// Whether a connection listed with `meta` needs an alarm (see
+/// [`crate::lifecycle::schedule::alarm_at`]).
 pub fn needs_alarm(meta: &IndexMetadata) -> bool {
     meta.state != ConnectionState::NeedsReauth && meta.has_refresh_token && meta.token_expires
 }

@@ -4,8 +4,8 @@
 //! access token to anyone, so a rotated refresh token is never lost or spent twice.
 //!
 //! Two kinds of attempt reach the token endpoint. The background ones (the object's alarm, see
-//! [`crate::lifecycle::schedule`], and the cron's sweep when an alarm slipped) follow the backoff: after a
-//! transient failure the next one waits 30 s, doubling up to 30 minutes. A
+//! [`crate::lifecycle::schedule`], and the cron's sweep when an alarm slipped) follow the backoff:
+//! after a transient failure the next one waits 30 s, doubling up to 30 minutes. A
 //! client request that needs a token while the current one is unusable does not wait for the
 //! backoff: it tries the token endpoint itself, at most once every
 //! [`DEMAND_REFRESH_INTERVAL_MS`] (whoever made the last attempt), so the first request after

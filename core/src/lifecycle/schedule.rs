@@ -1,17 +1,17 @@
 //! When a connection's object wakes itself to refresh its token. Each `Connection` object keeps
 //! one Durable Object alarm, set from its record after every change
-//! ([`crate::lifecycle::connection_service`]): the alarm refreshes the token ahead of its expiry, with no
-//! client request and no cron run, and sets the next one.
+//! ([`crate::lifecycle::connection_service`]): the alarm refreshes the token ahead of its expiry,
+//! with no client request and no cron run, and sets the next one.
 //!
 //! The alarm fires when half the token's lifetime is left, but at most [`MAX_LEAD_MS`] before
 //! its expiry: a 1-hour token is refreshed 2 minutes before it expires (every 58 minutes), a
 //! 5-second token 2.5 seconds before (every 2.5 seconds). Requests stop using a token only
-//! one refresh buffer before its expiry ([`crate::lifecycle::refresh::refresh_buffer`]: a quarter of its
-//! lifetime, at most a minute), so the alarm's refresh, and for a 1-hour token one retry after
-//! a transient failure, come before any request needs a new token. After a transient failure
-//! the alarm follows the backoff ([`crate::lifecycle::refresh::backoff`]); a record whose grant is gone,
-//! that nothing renews (an OAuth grant without a refresh token, an API key, an open server), or
-//! whose token states no expiry needs no alarm. Client credentials and identity assertions are
+//! one refresh buffer before its expiry ([`crate::lifecycle::refresh::refresh_buffer`]: a quarter
+//! of its lifetime, at most a minute), so the alarm's refresh, and for a 1-hour token one retry
+//! after a transient failure, come before any request needs a new token. After a transient failure
+//! the alarm follows the backoff ([`crate::lifecycle::refresh::backoff`]); a record whose grant is
+//! gone, that nothing renews (an OAuth grant without a refresh token, an API key, an open server),
+//! or whose token states no expiry needs no alarm. Client credentials and identity assertions are
 //! renewed by asking again, so they get one like a refreshable grant. Two alarms are
 //! never closer than [`MIN_GAP_MS`] after a refresh, whatever lifetime a server states.
 

@@ -3,9 +3,9 @@
 
 use crate::secret::{SecretHash, b64url, sha256};
 
-/// `conn:<id>`: the KV mirror of a connection, whose plaintext [`crate::vault::record::IndexMetadata`]
-/// serves listings and the cron's sweep (see [`crate::vault`]). Also the associated data of the
-/// sealed record in the connection's own object.
+/// `conn:<id>`: the KV mirror of a connection, whose plaintext
+/// [`crate::vault::record::IndexMetadata`] serves listings and the cron's sweep (see
+/// [`crate::vault`]). Also the associated data of the sealed record in the connection's own object.
 pub fn connection(id: &str) -> String {
     format!("conn:{id}")
 }
@@ -18,14 +18,15 @@ pub fn url_index(hash: &SecretHash) -> String {
     format!("url:{}", hash.to_hex())
 }
 
-/// `flow:<flow id>`: a sealed [`crate::connect::flow::PendingFlow`], removed when its callback arrives.
+/// `flow:<flow id>`: a sealed [`crate::connect::flow::PendingFlow`], removed when its callback
+/// arrives.
 pub fn flow(flow_id: &str) -> String {
     format!("flow:{flow_id}")
 }
 
-/// `owner-client:<hash>`: a sealed [`crate::connect::owner_client::OwnerClient`], a client the owner
-/// registered at one issuer for one redirect URI (the hash is of both), with the issuer and the
-/// client id as plaintext metadata.
+/// `owner-client:<hash>`: a sealed [`crate::connect::owner_client::OwnerClient`], a client the
+/// owner registered at one issuer for one redirect URI (the hash is of both), with the issuer and
+/// the client id as plaintext metadata.
 pub fn owner_client(issuer: &str, redirect_uri: &str) -> String {
     let mut input = Vec::with_capacity(issuer.len() + redirect_uri.len() + 1);
     input.extend_from_slice(issuer.as_bytes());
@@ -38,8 +39,8 @@ pub fn owner_client(issuer: &str, redirect_uri: &str) -> String {
 pub const OWNER_CLIENT_PREFIX: &str = "owner-client:";
 
 /// `cli:<sha256 hex of the code>`: not a KV key; the associated data of the sealed
-/// [`crate::connect::cli_flow::CliRecord`] that the code's own `CliCode` Durable Object keeps (the object
-/// is named by the same hash).
+/// [`crate::connect::cli_flow::CliRecord`] that the code's own `CliCode` Durable Object keeps (the
+/// object is named by the same hash).
 pub fn cli(code_hash_hex: &str) -> String {
     format!("cli:{code_hash_hex}")
 }
@@ -66,8 +67,8 @@ pub const OBJECT_ID: &str = "id";
 pub const OBJECT_RECORD: &str = "record";
 
 /// Durable Object storage key of the connection's activity, inside its own object: uses,
-/// counts per hour, places, refreshes (`bindify_core::lifecycle::activity::Activity` as JSON). Not sealed:
-/// it holds no credential.
+/// counts per hour, places, refreshes (`bindify_core::lifecycle::activity::Activity` as JSON). Not
+/// sealed: it holds no credential.
 pub const OBJECT_ACTIVITY: &str = "activity";
 
 #[cfg(test)]

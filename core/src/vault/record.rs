@@ -115,7 +115,8 @@ pub enum UpstreamAuth {
     /// `Authorization: Bearer <access token>` (RFC 6750 §2.1).
     #[default]
     Bearer,
-    /// The owner's API key, as the value of header `name` (validated by [`crate::connect::api_key`]).
+    /// The owner's API key, as the value of header `name` (validated by
+    /// [`crate::connect::api_key`]).
     Header { name: String },
     /// No credential: an open server.
     None,

@@ -1,7 +1,7 @@
 //! Key-value storage as the core sees it: Workers KV in production, [`MemoryStore`] in tests.
 //! Every key is built in [`crate::vault::keys`]; every value the core writes is sealed by
-//! [`crate::vault::envelope`] except the URL index ([`crate::vault::url_index`]), which holds only a
-//! connection id, a connection's KV mirror ([`crate::vault`]), whose value is a constant and
+//! [`crate::vault::envelope`] except the URL index ([`crate::vault::url_index`]), which holds only
+//! a connection id, a connection's KV mirror ([`crate::vault`]), whose value is a constant and
 //! whose metadata holds no secret, a connection object's note of that metadata, and the cron's
 //! marker ([`crate::lifecycle::cron::note_run`]), which holds only a time.
 //!
@@ -63,7 +63,8 @@ pub trait KvStore {
 }
 
 /// A Durable Object's alarm: at most one instant at which the runtime wakes the object (see
-/// [`crate::lifecycle::schedule`]). Once it has fired, no alarm is set until the object sets one again.
+/// [`crate::lifecycle::schedule`]). Once it has fired, no alarm is set until the object sets one
+/// again.
 #[allow(async_fn_in_trait)] // Workers are single-threaded; no `Send` bound is wanted.
 pub trait AlarmSlot {
     async fn alarm(&self) -> Result<Option<UnixMillis>, StoreError>;

@@ -1,10 +1,10 @@
 //! The URL index: `url:<hash>` in KV ([`crate::vault::keys::url_index`]) leads from a permanent
 //! URL's secret to its connection id. It is only a pointer: the connection's object compares the
 //! secret's hash against its own record whenever it is asked (and an isolate asks it at least
-//! once per revocation bound, see [`crate::lifecycle::grant_cache`]), so a stale, cached or orphaned entry
-//! never grants access, and a rotated or revoked URL stops working within that bound. That is
-//! what makes it safe to cache entries near the reader ([`EDGE_CACHE_TTL_SECONDS`]) and in the
-//! isolate's memory ([`IndexCache`]).
+//! once per revocation bound, see [`crate::lifecycle::grant_cache`]), so a stale, cached or
+//! orphaned entry never grants access, and a rotated or revoked URL stops working within that
+//! bound. That is what makes it safe to cache entries near the reader ([`EDGE_CACHE_TTL_SECONDS`])
+//! and in the isolate's memory ([`IndexCache`]).
 //!
 //! The entry and the connection's object are written in an order that never shows a URL that
 //! does not work: [`UrlIndex::create`] writes the object first, [`UrlIndex::rotate`] the new
@@ -32,7 +32,8 @@ pub const MEMORY_TTL_MS: i64 = 300_000;
 pub const MEMORY_ENTRIES: usize = 4_096;
 
 /// The connection objects, as the index needs them. The Worker implements this over its
-/// `Connection` Durable Objects; tests over [`crate::lifecycle::connection_service::ConnectionService`].
+/// `Connection` Durable Objects; tests over
+/// [`crate::lifecycle::connection_service::ConnectionService`].
 #[allow(async_fn_in_trait)] // Workers are single-threaded; no `Send` bound is wanted.
 pub trait Connections {
     type Error: std::fmt::Display;

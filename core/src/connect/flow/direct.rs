@@ -13,7 +13,8 @@ use crate::vault::record::{TokenSet, UpstreamAuth};
 /// What the connection sends upstream. `Debug` is redacted by `AccessToken`.
 #[derive(Debug, Clone)]
 pub enum StaticCredential {
-    /// The owner's key, as the value of header `name` (both checked by [`crate::connect::api_key`]).
+    /// The owner's key, as the value of header `name` (both checked by
+    /// [`crate::connect::api_key`]).
     ApiKey { name: String, value: AccessToken },
     /// Nothing.
     Open,

@@ -1,5 +1,5 @@
-//! The connection object's side of [`crate::lifecycle::activity`]: batches the isolates deliver, the
-//! refreshes the object makes, the owner's view and the dismissal of new-place notices, all in
+//! The connection object's side of [`crate::lifecycle::activity`]: batches the isolates deliver,
+//! the refreshes the object makes, the owner's view and the dismissal of new-place notices, all in
 //! the object's own storage under [`keys::OBJECT_ACTIVITY`]. Activity is best effort: failing
 //! to record it never fails the operation that caused it.
 

@@ -1,5 +1,6 @@
-//! The calls to a `CliCode` object, one per `bindify connect` code (see [`crate::connect::cli_flow`]),
-//! named by the code's hash, which every call carries; and its replies.
+//! The calls to a `CliCode` object, one per `bindify connect` code (see
+//! [`crate::connect::cli_flow`]), named by the code's hash, which every call carries; and its
+//! replies.
 
 use serde::{Deserialize, Serialize};
 

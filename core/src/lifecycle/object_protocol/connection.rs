@@ -38,9 +38,9 @@ pub enum ConnectionCall {
     /// A usable access token, for the holder of the URL secret `presented`; `rejected` is the
     /// SHA-256 of a token the upstream just answered 401 to. A request asks with it when its
     /// isolate holds nothing usable, and an isolate renews what it holds with it (see
-    /// [`crate::lifecycle::grant_cache`]): under traffic, every isolate makes this call at least once per
-    /// half revocation bound, so what an isolate has to tell the object about the requests it
-    /// answered from memory rides in its body ([`TokenBody`]) rather than in a call of its own.
+    /// [`crate::lifecycle::grant_cache`]): under traffic, every isolate makes this call at least
+    /// once per half revocation bound, so what an isolate has to tell the object about the requests
+    /// it answered from memory rides in its body ([`TokenBody`]) rather than in a call of its own.
     Token {
         presented: SecretHash,
         rejected: Option<[u8; 32]>,
