@@ -18,7 +18,7 @@ import { startWorker } from '../lib/worker.mjs';
 import { connectHeadless } from './headless.mjs';
 import {
   connectionAlarms, cronLines, cronSummary, dropConnectionAlarm, kvEntries, kvWrites,
-  makeFromBeforeAlarms, newKey, runCron,
+  makeFromBeforeAlarms, newKey, runCron, until,
 } from './support.mjs';
 
 /** An authorization server issuing `ttl`-second tokens, an MCP server, and a Worker. */
@@ -79,13 +79,6 @@ function assertOneRefreshPerToken(as, exchange) {
 }
 
 const alarmLines = (worker) => readFileSync(worker.logFile, 'utf8').match(/connection [\w-]+: alarm: refreshed/g) ?? [];
-
-async function until(what, check, ms = 15_000) {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await delay(100)) {
-    if (await check()) return;
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
 
 describe('alarms: 5-second tokens, no client traffic, no cron', () => {
   let stack;

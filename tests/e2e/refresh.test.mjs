@@ -18,7 +18,7 @@ import { launchBrowser, loginAndConsent } from '../lib/browser.mjs';
 import { findExposed, placesHolding } from '../lib/kv.mjs';
 import { startWorker } from '../lib/worker.mjs';
 import { connectHeadless } from './headless.mjs';
-import { connectionRecords, cronLines, cronSummary, newKey, runCron } from './support.mjs';
+import { connectionRecords, cronLines, cronSummary, newKey, runCron, until } from './support.mjs';
 
 const NEEDS_REAUTH = -32001;
 const AUTH_SERVER_UNAVAILABLE = -32002;
@@ -84,13 +84,6 @@ function assertNoExpiredTokenSeen(mcp, since) {
 }
 
 const alarmLines = (worker) => readFileSync(worker.logFile, 'utf8').match(/connection [\w-]+: alarm: refreshed/g) ?? [];
-
-async function until(what, check, ms = 15_000) {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await delay(100)) {
-    if (await check()) return;
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
 
 describe('refresh: idle across several token lifetimes', () => {
   let stack;

@@ -10,6 +10,14 @@ import { loginAndConsent } from '../lib/browser.mjs';
 
 export const newKey = () => randomBytes(32).toString('base64');
 
+/** Waits until `check()` holds, polling every 100 ms; fails naming `what` after `ms`. */
+export async function until(what, check, ms = 15_000) {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await delay(100)) {
+    if (await check()) return;
+  }
+  throw new Error(`${what}: not within ${ms} ms`);
+}
+
 /**
  * The keys of every KV namespace in a Worker's persisted local state, read straight from the
  * sqlite files workerd keeps (metadata only; values are blobs). Sorted.
