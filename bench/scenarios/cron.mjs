@@ -14,7 +14,9 @@ import { cpuMs, cpuMsOf, wranglerNodePids, workerdPids } from '../lib/proc.mjs';
 import { newKey } from '../lib/setup.mjs';
 import { buildSnapshot } from '../lib/snapshot.mjs';
 
-const CRON_LINE = /cron: (\d+) connections, (\d+) due this run; refreshed (\d+), skipped (\d+), needs_reauth (\d+), transient (\d+), failed (\d+)/g;
+// The Worker's cron summary line: listed, without the alarm mark, visited, and what the
+// visits found. `due` below is the visited count, `skipped` the visits that found nothing due.
+const CRON_LINE = /cron: (\d+) connections, (\d+) without the alarm mark; (\d+) visited this run: refreshed (\d+), not due (\d+), needs_reauth (\d+), transient (\d+), failed (\d+); re-armed (\d+)/g;
 const KV_LIST_PAGE = 1000; // keys per KV list page (the Workers default and maximum)
 
 async function createMany(workerUrl, serverUrl, count, pool) {
@@ -71,7 +73,7 @@ export async function runCron({ log, longCount = 900, shortCount = 100, shortTtl
     }
     const self = process.cpuUsage(before.self);
     if (!line) throw new Error(`cron ${label}: no summary line in ${worker.logFile}`);
-    const [, listed, due, refreshed, skipped, needsReauth, transient, failed] = line.map(Number);
+    const [, listed, , due, refreshed, skipped, needsReauth, transient, failed] = line.map(Number);
     const tokenCalls = asShort.tokenRequests.length + asLong.tokenRequests.length - refreshesBefore;
     const listPages = Math.max(1, Math.ceil(listed / KV_LIST_PAGE));
     const result = {
@@ -85,7 +87,7 @@ export async function runCron({ log, longCount = 900, shortCount = 100, shortTtl
         kv_list_pages: listPages,
         object_calls: due,
         total_of_the_cron_invocation: listPages + due,
-        note: 'KV list pages are computed (ceil(listed / 1000); a listing of an exact multiple of 1000 may need one more, empty, page); object calls = due connections, one /refresh-if-due each. Each object then makes its own subrequests: one token request to the AS (counted below) and its KV mirror write.',
+        note: 'KV list pages are computed (ceil(listed / 1000); a listing of an exact multiple of 1000 may need one more, empty, page); object calls = visited connections, one sweep visit each. Each object then makes its own subrequests: one token request to the AS (counted below) and its KV mirror write.',
       },
       token_endpoint_calls_seen_by_the_as: tokenCalls,
       workerd_cpu_ms: cpuMs(pids.runtime) - before.runtime,
