@@ -6,6 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A run from a clean clone needs about 8 GB of disk (native, WebAssembly and fuzz builds, npm
+# packages, Chromium); a full disk shows up later as a linker "Bus error", so say it first.
+free_kb=$(df -Pk . | awk 'NR == 2 { print $4 }')
+if [ "${free_kb:-0}" -lt 8000000 ]; then
+  printf 'warning: only %s MB of disk free here; a full test run needs about 8 GB\n' "$((free_kb / 1024))" >&2
+fi
+
 scripts/setup.sh
 
 printf '\033[1m==> cargo fmt --check\033[0m\n'
