@@ -1,5 +1,5 @@
 //! The Worker's clock: `Date.now()` in Unix milliseconds.
 
 pub fn now() -> bindify_core::time::UnixMillis {
-    worker::Date::now().as_millis() as i64
+    worker::js_sys::Date::now() as i64
 }
