@@ -8,12 +8,13 @@
 #   scripts/fuzz.sh --runs 5000000 sse jsonrpc
 #   scripts/fuzz.sh --runs 10000 --seed 1 # the same inputs every time (what scripts/test.sh runs)
 #
-# Installs what it needs: a nightly toolchain (rustup, minimal profile) and cargo-fuzz.
+# Installs what it needs: the pinned nightly toolchain (scripts/nightly.sh) and cargo-fuzz.
 # Each target starts from its seed corpus (fuzz/corpus/<target>, read only) and the corpus it
 # grew in earlier runs (fuzz/work/<target>, not committed), with its dictionary
 # (fuzz/dict/<target>.dict) when there is one. A crash leaves its input in
 # fuzz/artifacts/<target>/; reproduce it with
-# `cargo +nightly fuzz run -O <target> fuzz/artifacts/<target>/<file>`.
+# `cargo +nightly-2026-05-20 fuzz run -O <target> fuzz/artifacts/<target>/<file>` (the toolchain
+# scripts/nightly.sh pins).
 # Exits non-zero when any target crashed. Run it under `nice` to keep a shared machine usable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,9 +36,10 @@ done
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-  step "Installing the nightly Rust toolchain (minimal profile), which cargo-fuzz needs"
-  rustup toolchain install nightly --profile minimal
+. scripts/nightly.sh
+if ! rustup run "$BINDIFY_NIGHTLY" rustc --version >/dev/null 2>&1; then
+  step "Installing the Rust toolchain $BINDIFY_NIGHTLY (minimal profile), which cargo-fuzz needs"
+  rustup toolchain install "$BINDIFY_NIGHTLY" --profile minimal --component rust-src --target wasm32-unknown-unknown
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   step "Installing cargo-fuzz (about a minute, once)"
@@ -45,13 +47,13 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 if [ ${#targets[@]} -eq 0 ]; then
-  mapfile -t targets < <(cargo +nightly fuzz list)
+  mapfile -t targets < <(cargo +"$BINDIFY_NIGHTLY" fuzz list)
 fi
 
 step "Building the fuzz targets (libFuzzer, address sanitizer, debug assertions and overflow checks)"
 # -O builds with fuzz/Cargo.toml's release profile, which turns the assertions and overflow
 # checks on for every crate but one (see there); cargo-fuzz's default would force them on all.
-cargo +nightly fuzz build -O
+cargo +"$BINDIFY_NIGHTLY" fuzz build -O
 
 if [ -n "$seconds" ]; then
   budget=(-max_total_time="$seconds")
@@ -76,7 +78,7 @@ for target in "${targets[@]}"; do
   before=$(find "fuzz/artifacts/$target" -type f | wc -l)
   start=$(date +%s)
   status=0
-  cargo +nightly fuzz run -O "$target" "${corpora[@]}" -- "${options[@]}" >"$logs/$target.log" 2>&1 || status=$?
+  cargo +"$BINDIFY_NIGHTLY" fuzz run -O "$target" "${corpora[@]}" -- "${options[@]}" >"$logs/$target.log" 2>&1 || status=$?
   elapsed=$(( $(date +%s) - start ))
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logs/$target.log" | tail -n 1)
   after=$(find "fuzz/artifacts/$target" -type f | wc -l)

@@ -3,7 +3,8 @@
 # Idempotent: every step checks first, so running it again is quick.
 #
 #   - the wasm32-unknown-unknown Rust target
-#   - a nightly Rust toolchain (minimal profile) and cargo-fuzz, for the fuzz targets (fuzz/)
+#   - the pinned nightly Rust toolchain (scripts/nightly.sh) with rust-src, for the Worker's
+#     release build and the fuzz targets (fuzz/), and cargo-fuzz
 #   - worker-build matching the `worker` crate, and the wasm-bindgen CLI matching Cargo.lock
 #   - Node 22, wrangler (workerd), oidc-provider, the MCP SDK, the MCP conformance suite and
 #     playwright-core (tests/)
@@ -25,11 +26,13 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# cargo-fuzz builds with sanitizer flags that only nightly accepts. `+nightly` must resolve,
-# so a dated nightly alone does not count.
-if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-  step "Installing the nightly Rust toolchain (minimal profile), which cargo-fuzz needs"
-  rustup toolchain install nightly --profile minimal
+# The pinned nightly (scripts/nightly.sh), with the standard library's source and the wasm32
+# target: the Worker's release build compiles the standard library with it, and cargo-fuzz
+# needs it.
+. scripts/nightly.sh
+if ! nightly_ready || ! rustup target list --toolchain "$BINDIFY_NIGHTLY" --installed | grep -qx wasm32-unknown-unknown; then
+  step "Installing the Rust toolchain $BINDIFY_NIGHTLY (minimal profile, rust-src, wasm32)"
+  rustup toolchain install "$BINDIFY_NIGHTLY" --profile minimal --component rust-src --target wasm32-unknown-unknown
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   step "Installing cargo-fuzz (a few minutes, once)"
