@@ -1,11 +1,12 @@
 //! Counting the uses of a connection's URL without slowing them: each request to
 //! `/s/<secret>/…` that names a connection is counted in this isolate's
-//! `bindify_core::lifecycle::activity::pending::Pending`, after its response is made; the first use
-//! since the last delivery schedules one, `DELIVER_AFTER_MS` later, in the request's `wait_until`
-//! (the runtime keeps the isolate for it after the response has gone), unless the token call
-//! with which a warm isolate renews its grant in the background (`crate::grants`) has taken
-//! them along first. Nothing is written to KV; the connection's object keeps the counts. What
-//! counts, and what a crash can lose, is the core's to say (`bindify_core::lifecycle::activity`).
+//! `bindify_core::lifecycle::activity::pending::Pending`, after its response is made; a use while
+//! no delivery is scheduled schedules one, `DELIVER_AFTER_MS` later, in the request's
+//! `wait_until` (the runtime keeps the isolate for it after the response has gone). The token
+//! call with which a warm isolate renews its grant in the background (`crate::grants`) takes the
+//! uses gathered so far along; the scheduled delivery takes the rest. Nothing is written to KV;
+//! the connection's object keeps the counts. What counts, and what a crash can lose, is the
+//! core's to say (`bindify_core::lifecycle::activity`).
 
 use std::cell::RefCell;
 use std::time::Duration;
@@ -73,8 +74,8 @@ impl Visit {
     }
 }
 
-/// Connection `id`'s pending uses, taken for delivery: by [`deliver`], or in the token call
-/// with which a warm isolate renews the grant it holds (`crate::grants`).
+/// Connection `id`'s pending uses, taken along by the token call with which a warm isolate
+/// renews the grant it holds (`crate::grants`); the delivery scheduled stays.
 pub fn take(id: &str) -> Option<Batch> {
     PENDING.with(|pending| pending.borrow_mut().take(id))
 }
@@ -82,7 +83,7 @@ pub fn take(id: &str) -> Option<Batch> {
 /// Delivers connection `id`'s pending uses to its object, if any are waiting. A failed
 /// delivery loses them (logged); the next use starts a new batch.
 async fn deliver(env: &Env, id: &str) {
-    let Some(batch) = take(id) else {
+    let Some(batch) = PENDING.with(|pending| pending.borrow_mut().due(id)) else {
         return;
     };
     if let Err(e) = connection_client::uses(env, id, &batch).await {

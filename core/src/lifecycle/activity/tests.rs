@@ -350,13 +350,36 @@ fn an_isolate_schedules_one_delivery_per_batch() {
     assert!(!pending.note("a", NOW + 1, Some(&nl), true));
     assert!(pending.note("b", NOW, None, false));
     assert_eq!(pending.waiting(), 2);
-    let batch = pending.take("a");
+    let batch = pending.due("a");
     assert_eq!(batch.as_ref().map(Batch::requests), Some(2));
-    assert_eq!(pending.take("a"), None, "a delivery takes the batch once");
+    assert_eq!(pending.due("a"), None, "a delivery takes the batch once");
     assert!(
         pending.note("a", NOW + 2, None, false),
         "the next use schedules again"
     );
+}
+
+#[test]
+fn a_batch_taken_along_by_a_token_call_leaves_one_delivery_scheduled() {
+    let mut pending = Pending::default();
+    assert!(pending.note("a", NOW, None, false));
+    // A token call takes the first batch along; the delivery scheduled for it stays the only
+    // one: the uses after it join a new batch without scheduling another.
+    assert_eq!(pending.take("a").as_ref().map(Batch::requests), Some(1));
+    assert_eq!(pending.take("a"), None);
+    for i in 1..=50 {
+        assert!(!pending.note("a", NOW + i, None, false), "use {i}");
+        if i % 10 == 0 {
+            assert!(pending.take("a").is_some());
+        }
+    }
+    // The one scheduled delivery takes what gathered since the last token call; then the next
+    // use schedules again.
+    assert_eq!(pending.due("a"), None, "the last token call took all 50");
+    assert!(pending.note("a", NOW + 60, None, false));
+    assert!(!pending.note("a", NOW + 61, None, false));
+    assert_eq!(pending.due("a").as_ref().map(Batch::requests), Some(2));
+    assert_eq!(pending.waiting(), 0);
 }
 
 #[test]
