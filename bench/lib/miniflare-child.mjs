@@ -7,7 +7,8 @@
 // Started by setup.mjs with fork() and an argument: the JSON of
 //   { stateDir, workers: [{ name, kind, main, vars, port, wrapper }] }
 // `kind` is 'bindify' (Bindify's bindings; with `wrapper`, the module at `wrapper` wraps the
-// build next to it, see wrapper/worker.mjs) or 'passthrough' (passthrough/wrangler.toml's).
+// build next to it, see wrapper/worker.mjs), 'passthrough' (passthrough/wrangler.toml's) or
+// 'floor' (the Rust floor, bench/floor/, no bindings).
 // Sends { type: 'ready', urls: { <name>: url } }; stops on SIGTERM.
 import { dirname, join } from 'node:path';
 
@@ -40,6 +41,15 @@ function bindifyOptions(worker) {
   };
 }
 
+// The Rust floor (bench/floor/): its module and Wasm, no bindings.
+function floorOptions(worker) {
+  const root = dirname(worker.main);
+  return {
+    modules: [{ type: 'ESModule', path: worker.main }, { type: 'CompiledWasm', path: join(root, 'index_bg.wasm') }],
+    modulesRoot: root,
+  };
+}
+
 function passthroughOptions(worker) {
   // The bindings of passthrough/wrangler.toml.
   return {
@@ -59,7 +69,7 @@ const instances = workers.map((worker) => new Miniflare(options({
   unsafeTriggerHandlers: true,
   compatibilityDate: '2025-09-01',
   resourcePersistencePath: join(stateDir, worker.name),
-  ...(worker.kind === 'bindify' ? bindifyOptions(worker) : passthroughOptions(worker)),
+  ...({ bindify: bindifyOptions, floor: floorOptions, passthrough: passthroughOptions })[worker.kind](worker),
 })));
 const urls = await Promise.all(instances.map((mf) => mf.ready));
 

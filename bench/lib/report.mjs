@@ -22,23 +22,25 @@ export function headline(results) {
   const out = [];
   const lat = results.latency;
   if (lat) {
-    out.push('**Added latency on Miniflare** (what each Worker adds to the client talking to the upstream directly; 1.25x goal: Bindify within 1.25 times what a bare pass-through Worker adds):');
+    out.push('**Added latency on Miniflare** (what each Worker adds to the client talking to the upstream directly; 1.25x goal: Bindify within 1.25 times what a bare pass-through Worker adds; the Rust floor is the same bare pass-through written in Rust with the `worker` crate and built like Bindify, bench/floor/):');
     out.push('');
     const rows = [];
     for (const [key, w] of Object.entries(lat.workloads)) {
       for (const p of ['p50', 'p90', 'p99']) {
         const a = w.added[p].miniflare;
-        rows.push([`${key === 'echo_json' ? 'JSON' : 'SSE'} ${p}`, f(w.summary.direct[p]), f(a.passthrough_minus_direct), f(a.bindify_minus_direct), ratio(a.ratio), p === 'p50' ? verdict(a.ratio, 1.25) : '']);
+        rows.push([`${key === 'echo_json' ? 'JSON' : 'SSE'} ${p}`, f(w.summary.direct[p]), f(a.passthrough_minus_direct), f(a.bindify_minus_direct), ratio(a.ratio), p === 'p50' ? verdict(a.ratio, 1.25) : '',
+          a.rust_floor_minus_direct == null ? '' : `${f(a.rust_floor_minus_direct)} (${ratio(a.rust_floor_ratio)})`, a.ratio_to_rust_floor == null ? '' : ratio(a.ratio_to_rust_floor)]);
       }
     }
-    out.push(table(['answer, percentile', 'direct', 'pass-through adds', 'Bindify adds', 'ratio', 'goal (p50)'], rows));
+    out.push(table(['answer, percentile', 'direct', 'pass-through adds', 'Bindify adds', 'ratio', 'goal (p50)', 'Rust floor adds (ratio to pass-through)', 'Bindify to the Rust floor'], rows));
     out.push('');
     out.push(`**Far object** (every Durable Object call delayed ${lat.workloads.echo_json?.far_object?.delay_ms ?? 80} ms, as for an object in another region; floor: what the bare pass-through adds, which calls no object; goal: Bindify's warm requests within 1.25x of it):`);
     out.push('');
-    out.push(table(['answer', 'floor p50', 'Bindify adds, p50', 'ratio to floor', 'goal', 'p90 / p99 added', 'object calls per 1,000 requests', 'a pass-through calling the far object adds, p50'],
+    out.push(table(['answer', 'floor p50', 'Bindify adds, p50', 'ratio to floor', 'goal', 'ratio to the Rust floor', 'p90 / p99 added', 'object calls per 1,000 requests', 'a pass-through calling the far object adds, p50'],
       Object.entries(lat.workloads).map(([key, w]) => {
         const far = w.far_object;
         return [key === 'echo_json' ? 'JSON' : 'SSE', f(far.p50.floor_passthrough_minus_direct), f(far.p50.far_bindify_minus_direct), ratio(far.p50.ratio_to_floor), verdict(far.p50.ratio_to_floor, 1.25),
+          far.p50.ratio_to_rust_floor == null ? '' : ratio(far.p50.ratio_to_rust_floor),
           `${f(far.p90.far_bindify_minus_direct)} / ${f(far.p99.far_bindify_minus_direct)}`, f(far.object_calls_per_1000_requests, 1), f(far.p50.far_passthrough_kv_do_minus_direct)];
       })));
   }

@@ -20,6 +20,8 @@ import { buildSnapshot } from './snapshot.mjs';
 export const newKey = () => randomBytes(32).toString('base64');
 export const passthroughMain = fileURLToPath(new URL('../passthrough/worker.js', import.meta.url));
 export const passthroughConfig = fileURLToPath(new URL('../passthrough/wrangler.toml', import.meta.url));
+/** The Rust floor's build (bench/floor/build.sh; bench/run.sh builds it). */
+export const floorMain = fileURLToPath(new URL('../floor/build/index.js', import.meta.url));
 
 /** The artificial delay of every Durable Object call in the "far object" setups, in ms. */
 export const FAR_OBJECT_DELAY_MS = 80;
@@ -33,14 +35,16 @@ export const FAR_OBJECT_DELAY_MS = 80;
  * `passthrough_kv_do` add Bindify's per-request storage steps (see passthrough/worker.js).
  * The "far object" setups put FAR_OBJECT_DELAY_MS before every Durable Object call:
  * `mf_passthrough_kv_do_far` (the pass-through's KV get and object call, the object far away)
- * and `mf_far_bindify` (Bindify under wrapper/worker.mjs).
+ * and `mf_far_bindify` (Bindify under wrapper/worker.mjs). `mf_floor` is the Rust floor
+ * (bench/floor/): the bare pass-through written in Rust with the `worker` crate, built like
+ * Bindify, what any Worker of Bindify's stack adds before doing anything of its own.
  */
 export const SETUPS = ['direct', 'passthrough', 'bindify'];
 export const WORKER_SETUPS = ['direct', 'passthrough', 'bindify', 'mf_passthrough', 'mf_bindify'];
 export const LATENCY_SETUPS = [
   'direct', 'worker_noop', 'passthrough', 'bindify',
   'mf_worker_noop', 'mf_passthrough', 'mf_passthrough_kv', 'mf_passthrough_kv_do', 'mf_bindify',
-  'mf_passthrough_kv_do_far', 'mf_far_bindify',
+  'mf_passthrough_kv_do_far', 'mf_far_bindify', 'mf_floor',
 ];
 const PASSTHROUGH_PATH = { worker_noop: '/__noop', passthrough: '/bare', passthrough_kv: '/kv', passthrough_kv_do: '/kvdo', passthrough_kv_do_far: `/kvdo${FAR_OBJECT_DELAY_MS}` };
 
@@ -91,6 +95,7 @@ function startMiniflare(vars) {
     { name: 'bindify', kind: 'bindify', main: snapshot.main, vars },
     { name: 'passthrough', kind: 'passthrough', main: passthroughMain },
     { name: 'far', kind: 'bindify', main: snapshot.main, wrapper: snapshot.wrapper, vars: { ...vars, BENCH_OBJECT_DELAY_MS: String(FAR_OBJECT_DELAY_MS) } },
+    { name: 'floor', kind: 'floor', main: floorMain },
   ]);
 }
 
@@ -130,9 +135,9 @@ export async function startPeers({ log }) {
       method: 'POST',
       body: JSON.stringify({ targets: Object.fromEntries(Object.keys(upstreams).map((n) => [n, { upstream: upstreams[n], token: tokens[n] }])) }),
     });
-    if (!seeded.ok) throw new Error(`seeding the pass-through Worker at ${url}: ${seeded.status} ${await seeded.text()}`);
+    if (!seeded.ok) throw new Error(`seeding the pass-through Worker (or the Rust floor) at ${url}: ${seeded.status} ${await seeded.text()}`);
   };
-  await Promise.all([seed(passthrough.url), seed(mf.passthrough.url)]);
+  await Promise.all([seed(passthrough.url), seed(mf.passthrough.url), seed(mf.floor.url)]);
 
   const peers = {
     upstream,
@@ -150,6 +155,7 @@ export async function startPeers({ log }) {
       if (kind === 'direct') url = upstreams[name];
       else if (kind === 'bindify') url = (onMiniflare ? mfConnections : connections)[name].mcpUrl;
       else if (kind === 'far_bindify') url = farConnections[name].mcpUrl;
+      else if (kind === 'floor') url = `${mf.floor.url}/bare/${name}`;
       else url = `${onMiniflare ? mf.passthrough.url : passthrough.url}${PASSTHROUGH_PATH[kind]}${kind === 'worker_noop' ? '' : `/${name}`}`;
       const headers = kind === 'direct' ? { authorization: `Bearer ${tokens[name]}` } : {};
       return new Endpoint({ name: `${setup}/${name}`, url, headers, agent });

@@ -50,7 +50,7 @@ export async function runLatency({ peers, log, requests = 1000, warmup = 50, cpu
       errors,
     };
     const far = out.workloads[workload.key].far_object;
-    log(`  ${workload.key}: p50 direct ${summary.direct.p50.toFixed(2)} ms, pass-through ${summary.passthrough.p50.toFixed(2)} ms, Bindify ${summary.bindify.p50.toFixed(2)} ms (Miniflare: ${summary.mf_passthrough.p50.toFixed(2)} / ${summary.mf_bindify.p50.toFixed(2)} ms; far object: ${summary.mf_far_bindify.p50.toFixed(2)} ms, ${far.object_calls} object calls in ${far.requests} requests)`);
+    log(`  ${workload.key}: p50 direct ${summary.direct.p50.toFixed(2)} ms, pass-through ${summary.passthrough.p50.toFixed(2)} ms, Bindify ${summary.bindify.p50.toFixed(2)} ms (Miniflare: ${summary.mf_passthrough.p50.toFixed(2)} / ${summary.mf_bindify.p50.toFixed(2)} ms, Rust floor ${summary.mf_floor.p50.toFixed(2)} ms; far object: ${summary.mf_far_bindify.p50.toFixed(2)} ms, ${far.object_calls} object calls in ${far.requests} requests)`);
   }
   await peers.restartWorkers();
   out.cpu = await cpuPerRequest({ peers, requests: cpuRequests });
@@ -73,6 +73,9 @@ function added(summary) {
         bindify_minus_direct: diff('mf_bindify', 'direct'),
         passthrough_minus_direct: diff('mf_passthrough', 'direct'),
         ratio: diff('mf_bindify', 'direct') / diff('mf_passthrough', 'direct'),
+        rust_floor_minus_direct: diff('mf_floor', 'direct'),
+        rust_floor_ratio: diff('mf_floor', 'direct') / diff('mf_passthrough', 'direct'),
+        ratio_to_rust_floor: diff('mf_bindify', 'direct') / diff('mf_floor', 'direct'),
       },
       steps: {
         wrangler_dev_overhead_on_passthrough: diff('passthrough', 'mf_passthrough'),
@@ -107,6 +110,7 @@ function farObject(summary, before, after) {
       floor_passthrough_minus_direct: floor,
       far_bindify_minus_direct: far,
       ratio_to_floor: far / floor,
+      ratio_to_rust_floor: far / (summary.mf_floor[p] - summary.direct[p]),
       far_passthrough_kv_do_minus_direct: summary.mf_passthrough_kv_do_far[p] - summary.direct[p],
     };
   }
