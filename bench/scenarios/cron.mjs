@@ -1,8 +1,11 @@
-// 4. One cron run over many stored connections: `longCount` on an authorization server with
-// long-lived access tokens (never due) and `shortCount` on one whose tokens live `shortTtl`
-// seconds, less than REFRESH_WINDOW_SECONDS, so exactly those are due. Connections are created
-// through the real connect flow (headless), `pool` at a time. The Worker's own summary line
-// (`cron: N connections, D due this run; ...`) is read from the wrangler log.
+// 4. The cron's sweep over many stored connections. Each connection's object refreshes its own
+// token on an alarm; the cron visits connections to re-arm a missing alarm and to refresh one
+// that slipped, at most CRON_MAX_REFRESHES a run (the default, 40, visits one slice; here 1000, so
+// that a run visits every connection, the most one run can cost). `longCount` connections use an
+// authorization server with long-lived access tokens, `shortCount` one whose tokens live
+// `shortTtl` seconds (their alarms keep them fresh, so the sweep finds them not due either).
+// Connections are created through the real connect flow (headless), `pool` at a time. The
+// Worker's own summary line is read from the wrangler log.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
@@ -15,7 +18,7 @@ import { newKey } from '../lib/setup.mjs';
 import { buildSnapshot } from '../lib/snapshot.mjs';
 
 // The Worker's cron summary line: listed, without the alarm mark, visited, and what the
-// visits found. `due` below is the visited count, `skipped` the visits that found nothing due.
+// visits found.
 const CRON_LINE = /cron: (\d+) connections, (\d+) without the alarm mark; (\d+) visited this run: refreshed (\d+), not due (\d+), needs_reauth (\d+), transient (\d+), failed (\d+); re-armed (\d+)/g;
 const KV_LIST_PAGE = 1000; // keys per KV list page (the Workers default and maximum)
 
@@ -37,7 +40,7 @@ async function createMany(workerUrl, serverUrl, count, pool) {
 }
 
 export async function runCron({ log, longCount = 900, shortCount = 100, shortTtl = 30, pool = 6, vars: extraVars = {} }) {
-  const vars = { REFRESH_WINDOW_SECONDS: '60', CRON_MAX_REFRESHES: '1000', ...extraVars };
+  const vars = { CRON_MAX_REFRESHES: '1000', ...extraVars };
   const [asLong, asShort] = await Promise.all([
     startOAuthServer({ accessTokenTTL: 3600 }),
     startOAuthServer({ accessTokenTTL: shortTtl }),
@@ -73,7 +76,7 @@ export async function runCron({ log, longCount = 900, shortCount = 100, shortTtl
     }
     const self = process.cpuUsage(before.self);
     if (!line) throw new Error(`cron ${label}: no summary line in ${worker.logFile}`);
-    const [, listed, , due, refreshed, skipped, needsReauth, transient, failed] = line.map(Number);
+    const [, listed, unmarked, visited, refreshed, notDue, needsReauth, transient, failed, rearmed] = line.map(Number);
     const tokenCalls = asShort.tokenRequests.length + asLong.tokenRequests.length - refreshesBefore;
     const listPages = Math.max(1, Math.ceil(listed / KV_LIST_PAGE));
     const result = {
@@ -82,11 +85,11 @@ export async function runCron({ log, longCount = 900, shortCount = 100, shortTtl
       wall_ms: wallMs,
       summary_line_seen_after_ms: lineMs,
       log_line: line[0],
-      listed, due, refreshed, skipped, needs_reauth: needsReauth, transient, failed,
+      listed, unmarked, visited, refreshed, not_due: notDue, needs_reauth: needsReauth, transient, failed, rearmed,
       subrequests: {
         kv_list_pages: listPages,
-        object_calls: due,
-        total_of_the_cron_invocation: listPages + due,
+        object_calls: visited,
+        total_of_the_cron_invocation: listPages + visited,
         note: 'KV list pages are computed (ceil(listed / 1000); a listing of an exact multiple of 1000 may need one more, empty, page); object calls = visited connections, one sweep visit each. Each object then makes its own subrequests: one token request to the AS (counted below) and its KV mirror write.',
       },
       token_endpoint_calls_seen_by_the_as: tokenCalls,
@@ -95,7 +98,7 @@ export async function runCron({ log, longCount = 900, shortCount = 100, shortTtl
       wrangler_node_cpu_ms: cpuMsOf(wranglerNodePids(worker.pid)) - before.wrangler,
       bench_process_cpu_ms_incl_authorization_servers: (self.user + self.system) / 1000,
     };
-    log(`  cron ${label}: ${listed} listed, ${due} due, ${refreshed} refreshed in ${wallMs.toFixed(0)} ms (workerd CPU ${result.workerd_cpu_ms.toFixed(0)} ms)`);
+    log(`  cron ${label}: ${listed} listed, ${visited} visited, ${refreshed} refreshed, ${notDue} not due in ${wallMs.toFixed(0)} ms (workerd CPU ${result.workerd_cpu_ms.toFixed(0)} ms)`);
     return result;
   }
 
@@ -103,11 +106,11 @@ export async function runCron({ log, longCount = 900, shortCount = 100, shortTtl
     const creation = {};
     creation.long = await createMany(worker.url, mcpLong.url, longCount, pool);
     log(`  created ${longCount} connections (long TTL) in ${creation.long.seconds.toFixed(1)} s, ${creation.long.failures} failures`);
-    const runs = [await cronRun(`${longCount} connections, none due`)];
+    const runs = [await cronRun(`${longCount} connections, 1-hour tokens`)];
     creation.short = await createMany(worker.url, mcpShort.url, shortCount, pool);
     log(`  created ${shortCount} connections (TTL ${shortTtl} s) in ${creation.short.seconds.toFixed(1)} s, ${creation.short.failures} failures`);
-    runs.push(await cronRun(`${longCount + shortCount} connections, ${shortCount} due (first run)`));
-    runs.push(await cronRun(`${longCount + shortCount} connections, ${shortCount} due (again, objects warm)`));
+    runs.push(await cronRun(`${longCount + shortCount} connections, ${shortCount} of them on ${shortTtl} s tokens (first run)`));
+    runs.push(await cronRun(`${longCount + shortCount} connections, ${shortCount} of them on ${shortTtl} s tokens (again, objects warm)`));
     return {
       vars,
       pool,
