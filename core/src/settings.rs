@@ -410,10 +410,15 @@ fn keyring(
     let version = u8::try_from(version).map_err(|_| KeyError::Version)?;
     let mut keyring = Keyring::new(MasterKey::from_base64(version, &current)?);
     if let Some(previous) = previous {
-        keyring = keyring.with_previous(MasterKey::from_base64(
-            version.saturating_sub(1),
-            &previous,
-        )?);
+        let key = MasterKey::from_base64(version.saturating_sub(1), &previous).map_err(|e| {
+            KeyError::PreviousMalformed {
+                problem: match e {
+                    KeyError::WrongLength { got } => format!("it decodes to {got} bytes"),
+                    _ => "it is not valid base64".to_owned(),
+                },
+            }
+        })?;
+        keyring = keyring.with_previous(key);
     }
     Ok(keyring)
 }

@@ -31,6 +31,7 @@ const RECORD_UNREADABLE = storageMessage('the Durable Object that holds this con
 const OBJECT_SILENT = storageMessage('the Durable Object that holds this connection did not answer');
 const KEY_MISSING = `Bindify is not configured: TOKEN_ENCRYPTION_KEY is not set, so no connection can be opened. ${NOT_INVOLVED} The operator must set it to the key the connections were stored with: \`npx wrangler secret put TOKEN_ENCRYPTION_KEY\` (a Worker without connections can take a new one from \`openssl rand -base64 32\`).`;
 const KEY_MALFORMED = `Bindify is not configured: TOKEN_ENCRYPTION_KEY is not valid base64; it must be 32 random bytes in base64, generated with \`openssl rand -base64 32\`. ${NOT_INVOLVED} The operator must set it again: \`npx wrangler secret put TOKEN_ENCRYPTION_KEY\`.`;
+const PREVIOUS_MALFORMED = `Bindify is not configured: TOKEN_ENCRYPTION_KEY_PREVIOUS must be the previous TOKEN_ENCRYPTION_KEY, 32 bytes in base64 (it decodes to 5 bytes). ${NOT_INVOLVED} The operator must set it again to the key the older connections were stored with (\`npx wrangler secret put TOKEN_ENCRYPTION_KEY_PREVIOUS\`), or delete it if none was stored with that key (\`npx wrangler secret delete TOKEN_ENCRYPTION_KEY_PREVIOUS\`).`;
 const KEY_CHANGED = `Bindify is misconfigured: this connection's record does not open with the configured TOKEN_ENCRYPTION_KEY; it was stored under another key. ${NOT_INVOLVED} If the key was changed, the operator puts the old key back, or sets it as TOKEN_ENCRYPTION_KEY_PREVIOUS (\`npx wrangler secret put TOKEN_ENCRYPTION_KEY_PREVIOUS\`) and raises TOKEN_ENCRYPTION_KEY_VERSION by one (see docs/configuration.md).`;
 
 async function startStack({ accessTokenTTL }) {
@@ -185,7 +186,7 @@ describe('honest: the encryption key is missing, malformed or changed', () => {
   });
   after(() => stopStack(stack));
 
-  test('each is a configuration error that names what to set, and the right key brings everything back', async () => {
+  test('each is a configuration error that names what to set (a malformed previous key names itself), and the right key brings everything back', async () => {
     const { worker, vars } = stack;
     const client = await newClient(conn.mcpUrl);
     assert.equal(await echo(client, 'sealed'), 'sealed');
@@ -194,6 +195,7 @@ describe('honest: the encryption key is missing, malformed or changed', () => {
     const cases = [
       ['missing', { ...vars, TOKEN_ENCRYPTION_KEY: undefined }, 'encryption_key_missing', 'TOKEN_ENCRYPTION_KEY', KEY_MISSING],
       ['malformed', { ...vars, TOKEN_ENCRYPTION_KEY: 'not base64!' }, 'encryption_key_malformed', 'TOKEN_ENCRYPTION_KEY', KEY_MALFORMED],
+      ['previous malformed', { ...vars, TOKEN_ENCRYPTION_KEY_PREVIOUS: 'c2hvcnQ=' }, 'encryption_key_malformed', 'TOKEN_ENCRYPTION_KEY_PREVIOUS', PREVIOUS_MALFORMED],
       ['changed', { ...vars, TOKEN_ENCRYPTION_KEY: otherKey }, 'encryption_key_mismatch', 'TOKEN_ENCRYPTION_KEY_PREVIOUS', KEY_CHANGED],
     ];
     for (const [name, changed, code, variable, message] of cases) {

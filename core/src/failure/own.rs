@@ -40,9 +40,12 @@ pub enum StorageFailure {
 pub enum ConfigProblem {
     /// `TOKEN_ENCRYPTION_KEY` is not set.
     KeyMissing,
-    /// `TOKEN_ENCRYPTION_KEY` (or `TOKEN_ENCRYPTION_KEY_PREVIOUS`) is not 32 bytes of base64;
-    /// `reason` is [`crate::vault::envelope::KeyError`]'s message.
+    /// `TOKEN_ENCRYPTION_KEY` is not 32 bytes of base64; `reason` is
+    /// [`crate::vault::envelope::KeyError`]'s message.
     KeyMalformed { reason: String },
+    /// `TOKEN_ENCRYPTION_KEY_PREVIOUS` is set but is not 32 bytes of base64; `reason` is
+    /// [`crate::vault::envelope::KeyError`]'s message.
+    PreviousKeyMalformed { reason: String },
     /// `TOKEN_ENCRYPTION_KEY_VERSION` is set but is not a version byte.
     KeyVersionInvalid,
     /// A record does not open with the key of its version: it was sealed under another key.
@@ -78,6 +81,11 @@ impl OwnFailure {
             ConnectError::KeyMissing => Self::misconfigured(ConfigProblem::KeyMissing),
             ConnectError::KeyMalformed(KeyError::Version) => {
                 Self::misconfigured(ConfigProblem::KeyVersionInvalid)
+            }
+            ConnectError::KeyMalformed(e @ KeyError::PreviousMalformed { .. }) => {
+                Self::misconfigured(ConfigProblem::PreviousKeyMalformed {
+                    reason: e.to_string(),
+                })
             }
             ConnectError::KeyMalformed(e) => Self::misconfigured(ConfigProblem::KeyMalformed {
                 reason: e.to_string(),
@@ -134,9 +142,9 @@ impl OwnFailure {
             OwnFailure::Storage { .. } => "storage_unavailable",
             OwnFailure::Misconfigured { problem } => match problem {
                 ConfigProblem::KeyMissing => "encryption_key_missing",
-                ConfigProblem::KeyMalformed { .. } | ConfigProblem::KeyVersionInvalid => {
-                    "encryption_key_malformed"
-                }
+                ConfigProblem::KeyMalformed { .. }
+                | ConfigProblem::PreviousKeyMalformed { .. }
+                | ConfigProblem::KeyVersionInvalid => "encryption_key_malformed",
                 ConfigProblem::SealedWithOtherKey | ConfigProblem::KeyVersionMissing { .. } => {
                     "encryption_key_mismatch"
                 }
@@ -192,9 +200,9 @@ fn variable(problem: &ConfigProblem) -> Variable {
             Variable::TokenEncryptionKey
         }
         ConfigProblem::KeyVersionInvalid => Variable::TokenEncryptionKeyVersion,
-        ConfigProblem::SealedWithOtherKey | ConfigProblem::KeyVersionMissing { .. } => {
-            Variable::TokenEncryptionKeyPrevious
-        }
+        ConfigProblem::PreviousKeyMalformed { .. }
+        | ConfigProblem::SealedWithOtherKey
+        | ConfigProblem::KeyVersionMissing { .. } => Variable::TokenEncryptionKeyPrevious,
     }
 }
 
@@ -237,6 +245,10 @@ fn config_message(problem: &ConfigProblem) -> String {
         ),
         ConfigProblem::KeyMalformed { reason } => format!(
             "Bindify is not configured: {}. {NOT_THE_UPSTREAM} The operator must set it again: `npx wrangler secret put {key}`.",
+            reason.trim_end_matches('.')
+        ),
+        ConfigProblem::PreviousKeyMalformed { reason } => format!(
+            "Bindify is not configured: {}. {NOT_THE_UPSTREAM} The operator must set it again to the key the older connections were stored with (`npx wrangler secret put {previous}`), or delete it if none was stored with that key (`npx wrangler secret delete {previous}`).",
             reason.trim_end_matches('.')
         ),
         ConfigProblem::KeyVersionInvalid => format!(

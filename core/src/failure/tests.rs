@@ -419,6 +419,21 @@ fn own_failures_on_json_endpoints_use_the_connect_pages_codes() {
         OwnFailure::of_keyring(&ConnectError::KeyMalformed(KeyError::Version)),
         OwnFailure::misconfigured(ConfigProblem::KeyVersionInvalid)
     );
+    // A malformed previous key is named as such, with what to do about it.
+    let previous =
+        OwnFailure::of_keyring(&ConnectError::KeyMalformed(KeyError::PreviousMalformed {
+            problem: "it decodes to 5 bytes".into(),
+        }));
+    assert_eq!(previous.code(), "encryption_key_malformed");
+    assert_eq!(
+        previous.message(),
+        "Bindify is not configured: TOKEN_ENCRYPTION_KEY_PREVIOUS must be the previous \
+         TOKEN_ENCRYPTION_KEY, 32 bytes in base64 (it decodes to 5 bytes). The MCP server and \
+         its authorization server are not involved. The operator must set it again to the key \
+         the older connections were stored with (`npx wrangler secret put \
+         TOKEN_ENCRYPTION_KEY_PREVIOUS`), or delete it if none was stored with that key (`npx \
+         wrangler secret delete TOKEN_ENCRYPTION_KEY_PREVIOUS`)."
+    );
 }
 
 /// A vault that cannot read its storage, and a record sealed under another key, are told

@@ -245,7 +245,7 @@ fn the_keyring_takes_its_version_and_previous_key() {
 #[test]
 fn a_bad_key_or_version_is_a_configuration_error() {
     let key = key_text(9);
-    let cases: [(&[(&str, &str)], KeyError); 7] = [
+    let cases: [(&[(&str, &str)], KeyError); 8] = [
         (
             &[("TOKEN_ENCRYPTION_KEY", "not base64!")],
             KeyError::NotBase64,
@@ -254,12 +254,24 @@ fn a_bad_key_or_version_is_a_configuration_error() {
             &[("TOKEN_ENCRYPTION_KEY", "c2hvcnQ=")],
             KeyError::WrongLength { got: 5 },
         ),
+        // The previous key's problem names the previous key.
         (
             &[
                 ("TOKEN_ENCRYPTION_KEY", &key),
                 ("TOKEN_ENCRYPTION_KEY_PREVIOUS", "c2hvcnQ="),
             ],
-            KeyError::WrongLength { got: 5 },
+            KeyError::PreviousMalformed {
+                problem: "it decodes to 5 bytes".into(),
+            },
+        ),
+        (
+            &[
+                ("TOKEN_ENCRYPTION_KEY", &key),
+                ("TOKEN_ENCRYPTION_KEY_PREVIOUS", "not base64!"),
+            ],
+            KeyError::PreviousMalformed {
+                problem: "it is not valid base64".into(),
+            },
         ),
         (
             &[

@@ -74,6 +74,14 @@ pub enum KeyError {
         /// How many bytes the configured value decoded to.
         got: usize,
     },
+    /// `TOKEN_ENCRYPTION_KEY_PREVIOUS` is set but is not 32 bytes of base64; `problem` says how.
+    #[error(
+        "TOKEN_ENCRYPTION_KEY_PREVIOUS must be the previous TOKEN_ENCRYPTION_KEY, 32 bytes in base64 ({problem})"
+    )]
+    PreviousMalformed {
+        /// What is wrong with it: never its value.
+        problem: String,
+    },
     /// `TOKEN_ENCRYPTION_KEY_VERSION` is set but is not a version byte.
     #[error(
         "TOKEN_ENCRYPTION_KEY_VERSION must be a whole number from 1 to 255 (the version of TOKEN_ENCRYPTION_KEY)"

@@ -185,6 +185,12 @@ impl ConnectError {
                 "Bindify is not configured: the encryption key is missing",
                 "The operator must set the TOKEN_ENCRYPTION_KEY secret: `openssl rand -base64 32 | npx wrangler secret put TOKEN_ENCRYPTION_KEY`.",
             ),
+            E::KeyMalformed(KeyError::PreviousMalformed { .. }) => (
+                500,
+                "encryption_key_malformed",
+                "Bindify is not configured: the previous encryption key is malformed",
+                "TOKEN_ENCRYPTION_KEY_PREVIOUS must be the key the older connections were stored with, 32 bytes in base64. Set it again, or delete it if no connection was stored with it.",
+            ),
             E::KeyMalformed(_) => (
                 500,
                 "encryption_key_malformed",
