@@ -122,12 +122,12 @@ pub async fn message(
     let Some(session) = req.query::<MessageQuery>().ok().and_then(|q| q.session) else {
         return respond::not_found();
     };
-    if let Err(refused) =
-        proxy::check_declared_length(req.headers().get(header::CONTENT_LENGTH)?.as_deref())
-    {
-        return refusal(&refused);
-    }
-    let Some(bytes) = body::read_limited(&mut req).await? else {
+    let declared =
+        match proxy::check_declared_length(req.headers().get(header::CONTENT_LENGTH)?.as_deref()) {
+            Ok(declared) => declared,
+            Err(refused) => return refusal(&refused),
+        };
+    let Some(bytes) = body::read_limited(&mut req, declared).await? else {
         return refusal(&proxy::too_large());
     };
     if let Err(refused) = proxy::check_body(&bytes) {

@@ -115,12 +115,13 @@ async fn admit(
     let headers = bindify_core::mcp::proxy_headers::filter_request_headers(req.headers().entries());
     match method {
         Method::Post => {
-            if let Err(refused) =
-                proxy::check_declared_length(req.headers().get(header::CONTENT_LENGTH)?.as_deref())
-            {
-                return Ok(Err(refused));
-            }
-            let Some(bytes) = body::read_limited(req).await? else {
+            let declared = match proxy::check_declared_length(
+                req.headers().get(header::CONTENT_LENGTH)?.as_deref(),
+            ) {
+                Ok(declared) => declared,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            let Some(bytes) = body::read_limited(req, declared).await? else {
                 return Ok(Err(proxy::too_large()));
             };
             match proxy::check_body(&bytes) {

@@ -52,11 +52,13 @@ pub fn check_origin(
     Err(refused(Failure::ForbiddenOrigin))
 }
 
-/// A declared `Content-Length` over the limit is refused before the body is read.
-pub fn check_declared_length(content_length: Option<&str>) -> Result<(), Refusal> {
+/// A declared `Content-Length` over the limit is refused before the body is read; one within
+/// it is the length the body is read to (`None`: none declared, or not a number).
+pub fn check_declared_length(content_length: Option<&str>) -> Result<Option<usize>, Refusal> {
     match content_length.and_then(|v| v.trim().parse::<u64>().ok()) {
         Some(length) if length > MAX_BODY_BYTES as u64 => Err(too_large()),
-        _ => Ok(()),
+        Some(length) => Ok(usize::try_from(length).ok()),
+        None => Ok(None),
     }
 }
 
@@ -102,8 +104,15 @@ mod tests {
             check_declared_length(Some("4194305")).map_err(|r| r.status),
             Err(413)
         );
-        assert!(check_declared_length(Some("10")).is_ok());
-        assert!(check_declared_length(None).is_ok());
+        assert_eq!(
+            check_declared_length(Some("10")).map_err(|r| r.status),
+            Ok(Some(10))
+        );
+        assert_eq!(
+            check_declared_length(Some("ten")).map_err(|r| r.status),
+            Ok(None)
+        );
+        assert_eq!(check_declared_length(None).map_err(|r| r.status), Ok(None));
         assert_eq!(too_large().status, 413);
         assert_eq!(parsed(&too_large())["error"]["code"], -32600);
 
