@@ -59,11 +59,7 @@ fi
 # About 33 KB less gzipped (bench/README.md). Without that toolchain (scripts/setup.sh installs
 # it) the Worker builds on stable with the precompiled standard library, and says so.
 . scripts/nightly.sh
-if nightly_ready; then
-  export RUSTUP_TOOLCHAIN="$BINDIFY_NIGHTLY"
-  export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
-  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort"
-else
+if ! use_nightly_std; then
   echo "note: $BINDIFY_NIGHTLY with rust-src is not installed (scripts/setup.sh installs it): building on the default toolchain with its precompiled standard library, about 33 KB larger gzipped" >&2
 fi
 

@@ -11,3 +11,13 @@ nightly_ready() {
   sysroot=$(rustup run "$BINDIFY_NIGHTLY" rustc --print sysroot 2>/dev/null) &&
     [ -d "$sysroot/lib/rustlib/src/rust/library/std" ]
 }
+
+# Builds that follow set the standard library to be compiled with the crate on the pinned
+# nightly, when it is ready (see scripts/build-worker.sh for what each flag does). Fails, and
+# changes nothing, when it is not.
+use_nightly_std() {
+  nightly_ready || return 1
+  export RUSTUP_TOOLCHAIN="$BINDIFY_NIGHTLY"
+  export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort"
+}

@@ -5,10 +5,7 @@ set -eu
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
 . "$root/scripts/nightly.sh"
-if nightly_ready; then
-  export RUSTUP_TOOLCHAIN="$BINDIFY_NIGHTLY" CARGO_UNSTABLE_BUILD_STD=std,panic_abort
-  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort"
-fi
+use_nightly_std || true
 export CARGO_TARGET_DIR="$root/target/bench-floor"
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}"
 export ESBUILD_BIN="${ESBUILD_BIN:-$root/tests/node_modules/@esbuild/linux-x64/bin/esbuild}"
